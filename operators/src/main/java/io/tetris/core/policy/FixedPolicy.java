@@ -1,0 +1,29 @@
+package io.tetris.core.policy;
+
+/** Standard speculative decoding: draft and verify a fixed window of {@code k} per sequence. */
+final class FixedPolicy implements BudgetPolicy {
+
+    private final int k;
+
+    FixedPolicy(int k) {
+        if (k < 1) {
+            throw new IllegalArgumentException("fixed policy needs k >= 1, was " + k);
+        }
+        this.k = k;
+    }
+
+    @Override
+    public String name() {
+        return "fixed";
+    }
+
+    @Override
+    public int draftLength(RoundShape shape) {
+        return k;
+    }
+
+    @Override
+    public Allocation allocate(double[][] draftLogProbs, double[] weights, RoundShape shape) {
+        return Allocation.window(draftLogProbs, k);
+    }
+}

@@ -1,0 +1,63 @@
+package io.tetris.core.policy;
+
+/**
+ * Step times linear in the work done, the shape SmartSpec's analytic model uses: a fixed launch
+ * cost, a cost per new (query) token, and a cost per context token read from the KV cache.
+ *
+ * @param draftFixedSeconds per draft step
+ * @param draftPerTokenSeconds per sequence in a draft step (one new token each)
+ * @param draftPerContextTokenSeconds per context token read by a draft step
+ * @param verifyFixedSeconds per verification pass
+ * @param verifyPerTokenSeconds per new token the target processes
+ * @param verifyPerContextTokenSeconds per context token read by a verification pass
+ */
+public record LinearStepCostModel(
+        double draftFixedSeconds,
+        double draftPerTokenSeconds,
+        double draftPerContextTokenSeconds,
+        double verifyFixedSeconds,
+        double verifyPerTokenSeconds,
+        double verifyPerContextTokenSeconds)
+        implements StepCostModel {
+
+    /**
+     * Rough CPU figures for the bundled byte-level pair (target about 3x the draft's cost per
+     * token); replace with a measured profile for real decisions.
+     */
+    public static final LinearStepCostModel DEFAULT =
+            new LinearStepCostModel(2.0e-4, 1.0e-4, 1.0e-7, 5.0e-4, 3.0e-4, 3.0e-7);
+
+    public LinearStepCostModel {
+        double[] all = {
+            draftFixedSeconds,
+            draftPerTokenSeconds,
+            draftPerContextTokenSeconds,
+            verifyFixedSeconds,
+            verifyPerTokenSeconds,
+            verifyPerContextTokenSeconds
+        };
+        for (double c : all) {
+            if (!(c >= 0) || Double.isInfinite(c)) {
+                throw new IllegalArgumentException(
+                        "step cost coefficients must be finite and >= 0, got " + c);
+            }
+        }
+        if (verifyFixedSeconds + verifyPerTokenSeconds <= 0) {
+            throw new IllegalArgumentException("a verification pass must cost some time");
+        }
+    }
+
+    @Override
+    public double draftStepSeconds(int batchSize, double meanContextLength) {
+        return draftFixedSeconds
+                + batchSize * (draftPerTokenSeconds + meanContextLength * draftPerContextTokenSeconds);
+    }
+
+    @Override
+    public double verifySeconds(int batchSize, double tokensPerSequence, double meanContextLength) {
+        return verifyFixedSeconds
+                + batchSize
+                        * (tokensPerSequence * verifyPerTokenSeconds
+                                + meanContextLength * verifyPerContextTokenSeconds);
+    }
+}
