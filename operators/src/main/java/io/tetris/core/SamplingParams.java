@@ -1,8 +1,8 @@
 package io.tetris.core;
 
 /**
- * The per-request sampling transform, applied identically to the draft's and the target's logits
- * so that speculative sampling stays lossless with respect to the transformed target.
+ * The per-request sampling transform, applied identically to the draft's and the target's logits so
+ * that speculative sampling stays lossless with respect to the transformed target.
  *
  * @param temperature 0 for greedy decoding, otherwise a finite value above 0
  * @param topK keep only the {@code topK} most likely tokens; 0 disables

@@ -5,8 +5,8 @@ import java.util.Objects;
 import java.util.function.DoubleSupplier;
 
 /**
- * Lossless verification of one sequence's draft tokens in one round (Leviathan et al. 2023, Chen
- * et al. 2023): the emitted tokens are distributed exactly as if sampled from the target alone.
+ * Lossless verification of one sequence's draft tokens in one round (Leviathan et al. 2023, Chen et
+ * al. 2023): the emitted tokens are distributed exactly as if sampled from the target alone.
  *
  * <p>Output tokens = accepted tokens + one recovered token (at the first rejection) or one bonus
  * token (when every verified draft token was accepted), in vLLM's vocabulary.
@@ -21,9 +21,9 @@ public final class SpeculativeSampling {
      * <p>Random numbers are drawn from {@code uniforms} (each in {@code [0, 1)}) in this order: one
      * acceptance draw per draft position, in position order, stopping after the first rejection;
      * then exactly one draw to sample the recovered or bonus token. A round that accepts {@code a}
-     * of {@code K} drafts therefore draws {@code a + 2} numbers if it rejected one and {@code K + 1}
-     * if it accepted all; draw {@code d} of a round can be keyed to absolute position {@code start
-     * + d} for reproducible replays.
+     * of {@code K} drafts therefore draws {@code a + 2} numbers if it rejected one and {@code K +
+     * 1} if it accepted all; draw {@code d} of a round can be keyed to absolute position {@code
+     * start + d} for reproducible replays.
      *
      * @param targetProbs {@code [K + 1][vocab]} the target's distribution at each draft position
      *     and one past the last
@@ -46,7 +46,8 @@ public final class SpeculativeSampling {
             // Accept with probability min(1, p/q); `u * q < p` also rejects a token the target
             // gives zero probability even when q is (impossibly) zero.
             if (!(uniforms.getAsDouble() * q < p)) {
-                int recovered = sampleResidual(targetProbs[j], draftProbs[j], uniforms.getAsDouble());
+                int recovered =
+                        sampleResidual(targetProbs[j], draftProbs[j], uniforms.getAsDouble());
                 return withLast(draftTokens, j, recovered);
             }
         }

@@ -3,15 +3,15 @@ package io.tetris.core;
 import java.util.Objects;
 
 /**
- * TETRIS draft-token selection (Wu et al., ACL 2025): spends one round's global verification
- * budget on the draft tokens most likely to be accepted.
+ * TETRIS draft-token selection (Wu et al., ACL 2025): spends one round's global verification budget
+ * on the draft tokens most likely to be accepted.
  *
  * <p>The estimated probability that positions {@code 0..j} of request {@code i} are all accepted is
  * {@code exp(sum_{l <= j} draftLogProbs[i][l])}. Because every log-probability is at most 0 this
  * value never increases with {@code j}, so the {@code budget} largest values always form a prefix
  * of each request's draft, and the greedy choice is optimal for the expected number of accepted
- * tokens. We select them with a k-way merge over the rows (a heap of row heads), which costs
- * {@code O(N + C log B)} for {@code N} candidates, budget {@code C} and {@code B} rows.
+ * tokens. We select them with a k-way merge over the rows (a heap of row heads), which costs {@code
+ * O(N + C log B)} for {@code N} candidates, budget {@code C} and {@code B} rows.
  *
  * <p>Ordering is total and deterministic: larger value first, then lower request index, then lower
  * position. Log-probabilities above 0 (float rounding of a log-softmax) are treated as 0 and NaN as
@@ -24,8 +24,8 @@ public final class Tetris {
     /**
      * Leading draft tokens to verify per request, maximising the expected accepted tokens.
      *
-     * @param draftLogProbs {@code [batch][drafted_i]} draft log-probabilities of the drafted tokens;
-     *     rows may differ in length, including 0
+     * @param draftLogProbs {@code [batch][drafted_i]} draft log-probabilities of the drafted
+     *     tokens; rows may differ in length, including 0
      * @param budget total number of draft tokens that may be verified this round, at least 0
      * @return {@code [batch]} number of leading draft tokens to verify per request; sums to {@code
      *     min(budget, total drafted)}

@@ -90,7 +90,8 @@ class LogitsTransformTest {
     void samplingParamsRejectOutOfRangeValues() {
         assertThatThrownBy(() -> new SamplingParams(Double.NaN, 0, 1))
                 .hasMessageContaining("temperature");
-        assertThatThrownBy(() -> new SamplingParams(-0.5, 0, 1)).hasMessageContaining("temperature");
+        assertThatThrownBy(() -> new SamplingParams(-0.5, 0, 1))
+                .hasMessageContaining("temperature");
         assertThatThrownBy(() -> new SamplingParams(1, -1, 1)).hasMessageContaining("top_k");
         assertThatThrownBy(() -> new SamplingParams(1, 0, 0)).hasMessageContaining("top_p");
         assertThatThrownBy(() -> new SamplingParams(1, 0, 1.5)).hasMessageContaining("top_p");

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 class SpeculativeSamplingTest {
 
     private static final int TRIALS = 100_000;
+
     /** With fixed seeds the outcome is deterministic; this only guards against real bias. */
     private static final double MIN_P_VALUE = 1e-3;
 
@@ -171,7 +172,8 @@ class SpeculativeSamplingTest {
                     drafts[j] = SpeculativeSampling.sample(draftRows[j], random.nextDouble());
                     prefix = append(prefix, drafts[j]);
                 }
-                for (int token : verifier.verify(targetRows, draftRows, drafts, random::nextDouble)) {
+                for (int token :
+                        verifier.verify(targetRows, draftRows, drafts, random::nextDouble)) {
                     emitted.add(token);
                 }
             }
@@ -241,7 +243,8 @@ class SpeculativeSamplingTest {
     }
 
     /** Target and draft distributions conditioned on the previous token (a bigram pair). */
-    private record Case(float[] targetFirst, float[][] targetNext, float[] draftFirst, float[][] draftNext) {
+    private record Case(
+            float[] targetFirst, float[][] targetNext, float[] draftFirst, float[][] draftNext) {
 
         int vocab() {
             return targetFirst.length;

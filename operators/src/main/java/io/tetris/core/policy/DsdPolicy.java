@@ -4,8 +4,8 @@ import java.util.Objects;
 
 /**
  * SmartSpec-style dynamic speculative decoding (DSD, Liu et al. 2024), the baseline TETRIS is
- * measured against: one window {@code k} for the whole batch, chosen to maximise goodput =
- * expected generated tokens / predicted round time.
+ * measured against: one window {@code k} for the whole batch, chosen to maximise goodput = expected
+ * generated tokens / predicted round time.
  *
  * <p>Expected generated tokens for window {@code k} over {@code B} sequences follow the i.i.d.
  * acceptance model {@code B (1 - a^(k+1)) / (1 - a)}, with {@code a} an exponential moving average

@@ -50,7 +50,8 @@ public record LinearStepCostModel(
     @Override
     public double draftStepSeconds(int batchSize, double meanContextLength) {
         return draftFixedSeconds
-                + batchSize * (draftPerTokenSeconds + meanContextLength * draftPerContextTokenSeconds);
+                + batchSize
+                        * (draftPerTokenSeconds + meanContextLength * draftPerContextTokenSeconds);
     }
 
     @Override

@@ -1,9 +1,9 @@
 package io.tetris.core.policy;
 
 /**
- * Predicts the wall time of a decode round's parts, so goodput-driven policies can weigh
- * expected tokens against time. The measured (profiled) implementation arrives with the benchmark
- * work; {@link LinearStepCostModel} is the configurable one.
+ * Predicts the wall time of a decode round's parts, so goodput-driven policies can weigh expected
+ * tokens against time. The measured (profiled) implementation arrives with the benchmark work;
+ * {@link LinearStepCostModel} is the configurable one.
  */
 public interface StepCostModel {
 
@@ -11,8 +11,8 @@ public interface StepCostModel {
     double draftStepSeconds(int batchSize, double meanContextLength);
 
     /**
-     * Seconds for one target pass over {@code batchSize} sequences of {@code tokensPerSequence}
-     * new tokens each (verified drafts plus one).
+     * Seconds for one target pass over {@code batchSize} sequences of {@code tokensPerSequence} new
+     * tokens each (verified drafts plus one).
      */
     double verifySeconds(int batchSize, double tokensPerSequence, double meanContextLength);
 

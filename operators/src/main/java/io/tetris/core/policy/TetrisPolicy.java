@@ -3,9 +3,9 @@ package io.tetris.core.policy;
 import io.tetris.core.Tetris;
 
 /**
- * TETRIS as in the official code: draft {@code k + extra} per sequence and verify the globally
- * best {@code k x B} of them (weighted by request priority). Below {@code minBatch} sequences there
- * is nothing to trade between requests, so it behaves as {@code fixed} with window {@code k}.
+ * TETRIS as in the official code: draft {@code k + extra} per sequence and verify the globally best
+ * {@code k x B} of them (weighted by request priority). Below {@code minBatch} sequences there is
+ * nothing to trade between requests, so it behaves as {@code fixed} with window {@code k}.
  */
 final class TetrisPolicy implements BudgetPolicy {
 

@@ -1,0 +1,20 @@
+package io.tetris.core.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+/** Tests for {@link NonePolicy}. */
+class NonePolicyTest {
+
+    @Test
+    void neverDraftsNorVerifies() {
+        BudgetPolicy policy = new NonePolicy();
+        RoundShape shape = new RoundShape(3, 10);
+        assertThat(policy.draftLength(shape)).isZero();
+        Allocation allocation =
+                policy.allocate(new double[][] {{}, {}, {}}, new double[] {1, 1, 1}, shape);
+        assertThat(allocation.verify()).containsExactly(0, 0, 0);
+        assertThat(allocation.budget()).isZero();
+    }
+}
