@@ -1,0 +1,164 @@
+package io.tetris.model;
+
+import ai.onnx.proto.OnnxMl;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The inputs and outputs of an Optimum-style decoder export, found by name in the ONNX graph so
+ * that any layer count and any (grouped) KV head layout loads without code changes: {@code
+ * input_ids}, {@code attention_mask}, optional {@code position_ids} and {@code
+ * past_key_values.N.key/value} in; {@code logits} and {@code present.N.key/value} out.
+ *
+ * @param layers transformer layers (KV pairs)
+ * @param kvHeads key/value heads per layer
+ * @param headDim size of one head
+ * @param vocab logits width, or -1 when the graph leaves it dynamic
+ * @param positionIds whether the graph takes {@code position_ids}
+ */
+public record DecoderSignature(
+        int layers, int kvHeads, int headDim, int vocab, boolean positionIds) {
+
+    static final String INPUT_IDS = "input_ids";
+    static final String ATTENTION_MASK = "attention_mask";
+    static final String POSITION_IDS = "position_ids";
+    static final String LOGITS = "logits";
+
+    static String pastKey(int layer) {
+        return "past_key_values." + layer + ".key";
+    }
+
+    static String pastValue(int layer) {
+        return "past_key_values." + layer + ".value";
+    }
+
+    static String presentKey(int layer) {
+        return "present." + layer + ".key";
+    }
+
+    static String presentValue(int layer) {
+        return "present." + layer + ".value";
+    }
+
+    /** Reads the signature of {@code onnxFile}, failing with everything that is missing. */
+    public static DecoderSignature read(Path onnxFile) {
+        OnnxMl.GraphProto graph;
+        try (InputStream in = Files.newInputStream(onnxFile)) {
+            graph = OnnxMl.ModelProto.parseFrom(in).getGraph();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read ONNX model " + onnxFile, e);
+        }
+        Map<String, OnnxMl.ValueInfoProto> inputs = byName(graph.getInputList());
+        Map<String, OnnxMl.ValueInfoProto> outputs = byName(graph.getOutputList());
+        // Weights may be listed as graph inputs in old exports; they have initializers.
+        graph.getInitializerList().forEach(init -> inputs.remove(init.getName()));
+
+        List<String> missing = new ArrayList<>();
+        requirePresent(inputs, INPUT_IDS, "input", missing);
+        requirePresent(inputs, ATTENTION_MASK, "input", missing);
+        requirePresent(outputs, LOGITS, "output", missing);
+        int layers = 0;
+        while (inputs.containsKey(pastKey(layers))) {
+            layers++;
+        }
+        if (layers == 0) {
+            missing.add("input " + pastKey(0) + " (no KV cache inputs)");
+        }
+        for (int l = 0; l < layers; l++) {
+            requirePresent(inputs, pastValue(l), "input", missing);
+            requirePresent(outputs, presentKey(l), "output", missing);
+            requirePresent(outputs, presentValue(l), "output", missing);
+        }
+        if (!missing.isEmpty()) {
+            throw new IllegalArgumentException(
+                    "ONNX model "
+                            + onnxFile
+                            + " is not an Optimum-style decoder with KV cache; missing "
+                            + String.join(", ", missing));
+        }
+        List<String> unknown = new ArrayList<>(inputs.keySet());
+        unknown.remove(INPUT_IDS);
+        unknown.remove(ATTENTION_MASK);
+        unknown.remove(POSITION_IDS);
+        for (int l = 0; l < layers; l++) {
+            unknown.remove(pastKey(l));
+            unknown.remove(pastValue(l));
+        }
+        if (!unknown.isEmpty()) {
+            throw new IllegalArgumentException(
+                    "ONNX model "
+                            + onnxFile
+                            + " has inputs this runner cannot feed: "
+                            + unknown
+                            + " (export without them, e.g. not as a merged legacy decoder)");
+        }
+        OnnxMl.ValueInfoProto past = inputs.get(pastKey(0));
+        requireFloat(past, onnxFile);
+        int heads = staticDim(past, 1, "KV heads", onnxFile);
+        int headDim = staticDim(past, 3, "head size", onnxFile);
+        int vocab = dim(outputs.get(LOGITS), 2);
+        return new DecoderSignature(
+                layers, heads, headDim, vocab, inputs.containsKey(POSITION_IDS));
+    }
+
+    private static Map<String, OnnxMl.ValueInfoProto> byName(List<OnnxMl.ValueInfoProto> infos) {
+        Map<String, OnnxMl.ValueInfoProto> out = new LinkedHashMap<>();
+        infos.forEach(info -> out.put(info.getName(), info));
+        return out;
+    }
+
+    private static void requirePresent(
+            Map<String, OnnxMl.ValueInfoProto> map,
+            String name,
+            String kind,
+            List<String> missing) {
+        if (!map.containsKey(name)) {
+            missing.add(kind + " " + name);
+        }
+    }
+
+    private static void requireFloat(OnnxMl.ValueInfoProto info, Path file) {
+        int type = info.getType().getTensorType().getElemType();
+        if (type != OnnxMl.TensorProto.DataType.FLOAT_VALUE) {
+            throw new IllegalArgumentException(
+                    "ONNX model "
+                            + file
+                            + ": KV cache "
+                            + info.getName()
+                            + " has element type "
+                            + OnnxMl.TensorProto.DataType.forNumber(type)
+                            + "; only FLOAT (fp32) caches are supported");
+        }
+    }
+
+    private static int staticDim(OnnxMl.ValueInfoProto info, int axis, String what, Path file) {
+        int d = dim(info, axis);
+        if (d <= 0) {
+            throw new IllegalArgumentException(
+                    "ONNX model "
+                            + file
+                            + ": "
+                            + info.getName()
+                            + " must have a fixed "
+                            + what
+                            + " at axis "
+                            + axis);
+        }
+        return d;
+    }
+
+    private static int dim(OnnxMl.ValueInfoProto info, int axis) {
+        OnnxMl.TensorShapeProto shape = info.getType().getTensorType().getShape();
+        if (shape.getDimCount() <= axis || !shape.getDim(axis).hasDimValue()) {
+            return -1;
+        }
+        return Math.toIntExact(shape.getDim(axis).getDimValue());
+    }
+}

@@ -1,0 +1,107 @@
+package io.tetris.model;
+
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/** A Hugging Face {@code tokenizer.json} loaded through DJL's tokenizers binding, offline. */
+public final class HuggingFaceTextTokenizer implements TextTokenizer {
+
+    /** End-of-text spellings in common vocabularies, tried in order. */
+    private static final List<String> END_OF_TEXT = List.of("<|endoftext|>", "</s>", "<eos>");
+
+    private final HuggingFaceTokenizer tokenizer;
+    private final Path source;
+    private final int vocabSize;
+    private final int endOfTextId;
+
+    private final Vocabulary vocabulary;
+
+    private HuggingFaceTextTokenizer(
+            HuggingFaceTokenizer tokenizer, Path source, Vocabulary vocabulary) {
+        this.tokenizer = tokenizer;
+        this.source = source;
+        this.vocabulary = vocabulary;
+        this.vocabSize = vocabulary.size();
+        this.endOfTextId = findEndOfText(tokenizer);
+    }
+
+    /** Loads {@code tokenizer.json}; fails with the path when it is missing or malformed. */
+    public static HuggingFaceTextTokenizer load(Path tokenizerJson) {
+        if (!Files.isRegularFile(tokenizerJson)) {
+            throw new IllegalArgumentException("tokenizer file not found: " + tokenizerJson);
+        }
+        Vocabulary vocabulary = Vocabulary.read(tokenizerJson);
+        DjlRuntime.ensureOffline();
+        try {
+            HuggingFaceTokenizer tokenizer =
+                    HuggingFaceTokenizer.newInstance(
+                            tokenizerJson,
+                            Map.of("addSpecialTokens", "false", "truncation", "false"));
+            return new HuggingFaceTextTokenizer(tokenizer, tokenizerJson, vocabulary);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read tokenizer " + tokenizerJson, e);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(
+                    "cannot load tokenizer " + tokenizerJson + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public int[] encode(String text) {
+        long[] ids = tokenizer.encode(text, false, false).getIds();
+        int[] out = new int[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            out[i] = Math.toIntExact(ids[i]);
+        }
+        return out;
+    }
+
+    @Override
+    public String decode(int[] tokens) {
+        long[] ids = new long[tokens.length];
+        for (int i = 0; i < tokens.length; i++) {
+            ids[i] = tokens[i];
+        }
+        return tokenizer.decode(ids, false);
+    }
+
+    @Override
+    public int vocabSize() {
+        return vocabSize;
+    }
+
+    @Override
+    public int endOfTextId() {
+        return endOfTextId;
+    }
+
+    /** Token-to-id map, to check that two models really share one vocabulary. */
+    public Vocabulary vocabulary() {
+        return vocabulary;
+    }
+
+    /** Where the tokenizer was loaded from, for error messages. */
+    public Path source() {
+        return source;
+    }
+
+    @Override
+    public void close() {
+        tokenizer.close();
+    }
+
+    private static int findEndOfText(HuggingFaceTokenizer tokenizer) {
+        for (String candidate : END_OF_TEXT) {
+            long[] ids = tokenizer.encode(candidate, false, false).getIds();
+            if (ids.length == 1) {
+                return Math.toIntExact(ids[0]);
+            }
+        }
+        return -1;
+    }
+}

@@ -1,0 +1,52 @@
+package io.tetris.model;
+
+import java.util.List;
+
+/**
+ * A causal language model with one KV cache per sequence, as the draft and verify operators need
+ * it: extend many sequences by ragged token lists in one forward pass, read log-probabilities at
+ * every new position, roll a cache back after a rejection, and free it.
+ *
+ * <p>Not thread-safe: each operator subtask owns its instance.
+ */
+public interface LanguageModel extends AutoCloseable {
+
+    /** Size of the output distribution. */
+    int vocabSize();
+
+    /** Longest sequence (cached plus new tokens) the model accepts. */
+    int maxContext();
+
+    /**
+     * Appends each extension's tokens to its sequence (creating the sequence on first sight) and
+     * runs them through the model in one batch.
+     *
+     * @return {@code [batch][tokens_i][vocab]} natural-log probabilities of the next token after
+     *     each new token, in the order of {@code batch}; an extension without tokens gets an empty
+     *     array
+     */
+    float[][][] extend(List<Extension> batch);
+
+    /** Tokens currently cached for {@code sequenceId}; 0 when unknown. */
+    int cachedLength(String sequenceId);
+
+    /** Keeps only the first {@code length} cached tokens (rollback after a rejection). */
+    void truncate(String sequenceId, int length);
+
+    /** Frees the sequence's cache; unknown ids are ignored. */
+    void release(String sequenceId);
+
+    /** Number of sequences holding a cache. */
+    int sequences();
+
+    @Override
+    void close();
+
+    /**
+     * New tokens for one sequence.
+     *
+     * @param sequenceId the sequence's cache key
+     * @param tokens {@code [new tokens]}
+     */
+    record Extension(String sequenceId, int[] tokens) {}
+}

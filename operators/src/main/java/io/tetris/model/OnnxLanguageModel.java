@@ -1,0 +1,335 @@
+package io.tetris.model;
+
+import ai.djl.Device;
+import ai.djl.MalformedModelException;
+import ai.djl.Model;
+import ai.djl.inference.Predictor;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.translate.NoopTranslator;
+import ai.djl.translate.TranslateException;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession.SessionOptions;
+import io.tetris.core.LogitsTransform;
+import java.io.IOException;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * {@link LanguageModel} over an Optimum-style ONNX decoder export, run by ONNX Runtime through DJL.
+ *
+ * <p>A round batches sequences with different cached lengths {@code P_i} and different numbers of
+ * new tokens {@code T_i}. Each batch row is laid out {@code [pad][past P_i][pad][new T_i]}: the
+ * past tensor is left-padded to the longest past, the new tokens are left-padded to the longest
+ * extension, the attention mask hides both paddings, and position ids continue each sequence from
+ * {@code P_i}. Only the new positions of each {@code present} output are copied back into the
+ * sequence's cache.
+ */
+public final class OnnxLanguageModel implements LanguageModel {
+
+    private final Path file;
+    private final DecoderSignature signature;
+    private final OnnxModelOptions options;
+    private final Model model;
+    private final Predictor<NDList, NDList> predictor;
+
+    /** Logits width; read from the first forward pass when the graph leaves it dynamic. */
+    private int vocab;
+
+    private final Map<String, KvCache> caches = new HashMap<>();
+
+    private OnnxLanguageModel(
+            Path file,
+            DecoderSignature signature,
+            OnnxModelOptions options,
+            Model model,
+            int vocab) {
+        this.file = file;
+        this.signature = signature;
+        this.options = options;
+        this.model = model;
+        this.predictor = model.newPredictor(new NoopTranslator());
+        this.vocab = vocab;
+    }
+
+    /**
+     * Loads {@code onnxFile}; fails naming the file and what is wrong when it is missing, not a
+     * decoder with KV cache, or cannot be run.
+     */
+    public static OnnxLanguageModel load(Path onnxFile, OnnxModelOptions options) {
+        Objects.requireNonNull(options, "options");
+        if (!Files.isRegularFile(onnxFile)) {
+            throw new IllegalArgumentException("model file not found: " + onnxFile);
+        }
+        DecoderSignature signature = DecoderSignature.read(onnxFile);
+        DjlRuntime.ensureOffline();
+        Model model = Model.newInstance(fileStem(onnxFile), Device.cpu(), "OnnxRuntime");
+        try {
+            model.load(
+                    onnxFile.toAbsolutePath().getParent(),
+                    fileStem(onnxFile),
+                    Map.of("sessionOptions", sessionOptions(options)));
+        } catch (IOException | MalformedModelException | OrtException e) {
+            model.close();
+            throw new IllegalArgumentException(
+                    "cannot load ONNX model " + onnxFile + ": " + e.getMessage(), e);
+        }
+        OnnxLanguageModel loaded =
+                new OnnxLanguageModel(onnxFile, signature, options, model, signature.vocab());
+        if (loaded.vocab <= 0) {
+            loaded.probeVocab();
+        }
+        return loaded;
+    }
+
+    public DecoderSignature signature() {
+        return signature;
+    }
+
+    @Override
+    public int vocabSize() {
+        return vocab;
+    }
+
+    @Override
+    public int maxContext() {
+        return options.maxContext();
+    }
+
+    @Override
+    public float[][][] extend(List<Extension> batch) {
+        float[][][] logits = extendLogits(batch);
+        for (float[][] rows : logits) {
+            for (int j = 0; j < rows.length; j++) {
+                rows[j] = LogitsTransform.logSoftmax(rows[j]);
+            }
+        }
+        return logits;
+    }
+
+    /**
+     * Like {@link #extend} but returns the raw {@code logits} output, {@code [batch][tokens_i]
+     * [vocab]}, as the graph computes them.
+     */
+    public float[][][] extendLogits(List<Extension> batch) {
+        float[][][] result = new float[batch.size()][][];
+        List<Integer> rows = new ArrayList<>(); // batch indices with new tokens
+        int maxPast = 0;
+        int maxNew = 0;
+        for (int b = 0; b < batch.size(); b++) {
+            Extension e = batch.get(b);
+            int past = cachedLength(e.sequenceId());
+            int total = past + e.tokens().length;
+            if (total > options.maxContext()) {
+                throw new IllegalArgumentException(
+                        "sequence "
+                                + e.sequenceId()
+                                + " would reach "
+                                + total
+                                + " tokens, beyond the model context of "
+                                + options.maxContext());
+            }
+            if (e.tokens().length == 0) {
+                result[b] = new float[0][];
+                continue;
+            }
+            rows.add(b);
+            maxPast = Math.max(maxPast, past);
+            maxNew = Math.max(maxNew, e.tokens().length);
+        }
+        if (!rows.isEmpty()) {
+            run(batch, rows, maxPast, maxNew, result);
+        }
+        return result;
+    }
+
+    private void run(
+            List<Extension> batch, List<Integer> rows, int maxPast, int maxNew, float[][][] out) {
+        int n = rows.size();
+        int width = maxPast + maxNew;
+        long[] inputIds = new long[n * maxNew]; // [n][maxNew]
+        long[] positionIds = new long[n * maxNew]; // [n][maxNew]
+        long[] mask = new long[n * width]; // [n][maxPast + maxNew]
+        List<KvCache> rowCaches = new ArrayList<>(n);
+        for (int r = 0; r < n; r++) {
+            Extension e = batch.get(rows.get(r));
+            KvCache cache =
+                    caches.computeIfAbsent(
+                            e.sequenceId(),
+                            id ->
+                                    new KvCache(
+                                            signature.layers(),
+                                            signature.kvHeads(),
+                                            signature.headDim()));
+            rowCaches.add(cache);
+            int past = cache.length();
+            int t = e.tokens().length;
+            for (int j = 0; j < t; j++) {
+                int col = maxNew - t + j;
+                inputIds[r * maxNew + col] = e.tokens()[j];
+                positionIds[r * maxNew + col] = past + j;
+            }
+            for (int j = maxPast - past; j < maxPast; j++) {
+                mask[r * width + j] = 1;
+            }
+            for (int j = width - t; j < width; j++) {
+                mask[r * width + j] = 1;
+            }
+        }
+        try (NDManager manager = model.getNDManager().newSubManager()) {
+            NDList inputs = new NDList();
+            inputs.add(
+                    named(
+                            manager.create(LongBuffer.wrap(inputIds), new Shape(n, maxNew)),
+                            DecoderSignature.INPUT_IDS));
+            inputs.add(
+                    named(
+                            manager.create(LongBuffer.wrap(mask), new Shape(n, width)),
+                            DecoderSignature.ATTENTION_MASK));
+            if (signature.positionIds()) {
+                inputs.add(
+                        named(
+                                manager.create(LongBuffer.wrap(positionIds), new Shape(n, maxNew)),
+                                DecoderSignature.POSITION_IDS));
+            }
+            Shape pastShape = new Shape(n, signature.kvHeads(), maxPast, signature.headDim());
+            int pastSize = n * signature.kvHeads() * maxPast * signature.headDim();
+            for (int l = 0; l < signature.layers(); l++) {
+                for (boolean key : new boolean[] {true, false}) {
+                    float[] past = new float[pastSize]; // [n][heads][maxPast][headDim]
+                    for (int r = 0; r < n; r++) {
+                        rowCaches.get(r).copyInto(l, key, past, r, maxPast);
+                    }
+                    String name = key ? DecoderSignature.pastKey(l) : DecoderSignature.pastValue(l);
+                    inputs.add(named(manager.create(FloatBuffer.wrap(past), pastShape), name));
+                }
+            }
+            Map<String, NDArray> outputs = byName(predictor.predict(inputs));
+            float[] logits =
+                    output(outputs, DecoderSignature.LOGITS).toFloatArray(); // [n][maxNew][V]
+            vocab = logits.length / (n * maxNew);
+            for (int r = 0; r < n; r++) {
+                int t = batch.get(rows.get(r)).tokens().length;
+                float[][] rowOut = new float[t][];
+                for (int j = 0; j < t; j++) {
+                    int from = (r * maxNew + maxNew - t + j) * vocab;
+                    rowOut[j] = java.util.Arrays.copyOfRange(logits, from, from + vocab);
+                }
+                out[rows.get(r)] = rowOut;
+            }
+            for (int l = 0; l < signature.layers(); l++) {
+                float[] key = output(outputs, DecoderSignature.presentKey(l)).toFloatArray();
+                float[] value = output(outputs, DecoderSignature.presentValue(l)).toFloatArray();
+                for (int r = 0; r < n; r++) {
+                    int t = batch.get(rows.get(r)).tokens().length;
+                    rowCaches.get(r).append(l, key, value, r, width, width - t, t);
+                }
+            }
+        } catch (TranslateException e) {
+            throw new IllegalStateException(
+                    "forward pass of " + file + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public int cachedLength(String sequenceId) {
+        KvCache cache = caches.get(sequenceId);
+        return cache == null ? 0 : cache.length();
+    }
+
+    @Override
+    public void truncate(String sequenceId, int length) {
+        KvCache cache = caches.get(sequenceId);
+        if (cache == null) {
+            if (length != 0) {
+                throw new IllegalArgumentException("no cache for sequence " + sequenceId);
+            }
+            return;
+        }
+        cache.truncate(length);
+    }
+
+    @Override
+    public void release(String sequenceId) {
+        caches.remove(sequenceId);
+    }
+
+    @Override
+    public int sequences() {
+        return caches.size();
+    }
+
+    /** Bytes held by all KV caches. */
+    public long cacheBytes() {
+        long total = 0;
+        for (KvCache cache : caches.values()) {
+            total += cache.bytes();
+        }
+        return total;
+    }
+
+    @Override
+    public void close() {
+        caches.clear();
+        predictor.close();
+        model.close();
+    }
+
+    private void probeVocab() {
+        String probe = "\u0000vocab-probe";
+        try {
+            extendLogits(List.of(new Extension(probe, new int[] {0})));
+        } finally {
+            release(probe);
+        }
+    }
+
+    private static NDArray named(NDArray array, String name) {
+        array.setName(name);
+        return array;
+    }
+
+    private static Map<String, NDArray> byName(NDList list) {
+        Map<String, NDArray> out = new HashMap<>();
+        for (NDArray a : list) {
+            out.put(a.getName(), a);
+        }
+        return out;
+    }
+
+    private NDArray output(Map<String, NDArray> outputs, String name) {
+        NDArray a = outputs.get(name);
+        if (a == null) {
+            throw new IllegalStateException(file + " produced no output " + name);
+        }
+        return a;
+    }
+
+    private static SessionOptions sessionOptions(OnnxModelOptions options) throws OrtException {
+        SessionOptions session = new SessionOptions();
+        if (options.intraOpThreads() > 0) {
+            session.setIntraOpNumThreads(options.intraOpThreads());
+        }
+        if (options.interOpThreads() > 0) {
+            session.setInterOpNumThreads(options.interOpThreads());
+        }
+        if (options.executionProvider() == OnnxModelOptions.ExecutionProvider.CUDA) {
+            session.addCUDA(options.deviceId());
+        }
+        return session;
+    }
+
+    private static String fileStem(Path file) {
+        String name = file.getFileName().toString();
+        return name.endsWith(".onnx") ? name.substring(0, name.length() - 5) : name;
+    }
+}

@@ -1,0 +1,46 @@
+package io.tetris.model;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+
+/** Locates the repository's bundled {@code models/} folder from a test's working directory. */
+final class BundledModels {
+
+    /** The bundled pair's position table. */
+    static final int CONTEXT = 512;
+
+    private BundledModels() {}
+
+    static Path dir() {
+        String override = System.getProperty("tetris.models.dir");
+        if (override != null) {
+            return Paths.get(override);
+        }
+        Path dir = Paths.get("").toAbsolutePath();
+        while (dir != null) {
+            Path candidate = dir.resolve("models");
+            if (Files.isRegularFile(candidate.resolve("tokenizer.json"))) {
+                return candidate;
+            }
+            dir = dir.getParent();
+        }
+        throw new IllegalStateException("no models/tokenizer.json above the working directory");
+    }
+
+    static Path target() {
+        return dir().resolve("target.onnx");
+    }
+
+    static Path draft() {
+        return dir().resolve("draft.onnx");
+    }
+
+    static Path tokenizer() {
+        return dir().resolve("tokenizer.json");
+    }
+
+    static OnnxLanguageModel load(Path file) {
+        return OnnxLanguageModel.load(file, OnnxModelOptions.defaults(CONTEXT).withThreads(1, 1));
+    }
+}

@@ -1,0 +1,262 @@
+package io.tetris.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import io.tetris.model.LanguageModel.Extension;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Tests for {@link OnnxLanguageModel} on the bundled models: the committed reference logits, and
+ * the KV cache invariants (incremental = recompute, padded batch = one by one, rollback).
+ */
+class OnnxLanguageModelTest {
+
+    private static final double TOLERANCE = 1e-4;
+
+    private static OnnxLanguageModel target;
+    private static OnnxLanguageModel draft;
+
+    @BeforeAll
+    static void load() {
+        target = BundledModels.load(BundledModels.target());
+        draft = BundledModels.load(BundledModels.draft());
+    }
+
+    @AfterAll
+    static void close() {
+        target.close();
+        draft.close();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"target", "draft"})
+    void reproducesTheCommittedReferenceLogits(String name) throws Exception {
+        OnnxLanguageModel model = name.equals("target") ? target : draft;
+        JsonObject reference;
+        try (Reader reader =
+                Files.newBufferedReader(
+                        BundledModels.dir().resolve("reference_logits.json"),
+                        StandardCharsets.UTF_8)) {
+            reference = JsonParser.parseReader(reader).getAsJsonObject();
+        }
+        JsonObject spec = reference.getAsJsonObject("models").getAsJsonObject(name);
+        assertThat(model.signature().layers()).isEqualTo(spec.get("layers").getAsInt());
+        assertThat(model.signature().kvHeads()).isEqualTo(spec.get("heads").getAsInt());
+        assertThat(model.signature().headDim()).isEqualTo(spec.get("head_dim").getAsInt());
+        assertThat(model.vocabSize()).isEqualTo(reference.get("vocab_size").getAsInt());
+
+        String sequencePrefix = "reference-" + name + "-";
+        int compared = 0;
+        for (JsonElement element : spec.getAsJsonArray("cases")) {
+            JsonObject c = element.getAsJsonObject();
+            JsonObject inputs = c.getAsJsonObject("inputs");
+            int[][] ids = ints2(inputs.getAsJsonArray("input_ids"));
+            int[][] mask = ints2(inputs.getAsJsonArray("attention_mask"));
+            String from =
+                    c.has("past_from")
+                            ? c.get("past_from").getAsString()
+                            : c.get("name").getAsString();
+            List<Extension> batch = new ArrayList<>();
+            for (int b = 0; b < ids.length; b++) {
+                batch.add(
+                        new Extension(sequencePrefix + from + "-" + b, unpadded(ids[b], mask[b])));
+            }
+            assertThat(model.cachedLength(batch.get(0).sequenceId()))
+                    .isEqualTo(inputs.get("past_sequence_length").getAsInt());
+            float[][][] logits = model.extendLogits(batch);
+            JsonArray last = c.getAsJsonArray("last_logits");
+            for (int b = 0; b < ids.length; b++) {
+                float[] expected = floats(last.get(b).getAsJsonArray());
+                float[][] rows = logits[b];
+                assertClose(rows[rows.length - 1], expected);
+                compared++;
+            }
+            JsonArray argmax = c.getAsJsonArray("argmax");
+            for (int b = 0; b < ids.length; b++) {
+                int[] expected = ints(argmax.get(b).getAsJsonArray());
+                int padding = expected.length - logits[b].length;
+                for (int j = 0; j < logits[b].length; j++) {
+                    assertThat(io.tetris.core.LogitsTransform.argmax(logits[b][j]))
+                            .isEqualTo(expected[padding + j]);
+                }
+            }
+        }
+        assertThat(compared).isGreaterThanOrEqualTo(4);
+    }
+
+    @Test
+    void extendingWithTheCacheEqualsRecomputingFromScratch() {
+        int[] prompt = bytes("The quick brown fox jumps over the lazy dog");
+        float[][] whole = target.extend(List.of(new Extension("whole", prompt)))[0];
+        List<float[]> pieces = new ArrayList<>();
+        int[] cuts = {0, 10, 11, 25, prompt.length};
+        for (int i = 0; i + 1 < cuts.length; i++) {
+            int[] part = Arrays.copyOfRange(prompt, cuts[i], cuts[i + 1]);
+            pieces.addAll(List.of(target.extend(List.of(new Extension("pieces", part)))[0]));
+        }
+        assertThat(target.cachedLength("pieces")).isEqualTo(prompt.length);
+        assertRowsClose(pieces.toArray(new float[0][]), whole);
+        target.release("whole");
+        target.release("pieces");
+    }
+
+    @Test
+    void aPaddedRaggedBatchEqualsTheSequencesRunOneByOne() {
+        String[] prompts = {"Hello", "A computer is a machine that", "xyzzy", "To be"};
+        int[][] steps = {bytes(" world"), bytes("."), bytes(" plugh and more"), bytes(" or")};
+        // Give the sequences different cached lengths first.
+        for (int i = 0; i < prompts.length; i++) {
+            target.extend(List.of(new Extension("single-" + i, bytes(prompts[i]))));
+        }
+        List<Extension> batchPrefill = new ArrayList<>();
+        for (int i = 0; i < prompts.length; i++) {
+            batchPrefill.add(new Extension("batch-" + i, bytes(prompts[i])));
+        }
+        target.extend(batchPrefill);
+
+        List<Extension> batchStep = new ArrayList<>();
+        for (int i = 0; i < prompts.length; i++) {
+            batchStep.add(new Extension("batch-" + i, steps[i]));
+        }
+        batchStep.add(new Extension("batch-empty", new int[0]));
+        float[][][] together = target.extend(batchStep);
+        assertThat(together[prompts.length]).isEmpty();
+        for (int i = 0; i < prompts.length; i++) {
+            float[][] alone = target.extend(List.of(new Extension("single-" + i, steps[i])))[0];
+            assertRowsClose(together[i], alone);
+            assertThat(target.cachedLength("batch-" + i))
+                    .isEqualTo(prompts[i].length() + steps[i].length);
+            target.release("single-" + i);
+            target.release("batch-" + i);
+        }
+    }
+
+    @Test
+    void truncateThenExtendEqualsNeverHavingExtended() {
+        int[] prompt = bytes("Speculative decoding is");
+        draft.extend(List.of(new Extension("rolled-back", prompt)));
+        draft.extend(List.of(new Extension("rolled-back", bytes(" wrong guess"))));
+        draft.truncate("rolled-back", prompt.length);
+        assertThat(draft.cachedLength("rolled-back")).isEqualTo(prompt.length);
+        float[][] afterRollback =
+                draft.extend(List.of(new Extension("rolled-back", bytes(" fast"))))[0];
+
+        draft.extend(List.of(new Extension("straight", prompt)));
+        float[][] straight = draft.extend(List.of(new Extension("straight", bytes(" fast"))))[0];
+        assertRowsClose(afterRollback, straight);
+        draft.release("rolled-back");
+        draft.release("straight");
+        assertThat(draft.sequences()).isZero();
+    }
+
+    @Test
+    void returnsNormalisedLogProbabilities() {
+        float[][] rows = draft.extend(List.of(new Extension("norm", bytes("abc"))))[0];
+        for (float[] row : rows) {
+            double total = 0;
+            for (float lp : row) {
+                total += Math.exp(lp);
+            }
+            assertThat(total).isBetween(1 - 1e-4, 1 + 1e-4);
+        }
+        draft.release("norm");
+    }
+
+    @Test
+    void refusesToGrowPastTheContext() {
+        int[] tooLong = new int[BundledModels.CONTEXT + 1];
+        assertThatThrownBy(() -> draft.extend(List.of(new Extension("long", tooLong))))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("beyond the model context of 512");
+        assertThat(draft.cachedLength("long")).isZero();
+    }
+
+    @Test
+    void truncatingBeyondTheCacheFails() {
+        draft.extend(List.of(new Extension("short", bytes("ab"))));
+        assertThatThrownBy(() -> draft.truncate("short", 3))
+                .hasMessageContaining("cannot truncate a cache of 2 tokens to 3");
+        draft.release("short");
+    }
+
+    // ----- helpers -----
+
+    static int[] bytes(String text) {
+        byte[] b = text.getBytes(StandardCharsets.UTF_8);
+        int[] out = new int[b.length];
+        for (int i = 0; i < b.length; i++) {
+            out[i] = b[i] & 0xFF;
+        }
+        return out;
+    }
+
+    private static void assertRowsClose(float[][] actual, float[][] expected) {
+        assertThat(actual.length).isEqualTo(expected.length);
+        for (int j = 0; j < actual.length; j++) {
+            assertClose(actual[j], expected[j]);
+        }
+    }
+
+    private static void assertClose(float[] actual, float[] expected) {
+        assertThat(actual).hasSameSizeAs(expected);
+        double worst = 0;
+        for (int v = 0; v < actual.length; v++) {
+            worst = Math.max(worst, Math.abs(actual[v] - expected[v]));
+        }
+        assertThat(worst).as("max abs difference").isLessThanOrEqualTo(TOLERANCE);
+    }
+
+    private static int[] unpadded(int[] ids, int[] mask) {
+        return Arrays.stream(range(ids.length))
+                .filter(j -> mask[j] == 1)
+                .map(j -> ids[j])
+                .toArray();
+    }
+
+    private static int[] range(int n) {
+        int[] r = new int[n];
+        for (int i = 0; i < n; i++) {
+            r[i] = i;
+        }
+        return r;
+    }
+
+    private static int[][] ints2(JsonArray array) {
+        int[][] out = new int[array.size()][];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = ints(array.get(i).getAsJsonArray());
+        }
+        return out;
+    }
+
+    private static int[] ints(JsonArray array) {
+        int[] out = new int[array.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = array.get(i).getAsInt();
+        }
+        return out;
+    }
+
+    private static float[] floats(JsonArray array) {
+        float[] out = new float[array.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = array.get(i).getAsFloat();
+        }
+        return out;
+    }
+}
