@@ -32,6 +32,21 @@ class CoreIndependenceTest {
     }
 
     @Test
+    void engineHasNoFlinkDependencies() {
+        noClasses()
+                .that()
+                .resideInAPackage("io.tetris.engine..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAnyPackage("org.apache.flink..", "org.apache.kafka..")
+                .because("the decode round runs the same in Flink, the benchmark and the tests")
+                .check(
+                        new ClassFileImporter()
+                                .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+                                .importPackages("io.tetris.engine"));
+    }
+
+    @Test
     void coreIsNotEmpty() {
         // Guards against the rule above passing vacuously after a package rename.
         org.assertj.core.api.Assertions.assertThat(CORE.containPackage("io.tetris.core")).isTrue();

@@ -5,14 +5,14 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 
 /** Locates the repository's bundled {@code models/} folder from a test's working directory. */
-final class BundledModels {
+public final class BundledModels {
 
     /** The bundled pair's position table. */
-    static final int CONTEXT = 512;
+    public static final int CONTEXT = 512;
 
     private BundledModels() {}
 
-    static Path dir() {
+    public static Path dir() {
         String override = System.getProperty("tetris.models.dir");
         if (override != null) {
             return Paths.get(override);
@@ -28,19 +28,19 @@ final class BundledModels {
         throw new IllegalStateException("no models/tokenizer.json above the working directory");
     }
 
-    static Path target() {
+    public static Path target() {
         return dir().resolve("target.onnx");
     }
 
-    static Path draft() {
+    public static Path draft() {
         return dir().resolve("draft.onnx");
     }
 
-    static Path tokenizer() {
+    public static Path tokenizer() {
         return dir().resolve("tokenizer.json");
     }
 
-    static OnnxLanguageModel load(Path file) {
+    public static OnnxLanguageModel load(Path file) {
         return OnnxLanguageModel.load(file, OnnxModelOptions.defaults(CONTEXT).withThreads(1, 1));
     }
 }

@@ -21,11 +21,11 @@ public record LinearStepCostModel(
         implements StepCostModel {
 
     /**
-     * Rough CPU figures for the bundled byte-level pair (target about 3x the draft's cost per
-     * token); replace with a measured profile for real decisions.
+     * An accelerator-like regime, where a target pass costs mostly its fixed weight-loading time
+     * and a draft step a tenth of it; a placeholder until a measured profile replaces it.
      */
     public static final LinearStepCostModel DEFAULT =
-            new LinearStepCostModel(2.0e-4, 1.0e-4, 1.0e-7, 5.0e-4, 3.0e-4, 3.0e-7);
+            new LinearStepCostModel(2.0e-4, 1.0e-5, 1.0e-7, 2.0e-3, 2.0e-5, 3.0e-7);
 
     public LinearStepCostModel {
         double[] all = {
