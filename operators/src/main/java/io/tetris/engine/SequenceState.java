@@ -1,0 +1,71 @@
+package io.tetris.engine;
+
+import java.util.Arrays;
+
+/**
+ * Everything the loop head checkpoints about one request: its parameters, the tokens committed so
+ * far, how much of them clients have already been sent, and its speculation counters. The KV caches
+ * are not here: they are rebuilt from {@link #context()} after a restore.
+ *
+ * <p>A Flink POJO (public fields, no-arg constructor) so Flink serialises it without Kryo and can
+ * evolve it by adding fields.
+ */
+public final class SequenceState {
+
+    // ----- request -----
+    public String requestId;
+    public int[] promptTokens = new int[0];
+    public int maxNewTokens;
+    public float temperature;
+    public float topP = 1f;
+    public int topK;
+    public long seed;
+    public double priority = 1.0;
+    public String[] stop = new String[0];
+    public long receivedAtMs;
+
+    // ----- progress -----
+    /** Generated tokens, end-of-text excluded. */
+    public int[] generated = new int[0];
+
+    /** Token events sent so far; the next event's sequence number. */
+    public int eventsSent;
+
+    /** Generated tokens already carried by token events. */
+    public int tokensSent;
+
+    /** Characters of generated text already carried by token events. */
+    public int charsSent;
+
+    public long firstTokenAtMs;
+
+    // ----- speculation counters -----
+    public long rounds;
+    public long drafts;
+    public long draftTokens;
+    public long verifiedDraftTokens;
+    public long acceptedTokens;
+    public long[] acceptedPerPosition = new long[0];
+
+    public SequenceState() {}
+
+    /** Prompt then generated tokens: what the models must have seen. */
+    public int[] context() {
+        int[] out = Arrays.copyOf(promptTokens, promptTokens.length + generated.length);
+        System.arraycopy(generated, 0, out, promptTokens.length, generated.length);
+        return out;
+    }
+
+    @Override
+    public String toString() {
+        return "SequenceState{"
+                + requestId
+                + ", prompt="
+                + promptTokens.length
+                + ", generated="
+                + generated.length
+                + ", events="
+                + eventsSent
+                + "}";
+    }
+}

@@ -1,0 +1,164 @@
+package io.tetris.engine;
+
+import io.tetris.model.TextTokenizer;
+import io.tetris.schemas.FinishReason;
+import java.util.Arrays;
+
+/**
+ * Applies verified tokens to a {@link SequenceState} and decides what clients see: stop conditions
+ * (end-of-text, stop strings, max new tokens, model context) and UTF-8-safe text deltas that never
+ * reveal the beginning of a stop string before it is known not to be one.
+ *
+ * <p>Stop strings follow vLLM: the text ends before the stop string, the token ids end with the
+ * token that completed it. Text is recomputed from the generated tokens each round, which keeps the
+ * state to three counters and makes replays after a restore produce identical events.
+ */
+public final class SequenceTracker {
+
+    private static final char REPLACEMENT = '\uFFFD';
+
+    private final TextTokenizer tokenizer;
+    private final int endOfText;
+    private final int maxContext;
+
+    public SequenceTracker(TextTokenizer tokenizer, int maxContext) {
+        this.tokenizer = tokenizer;
+        this.endOfText = tokenizer.endOfTextId();
+        this.maxContext = maxContext;
+    }
+
+    /**
+     * Appends a round's emitted tokens (accepted drafts plus one) and returns what to send. The
+     * state's counters are advanced as if the returned event was sent.
+     */
+    public Progress apply(SequenceState s, int[] emitted, long nowMs) {
+        int before = s.generated.length;
+        int[] tokens = Arrays.copyOf(s.generated, before + emitted.length);
+        int count = before;
+        FinishReason reason = null;
+        for (int token : emitted) {
+            if (token == endOfText) {
+                reason = FinishReason.EOS;
+                break;
+            }
+            tokens[count++] = token;
+            if (count >= s.maxNewTokens) {
+                reason = FinishReason.LENGTH;
+                break;
+            }
+            if (s.promptTokens.length + count >= maxContext) {
+                reason = FinishReason.CONTEXT_LIMIT;
+                break;
+            }
+        }
+        tokens = Arrays.copyOf(tokens, count);
+        String text = decode(tokens);
+        int stopAt = -1;
+        if (s.stop.length > 0) {
+            int[] hit = findStop(s, tokens, before, text);
+            if (hit != null) {
+                stopAt = hit[0];
+                tokens = Arrays.copyOf(tokens, hit[1]);
+                reason = FinishReason.STOP;
+            }
+        }
+        if (count > before && s.firstTokenAtMs == 0) {
+            s.firstTokenAtMs = nowMs;
+        }
+        s.generated = tokens;
+
+        String visible;
+        if (reason == FinishReason.STOP) {
+            visible = text.substring(0, stopAt);
+        } else if (reason != null) {
+            visible = text;
+        } else {
+            visible = text.substring(0, safeLength(text, s.stop));
+        }
+        String delta = visible.length() > s.charsSent ? visible.substring(s.charsSent) : "";
+        int[] ids =
+                Arrays.copyOfRange(tokens, Math.min(s.tokensSent, tokens.length), tokens.length);
+        Progress progress = new Progress(ids, delta, reason);
+        if (progress.hasEvent()) {
+            s.eventsSent++;
+        }
+        s.tokensSent = tokens.length;
+        s.charsSent += delta.length();
+        return progress;
+    }
+
+    /** Full text of the sequence as finished (what the result carries). */
+    public String finalText(SequenceState s, FinishReason reason) {
+        String text = decode(s.generated);
+        if (reason == FinishReason.STOP) {
+            for (String stop : s.stop) {
+                int at = text.indexOf(stop);
+                if (at >= 0) {
+                    text = text.substring(0, at);
+                }
+            }
+        }
+        return text;
+    }
+
+    /**
+     * Earliest stop string completed by this round's tokens: {@code {char index, tokens through the
+     * completing token}}, or null.
+     */
+    private int[] findStop(SequenceState s, int[] tokens, int before, String text) {
+        int earliest = -1;
+        for (String stop : s.stop) {
+            int at = stop.isEmpty() ? -1 : text.indexOf(stop);
+            if (at >= 0 && (earliest < 0 || at < earliest)) {
+                earliest = at;
+            }
+        }
+        if (earliest < 0) {
+            return null;
+        }
+        String matched = null;
+        for (String stop : s.stop) {
+            if (!stop.isEmpty()
+                    && text.startsWith(stop, earliest)
+                    && (matched == null || stop.length() > matched.length())) {
+                matched = stop;
+            }
+        }
+        for (int m = Math.max(before, 1); m <= tokens.length; m++) {
+            if (decode(Arrays.copyOf(tokens, m)).startsWith(matched, earliest)) {
+                return new int[] {earliest, m};
+            }
+        }
+        return new int[] {earliest, tokens.length};
+    }
+
+    /**
+     * How much of {@code text} may be shown while running: not a trailing incomplete character
+     * (U+FFFD), and not a suffix that could still grow into a stop string.
+     */
+    static int safeLength(String text, String[] stops) {
+        int end = text.length();
+        while (end > 0 && text.charAt(end - 1) == REPLACEMENT) {
+            end--;
+        }
+        int hold = 0;
+        for (String stop : stops) {
+            for (int len = Math.min(stop.length() - 1, end); len > hold; len--) {
+                if (text.regionMatches(end - len, stop, 0, len)) {
+                    hold = len;
+                    break;
+                }
+            }
+        }
+        end -= hold;
+        // Never split a surrogate pair.
+        if (end > 0 && Character.isHighSurrogate(text.charAt(end - 1))) {
+            end--;
+        }
+        return end;
+    }
+
+    private String decode(int[] tokens) {
+        return tokens.length == 0 ? "" : tokenizer.decode(tokens);
+    }
+}

@@ -1,0 +1,159 @@
+package io.tetris.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.tetris.model.BundledModels;
+import io.tetris.model.HuggingFaceTextTokenizer;
+import io.tetris.schemas.FinishReason;
+import java.nio.charset.StandardCharsets;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Tests for {@link SequenceTracker}: stop conditions and the text clients are sent. */
+class SequenceTrackerTest {
+
+    private static final int EOT = 256;
+    private static HuggingFaceTextTokenizer tokenizer;
+    private static SequenceTracker tracker;
+
+    @BeforeAll
+    static void load() {
+        tokenizer = HuggingFaceTextTokenizer.load(BundledModels.tokenizer());
+        tracker = new SequenceTracker(tokenizer, 512);
+    }
+
+    @AfterAll
+    static void close() {
+        tokenizer.close();
+    }
+
+    @Test
+    void streamsTextDeltasAndCountsEvents() {
+        SequenceState s = state(100);
+        Progress first = tracker.apply(s, bytes("Hello"), 5);
+        Progress second = tracker.apply(s, bytes(", world"), 9);
+        assertThat(first.text()).isEqualTo("Hello");
+        assertThat(first.tokenIds()).containsExactly(bytes("Hello"));
+        assertThat(second.text()).isEqualTo(", world");
+        assertThat(second.finished()).isFalse();
+        assertThat(s.eventsSent).isEqualTo(2);
+        assertThat(s.firstTokenAtMs).isEqualTo(5);
+        assertThat(s.generated).containsExactly(bytes("Hello, world"));
+    }
+
+    @Test
+    void holdsBackAnIncompleteCharacter() {
+        SequenceState s = state(100);
+        byte[] yen = "日".getBytes(StandardCharsets.UTF_8);
+        Progress partial = tracker.apply(s, new int[] {'a', yen[0] & 0xFF, yen[1] & 0xFF}, 1);
+        assertThat(partial.text()).isEqualTo("a");
+        assertThat(partial.tokenIds()).hasSize(3);
+        Progress rest = tracker.apply(s, new int[] {yen[2] & 0xFF, 'b'}, 2);
+        assertThat(rest.text()).isEqualTo("日b");
+    }
+
+    @Test
+    void endOfTextFinishesWithoutBecomingText() {
+        SequenceState s = state(100);
+        Progress p = tracker.apply(s, new int[] {'o', 'k', EOT, 'x'}, 1);
+        assertThat(p.finishReason()).isEqualTo(FinishReason.EOS);
+        assertThat(p.text()).isEqualTo("ok");
+        assertThat(s.generated).containsExactly('o', 'k');
+    }
+
+    @Test
+    void maxNewTokensCutsTheRound() {
+        SequenceState s = state(3);
+        Progress p = tracker.apply(s, bytes("abcdef"), 1);
+        assertThat(p.finishReason()).isEqualTo(FinishReason.LENGTH);
+        assertThat(p.text()).isEqualTo("abc");
+        assertThat(s.generated).hasSize(3);
+    }
+
+    @Test
+    void contextLimitFinishesTheSequence() {
+        SequenceTracker small = new SequenceTracker(tokenizer, 6);
+        SequenceState s = state(100); // prompt of 2 tokens
+        Progress p = small.apply(s, bytes("abcdef"), 1);
+        assertThat(p.finishReason()).isEqualTo(FinishReason.CONTEXT_LIMIT);
+        assertThat(s.generated).hasSize(4);
+    }
+
+    @Test
+    void stopStringEndsTheTextAndIsNeverShown() {
+        SequenceState s = state(100, "END");
+        Progress first = tracker.apply(s, bytes("go E"), 1);
+        assertThat(first.text()).isEqualTo("go "); // "E" could start "END"
+        Progress second = tracker.apply(s, bytes("ND and more"), 2);
+        assertThat(second.finishReason()).isEqualTo(FinishReason.STOP);
+        assertThat(second.text()).isEmpty();
+        assertThat(s.generated).containsExactly(bytes("go END"));
+        assertThat(tracker.finalText(s, FinishReason.STOP)).isEqualTo("go ");
+    }
+
+    @Test
+    void aStopPrefixThatDoesNotCompleteIsReleased() {
+        SequenceState s = state(100, "END");
+        assertThat(tracker.apply(s, bytes("an E"), 1).text()).isEqualTo("an ");
+        assertThat(tracker.apply(s, bytes("Nx"), 2).text()).isEqualTo("ENx");
+    }
+
+    @Test
+    void concatenatedDeltasAlwaysEqualTheFinalText() {
+        SplittableRandom random = new SplittableRandom(99);
+        String alphabet = "ab \n.é日";
+        for (int trial = 0; trial < 300; trial++) {
+            String[] stops =
+                    random.nextBoolean()
+                            ? new String[] {randomText(random, alphabet, 1 + random.nextInt(3))}
+                            : new String[0];
+            SequenceState s = state(5 + random.nextInt(40), stops);
+            StringBuilder streamed = new StringBuilder();
+            FinishReason reason = null;
+            while (reason == null) {
+                byte[] chunk =
+                        randomText(random, alphabet, 1 + random.nextInt(4))
+                                .getBytes(StandardCharsets.UTF_8);
+                int[] emitted = new int[Math.min(chunk.length, 1 + random.nextInt(5))];
+                for (int i = 0; i < emitted.length; i++) {
+                    emitted[i] = random.nextInt(50) == 0 ? EOT : chunk[i] & 0xFF;
+                }
+                Progress p = tracker.apply(s, emitted, trial);
+                streamed.append(p.text());
+                reason = p.finishReason();
+            }
+            assertThat(streamed.toString())
+                    .as("trial %d", trial)
+                    .isEqualTo(tracker.finalText(s, reason));
+            assertThat(streamed.toString()).doesNotContain("\uFFFD\uFFFD\uFFFD\uFFFD\uFFFD");
+        }
+    }
+
+    private static SequenceState state(int maxNew, String... stops) {
+        SequenceState s = new SequenceState();
+        s.requestId = "r";
+        s.promptTokens = new int[] {'>', ' '};
+        s.maxNewTokens = maxNew;
+        s.stop = stops;
+        return s;
+    }
+
+    private static int[] bytes(String text) {
+        byte[] b = text.getBytes(StandardCharsets.UTF_8);
+        int[] out = new int[b.length];
+        for (int i = 0; i < b.length; i++) {
+            out[i] = b[i] & 0xFF;
+        }
+        return out;
+    }
+
+    private static String randomText(SplittableRandom random, String alphabet, int length) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < length; i++) {
+            sb.append(alphabet.charAt(random.nextInt(alphabet.length())));
+        }
+        return sb.toString();
+    }
+}
