@@ -20,7 +20,8 @@ public record OnnxModelOptions(
         int intraOpThreads,
         int interOpThreads,
         ExecutionProvider executionProvider,
-        int deviceId) {
+        int deviceId)
+        implements java.io.Serializable {
 
     /** Where the model runs. */
     public enum ExecutionProvider {

@@ -18,7 +18,7 @@ public record LinearStepCostModel(
         double verifyFixedSeconds,
         double verifyPerTokenSeconds,
         double verifyPerContextTokenSeconds)
-        implements StepCostModel {
+        implements StepCostModel, java.io.Serializable {
 
     /**
      * An accelerator-like regime, where a target pass costs mostly its fixed weight-loading time

@@ -28,7 +28,8 @@ public record PolicyConfig(
         double dsdInitialAcceptance,
         double dsdSmoothing,
         double dsdNoSpeculationBonus,
-        int dsdUpdateInterval) {
+        int dsdUpdateInterval)
+        implements java.io.Serializable {
 
     /** The available policies, by configuration name. */
     public enum Kind {

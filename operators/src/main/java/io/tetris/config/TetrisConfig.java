@@ -1,0 +1,181 @@
+package io.tetris.config;
+
+import io.tetris.core.policy.LinearStepCostModel;
+import io.tetris.core.policy.PolicyConfig;
+import io.tetris.model.OnnxModelOptions;
+import io.tetris.model.OnnxModelOptions.ExecutionProvider;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.Configuration;
+
+/**
+ * The job's settings, read from a Flink {@link Configuration} and validated once: every problem is
+ * reported together, each naming the option and what to change.
+ *
+ * @param models model files and ONNX Runtime settings
+ * @param policy the verification budget policy
+ * @param costModel the step-cost model dsd plans with
+ * @param batch continuous batching limits
+ * @param limits request limits applied by validation
+ */
+public record TetrisConfig(
+        Models models,
+        PolicyConfig policy,
+        LinearStepCostModel costModel,
+        Batch batch,
+        Limits limits)
+        implements Serializable {
+
+    /** Model files and runtime. {@code draftTokenizer} equals {@code tokenizer} when not set. */
+    public record Models(
+            String draft,
+            String target,
+            String tokenizer,
+            String draftTokenizer,
+            OnnxModelOptions onnx)
+            implements Serializable {}
+
+    /** Per-replica continuous batching. */
+    public record Batch(int replicas, int maxRunning, int maxWaiting, QueueFull queueFull)
+            implements Serializable {}
+
+    /** What happens to a request arriving at a full waiting queue. */
+    public enum QueueFull {
+        WAIT,
+        REJECT
+    }
+
+    /** Limits on what a request may ask for. */
+    public record Limits(
+            int maxPayloadBytes, int maxNewTokens, int maxStopStrings, int maxStopLength)
+            implements Serializable {}
+
+    /** Reads and validates; throws {@link IllegalArgumentException} listing every problem. */
+    public static TetrisConfig from(Configuration conf) {
+        List<String> problems = new ArrayList<>();
+        int maxContext = positive(conf, TetrisOptions.MAX_CONTEXT, problems);
+        int intra = atLeast(conf, TetrisOptions.INTRA_OP_THREADS, 0, problems);
+        int inter = atLeast(conf, TetrisOptions.INTER_OP_THREADS, 0, problems);
+        int device = atLeast(conf, TetrisOptions.DEVICE_ID, 0, problems);
+        ExecutionProvider provider = ExecutionProvider.buildDefault();
+        String providerName = conf.get(TetrisOptions.EXECUTION_PROVIDER);
+        if (providerName != null) {
+            provider =
+                    attempt(
+                            () -> ExecutionProvider.parse(providerName),
+                            TetrisOptions.EXECUTION_PROVIDER.key(),
+                            problems,
+                            ExecutionProvider.CPU);
+        }
+        String tokenizer = conf.get(TetrisOptions.TOKENIZER);
+        String draftTokenizer = conf.getOptional(TetrisOptions.DRAFT_TOKENIZER).orElse(tokenizer);
+        Models models =
+                new Models(
+                        conf.get(TetrisOptions.DRAFT_MODEL),
+                        conf.get(TetrisOptions.TARGET_MODEL),
+                        tokenizer,
+                        draftTokenizer,
+                        new OnnxModelOptions(
+                                Math.max(maxContext, 1), intra, inter, provider, device));
+
+        PolicyConfig policy =
+                attempt(
+                        () ->
+                                new PolicyConfig(
+                                        PolicyConfig.Kind.parse(conf.get(TetrisOptions.POLICY)),
+                                        conf.get(TetrisOptions.K),
+                                        conf.get(TetrisOptions.EXTRA),
+                                        conf.get(TetrisOptions.TETRIS_MIN_BATCH),
+                                        conf.get(TetrisOptions.DSD_MAX_K),
+                                        conf.get(TetrisOptions.DSD_INITIAL_ACCEPTANCE),
+                                        conf.get(TetrisOptions.DSD_SMOOTHING),
+                                        conf.get(TetrisOptions.DSD_NO_SPECULATION_BONUS),
+                                        conf.get(TetrisOptions.DSD_UPDATE_INTERVAL)),
+                        "speculation (tetris.policy, tetris.k, tetris.extra, tetris.tetris.*,"
+                                + " tetris.dsd.*)",
+                        problems,
+                        PolicyConfig.defaults());
+        LinearStepCostModel cost =
+                attempt(
+                        () -> parseCost(conf.get(TetrisOptions.COST_MODEL)),
+                        TetrisOptions.COST_MODEL.key(),
+                        problems,
+                        LinearStepCostModel.DEFAULT);
+
+        QueueFull queueFull = QueueFull.WAIT;
+        String queueName = conf.get(TetrisOptions.QUEUE_FULL);
+        try {
+            queueFull = QueueFull.valueOf(queueName.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            problems.add(
+                    TetrisOptions.QUEUE_FULL.key()
+                            + ": '"
+                            + queueName
+                            + "' is not one of wait, reject");
+        }
+        Batch batch =
+                new Batch(
+                        positive(conf, TetrisOptions.REPLICAS, problems),
+                        positive(conf, TetrisOptions.MAX_RUNNING, problems),
+                        atLeast(conf, TetrisOptions.MAX_WAITING, 0, problems),
+                        queueFull);
+        Limits limits =
+                new Limits(
+                        positive(conf, TetrisOptions.MAX_PAYLOAD_BYTES, problems),
+                        positive(conf, TetrisOptions.MAX_NEW_TOKENS, problems),
+                        atLeast(conf, TetrisOptions.MAX_STOP_STRINGS, 0, problems),
+                        positive(conf, TetrisOptions.MAX_STOP_LENGTH, problems));
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException(
+                    "invalid configuration:\n  - " + String.join("\n  - ", problems));
+        }
+        return new TetrisConfig(models, policy, cost, batch, limits);
+    }
+
+    private static LinearStepCostModel parseCost(String value) {
+        String[] parts = value.split(",");
+        if (parts.length != 6) {
+            throw new IllegalArgumentException(
+                    "needs six comma-separated numbers, got " + parts.length);
+        }
+        double[] c = new double[6];
+        for (int i = 0; i < 6; i++) {
+            c[i] = Double.parseDouble(parts[i].trim());
+        }
+        return new LinearStepCostModel(c[0], c[1], c[2], c[3], c[4], c[5]);
+    }
+
+    private static int positive(
+            Configuration conf, ConfigOption<Integer> option, List<String> problems) {
+        return atLeast(conf, option, 1, problems);
+    }
+
+    private static int atLeast(
+            Configuration conf, ConfigOption<Integer> option, int min, List<String> problems) {
+        int value;
+        try {
+            value = conf.get(option);
+        } catch (IllegalArgumentException e) {
+            problems.add(option.key() + ": " + e.getMessage());
+            return min;
+        }
+        if (value < min) {
+            problems.add(option.key() + " must be >= " + min + ", was " + value);
+            return min;
+        }
+        return value;
+    }
+
+    private static <T> T attempt(
+            java.util.function.Supplier<T> parse, String label, List<String> problems, T fallback) {
+        try {
+            return parse.get();
+        } catch (IllegalArgumentException e) {
+            problems.add(label + ": " + e.getMessage());
+            return fallback;
+        }
+    }
+}

@@ -1,0 +1,206 @@
+package io.tetris.config;
+
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+
+/**
+ * Every setting of the job, as typed Flink options with defaults and descriptions. Read them with
+ * {@link TetrisConfig#from}, which validates them once.
+ */
+public final class TetrisOptions {
+
+    private TetrisOptions() {}
+
+    // ----- models -----
+
+    public static final ConfigOption<String> DRAFT_MODEL =
+            ConfigOptions.key("tetris.model.draft")
+                    .stringType()
+                    .defaultValue("models/draft.onnx")
+                    .withDescription("ONNX file of the draft model (Optimum decoder export).");
+
+    public static final ConfigOption<String> TARGET_MODEL =
+            ConfigOptions.key("tetris.model.target")
+                    .stringType()
+                    .defaultValue("models/target.onnx")
+                    .withDescription("ONNX file of the target model (Optimum decoder export).");
+
+    public static final ConfigOption<String> TOKENIZER =
+            ConfigOptions.key("tetris.model.tokenizer")
+                    .stringType()
+                    .defaultValue("models/tokenizer.json")
+                    .withDescription("Hugging Face tokenizer.json of the target model.");
+
+    public static final ConfigOption<String> DRAFT_TOKENIZER =
+            ConfigOptions.key("tetris.model.draft-tokenizer")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "tokenizer.json of the draft model, if it ships its own; it must"
+                                    + " have exactly the target's vocabulary (checked at start).");
+
+    public static final ConfigOption<Integer> MAX_CONTEXT =
+            ConfigOptions.key("tetris.model.max-context")
+                    .intType()
+                    .defaultValue(512)
+                    .withDescription(
+                            "Longest sequence (prompt plus generated tokens) both models accept.");
+
+    public static final ConfigOption<Integer> INTRA_OP_THREADS =
+            ConfigOptions.key("tetris.model.intra-op-threads")
+                    .intType()
+                    .defaultValue(1)
+                    .withDescription(
+                            "ONNX Runtime threads inside one operator, per model; 0 lets ONNX"
+                                    + " Runtime choose.");
+
+    public static final ConfigOption<Integer> INTER_OP_THREADS =
+            ConfigOptions.key("tetris.model.inter-op-threads")
+                    .intType()
+                    .defaultValue(1)
+                    .withDescription("ONNX Runtime threads across operators, per model.");
+
+    public static final ConfigOption<String> EXECUTION_PROVIDER =
+            ConfigOptions.key("tetris.model.execution-provider")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "cpu or cuda; defaults to cuda in a build with the gpu Maven profile,"
+                                    + " otherwise cpu.");
+
+    public static final ConfigOption<Integer> DEVICE_ID =
+            ConfigOptions.key("tetris.model.device-id")
+                    .intType()
+                    .defaultValue(0)
+                    .withDescription("CUDA device index for the cuda execution provider.");
+
+    // ----- speculation policy -----
+
+    public static final ConfigOption<String> POLICY =
+            ConfigOptions.key("tetris.policy")
+                    .stringType()
+                    .defaultValue("tetris")
+                    .withDescription(
+                            "Verification budget policy: none (target only), fixed (window k),"
+                                    + " dsd (one goodput-optimal k per batch) or tetris (draft"
+                                    + " k + extra, verify the best k x batch tokens).");
+
+    public static final ConfigOption<Integer> K =
+            ConfigOptions.key("tetris.k")
+                    .intType()
+                    .defaultValue(4)
+                    .withDescription(
+                            "Draft window: tokens verified per sequence by fixed; the budget is k"
+                                    + " x batch for tetris.");
+
+    public static final ConfigOption<Integer> EXTRA =
+            ConfigOptions.key("tetris.extra")
+                    .intType()
+                    .defaultValue(2)
+                    .withDescription("Extra draft tokens per sequence drafted by tetris.");
+
+    public static final ConfigOption<Integer> TETRIS_MIN_BATCH =
+            ConfigOptions.key("tetris.tetris.min-batch")
+                    .intType()
+                    .defaultValue(2)
+                    .withDescription("Below this many running sequences tetris acts as fixed.");
+
+    public static final ConfigOption<Integer> DSD_MAX_K =
+            ConfigOptions.key("tetris.dsd.max-k")
+                    .intType()
+                    .defaultValue(6)
+                    .withDescription("Largest window dsd considers.");
+
+    public static final ConfigOption<Double> DSD_INITIAL_ACCEPTANCE =
+            ConfigOptions.key("tetris.dsd.initial-acceptance")
+                    .doubleType()
+                    .defaultValue(0.7)
+                    .withDescription("dsd's acceptance-rate estimate before any feedback.");
+
+    public static final ConfigOption<Double> DSD_SMOOTHING =
+            ConfigOptions.key("tetris.dsd.smoothing")
+                    .doubleType()
+                    .defaultValue(0.15)
+                    .withDescription("Weight of the newest round in dsd's moving average.");
+
+    public static final ConfigOption<Double> DSD_NO_SPECULATION_BONUS =
+            ConfigOptions.key("tetris.dsd.no-speculation-bonus")
+                    .doubleType()
+                    .defaultValue(1.1)
+                    .withDescription("Factor favouring k = 0 in dsd (speculation must win by it).");
+
+    public static final ConfigOption<Integer> DSD_UPDATE_INTERVAL =
+            ConfigOptions.key("tetris.dsd.update-interval")
+                    .intType()
+                    .defaultValue(1)
+                    .withDescription("Rounds between dsd re-plans.");
+
+    // ----- step cost model (seconds) -----
+
+    public static final ConfigOption<String> COST_MODEL =
+            ConfigOptions.key("tetris.cost-model")
+                    .stringType()
+                    .defaultValue("2e-4,1e-5,1e-7,2e-3,2e-5,3e-7")
+                    .withDescription(
+                            "Linear step-cost model used by dsd, as six comma-separated seconds:"
+                                    + " draft fixed, draft per sequence, draft per context token,"
+                                    + " verify fixed, verify per new token, verify per context"
+                                    + " token.");
+
+    // ----- batching -----
+
+    public static final ConfigOption<Integer> REPLICAS =
+            ConfigOptions.key("tetris.replicas")
+                    .intType()
+                    .defaultValue(1)
+                    .withDescription(
+                            "Verifier replicas (parallelism of the decode loop; one GPU each in"
+                                    + " production).");
+
+    public static final ConfigOption<Integer> MAX_RUNNING =
+            ConfigOptions.key("tetris.batch.max-running")
+                    .intType()
+                    .defaultValue(32)
+                    .withDescription("Largest running batch per replica (continuous batching).");
+
+    public static final ConfigOption<Integer> MAX_WAITING =
+            ConfigOptions.key("tetris.batch.max-waiting")
+                    .intType()
+                    .defaultValue(1024)
+                    .withDescription("Requests that may wait per replica for a batch slot.");
+
+    public static final ConfigOption<String> QUEUE_FULL =
+            ConfigOptions.key("tetris.batch.queue-full")
+                    .stringType()
+                    .defaultValue("wait")
+                    .withDescription(
+                            "When the waiting queue is full: wait (run rounds before taking more"
+                                    + " input, so backpressure reaches Kafka) or reject (answer"
+                                    + " with a QUEUE_FULL error).");
+
+    // ----- request limits -----
+
+    public static final ConfigOption<Integer> MAX_PAYLOAD_BYTES =
+            ConfigOptions.key("tetris.limits.max-payload-bytes")
+                    .intType()
+                    .defaultValue(1 << 20)
+                    .withDescription("Largest request value accepted from Kafka, in bytes.");
+
+    public static final ConfigOption<Integer> MAX_NEW_TOKENS =
+            ConfigOptions.key("tetris.limits.max-new-tokens")
+                    .intType()
+                    .defaultValue(4096)
+                    .withDescription("Largest max_new_tokens a request may ask for.");
+
+    public static final ConfigOption<Integer> MAX_STOP_STRINGS =
+            ConfigOptions.key("tetris.limits.max-stop-strings")
+                    .intType()
+                    .defaultValue(8)
+                    .withDescription("Most stop strings per request.");
+
+    public static final ConfigOption<Integer> MAX_STOP_LENGTH =
+            ConfigOptions.key("tetris.limits.max-stop-length")
+                    .intType()
+                    .defaultValue(64)
+                    .withDescription("Longest stop string, in characters.");
+}
