@@ -24,6 +24,11 @@ public final class SequenceState {
     public String[] stop = new String[0];
     public long receivedAtMs;
 
+    /** Admission order on its replica; rounds list sequences in this order. */
+    public long order;
+
+    public long admittedAtMs;
+
     // ----- progress -----
     /** Generated tokens, end-of-text excluded. */
     public int[] generated = new int[0];
@@ -46,6 +51,9 @@ public final class SequenceState {
     public long verifiedDraftTokens;
     public long acceptedTokens;
     public long[] acceptedPerPosition = new long[0];
+
+    /** This sequence's share of the verification budgets offered (round budget / batch size). */
+    public double budgetShare;
 
     public SequenceState() {}
 

@@ -1,0 +1,311 @@
+package io.tetris.operators.batcher;
+
+import io.tetris.config.TetrisConfig;
+import io.tetris.engine.Progress;
+import io.tetris.engine.RoundRunner;
+import io.tetris.engine.SequenceState;
+import io.tetris.engine.SequenceTracker;
+import io.tetris.model.HuggingFaceTextTokenizer;
+import io.tetris.operators.replica.Replica;
+import io.tetris.operators.replica.ReplicaRegistry;
+import io.tetris.operators.round.Round;
+import io.tetris.schemas.ErrorCode;
+import io.tetris.schemas.GenerationError;
+import io.tetris.schemas.GenerationRequest;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Objects;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
+import org.apache.flink.api.common.state.MapState;
+import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.util.Collector;
+
+/**
+ * Head of the decode loop, keyed by verifier replica: continuous batching over a bounded running
+ * batch and a bounded waiting queue. Its keyed state is the only source of truth about every
+ * sequence of its replica.
+ *
+ * <p>A round runs inside one processing-time timer callback (one mailbox action): it emits the
+ * {@link Round}, the chained draft, window and verify operators run synchronously, and the verified
+ * round is back in the replica's feedback slot when the emit returns. Requests and checkpoint
+ * barriers therefore slot in between rounds, and a checkpoint always sees a round boundary.
+ */
+public final class MicroBatcher extends KeyedProcessFunction<Integer, GenerationRequest, Round> {
+
+    private static final long serialVersionUID = 1L;
+
+    static final String NOT_CHAINED =
+            "the decode loop (micro-batcher, draft, window, verify) must run chained in one task;"
+                    + " keep their parallelism equal, their edges forward, and do not disable"
+                    + " operator chaining";
+
+    // ----- configuration -----
+    private final TetrisConfig config;
+
+    // ----- runtime -----
+    private transient MapState<String, SequenceState> running;
+    private transient ListState<SequenceState> waiting;
+    private transient ValueState<Long> admitted;
+    private transient ValueState<Long> rounds;
+    private transient Replica replica;
+    private transient HuggingFaceTextTokenizer tokenizer;
+    private transient SequenceTracker tracker;
+    private transient List<String> released;
+    private transient Counter roundCounter;
+    private transient Counter completed;
+    private transient volatile int lastBatchSize;
+    private transient volatile long lastRoundMicros;
+
+    public MicroBatcher(TetrisConfig config) {
+        this.config = Objects.requireNonNull(config, "config");
+    }
+
+    @Override
+    public void open(OpenContext openContext) {
+        TypeInformation<SequenceState> stateType = TypeInformation.of(SequenceState.class);
+        running =
+                getRuntimeContext()
+                        .getMapState(new MapStateDescriptor<>("running", Types.STRING, stateType));
+        waiting = getRuntimeContext().getListState(new ListStateDescriptor<>("waiting", stateType));
+        admitted = getRuntimeContext().getState(new ValueStateDescriptor<>("admitted", Types.LONG));
+        rounds = getRuntimeContext().getState(new ValueStateDescriptor<>("rounds", Types.LONG));
+        replica =
+                ReplicaRegistry.acquire(
+                        getRuntimeContext(), () -> config.policy().create(config.costModel()));
+        tokenizer = HuggingFaceTextTokenizer.load(Paths.get(config.models().tokenizer()));
+        tracker = new SequenceTracker(tokenizer, config.models().onnx().maxContext());
+        released = new ArrayList<>();
+        var metrics = getRuntimeContext().getMetricGroup();
+        roundCounter = metrics.counter("rounds");
+        completed = metrics.counter("completedRequests");
+        metrics.gauge("batchSize", () -> lastBatchSize);
+        metrics.gauge("roundMicros", () -> lastRoundMicros);
+    }
+
+    @Override
+    public void processElement(GenerationRequest request, Context ctx, Collector<Round> out)
+            throws Exception {
+        long now = ctx.timerService().currentProcessingTime();
+        String id = request.getRequestId();
+        if (running.contains(id) || waitingIds().contains(id)) {
+            reject(ctx, request, ErrorCode.DUPLICATE_REQUEST_ID, "request_id is already in flight");
+            return;
+        }
+        if (queueFull()) {
+            if (config.batch().queueFull() == TetrisConfig.QueueFull.REJECT) {
+                reject(
+                        ctx,
+                        request,
+                        ErrorCode.QUEUE_FULL,
+                        "waiting queue of " + config.batch().maxWaiting() + " is full");
+                return;
+            }
+            // Work off the queue before taking more input: the source stalls, Kafka buffers.
+            while (queueFull()) {
+                runRound(ctx, out);
+                admit(now);
+            }
+        }
+        long order = value(admitted) + 1;
+        admitted.update(order);
+        waiting.add(Records.newSequence(request, order, now));
+        admit(now);
+        ctx.timerService().registerProcessingTimeTimer(now);
+    }
+
+    @Override
+    public void onTimer(long timestamp, OnTimerContext ctx, Collector<Round> out) throws Exception {
+        long now = ctx.timerService().currentProcessingTime();
+        admit(now);
+        if (running.isEmpty()) {
+            return;
+        }
+        runRound(ctx, out);
+        admit(now);
+        if (!running.isEmpty()) {
+            ctx.timerService()
+                    .registerProcessingTimeTimer(ctx.timerService().currentProcessingTime());
+        }
+    }
+
+    /** One round over the running batch; finished sequences leave it. */
+    private void runRound(Context ctx, Collector<Round> out) throws Exception {
+        List<SequenceState> batch = new ArrayList<>();
+        running.values().forEach(batch::add);
+        if (batch.isEmpty()) {
+            return;
+        }
+        batch.sort(Comparator.comparingLong(s -> s.order));
+        long start = System.nanoTime();
+        Round round = newRound(ctx.getCurrentKey(), batch);
+        round.draftLength = replica.policy().draftLength(RoundRunner.shapeOf(round.views()));
+        out.collect(round);
+        Round done = replica.takeCompleted();
+        if (done != round) {
+            throw new IllegalStateException(NOT_CHAINED);
+        }
+        long now = ctx.timerService().currentProcessingTime();
+        for (int i = 0; i < batch.size(); i++) {
+            SequenceState s = batch.get(i);
+            count(s, done, i);
+            Progress progress = tracker.apply(s, done.emitted[i], now);
+            if (progress.hasEvent()) {
+                ctx.output(LoopOutputs.TOKENS, Records.tokenEvent(s, progress));
+            }
+            if (progress.finished()) {
+                String text = tracker.finalText(s, progress.finishReason());
+                ctx.output(
+                        LoopOutputs.RESULTS,
+                        Records.result(
+                                s,
+                                text,
+                                progress.finishReason(),
+                                config.policy().policy().configName(),
+                                now));
+                running.remove(s.requestId);
+                released.add(s.requestId);
+                completed.inc();
+            } else {
+                running.put(s.requestId, s);
+            }
+        }
+        roundCounter.inc();
+        lastBatchSize = batch.size();
+        lastRoundMicros = (System.nanoTime() - start) / 1000;
+    }
+
+    private Round newRound(int replicaKey, List<SequenceState> batch) throws Exception {
+        int n = batch.size();
+        int maxContext = config.models().onnx().maxContext();
+        Round round = new Round();
+        round.replica = replicaKey;
+        round.number = value(rounds) + 1;
+        rounds.update(round.number);
+        round.ids = new String[n];
+        round.tokens = new int[n][];
+        round.temperature = new float[n];
+        round.topP = new float[n];
+        round.topK = new int[n];
+        round.seed = new long[n];
+        round.priority = new double[n];
+        round.maxDraft = new int[n];
+        for (int i = 0; i < n; i++) {
+            SequenceState s = batch.get(i);
+            round.ids[i] = s.requestId;
+            round.tokens[i] = s.context();
+            round.temperature[i] = s.temperature;
+            round.topP[i] = s.topP;
+            round.topK[i] = s.topK;
+            round.seed[i] = s.seed;
+            round.priority[i] = s.priority;
+            int leftToGenerate = s.maxNewTokens - s.generated.length;
+            int leftInContext = maxContext - round.tokens[i].length;
+            round.maxDraft[i] = Math.max(0, Math.min(leftToGenerate, leftInContext) - 1);
+        }
+        round.released = released.toArray(new String[0]);
+        released.clear();
+        round.startedNanos = System.nanoTime();
+        return round;
+    }
+
+    private static void count(SequenceState s, Round round, int i) {
+        int verified = round.verified[i];
+        int accepted = round.accepted[i];
+        s.rounds++;
+        s.draftTokens += round.draftTokens[i].length;
+        s.verifiedDraftTokens += verified;
+        s.acceptedTokens += accepted;
+        if (verified > 0) {
+            s.drafts++;
+        }
+        if (accepted > s.acceptedPerPosition.length) {
+            s.acceptedPerPosition = java.util.Arrays.copyOf(s.acceptedPerPosition, accepted);
+        }
+        for (int j = 0; j < accepted; j++) {
+            s.acceptedPerPosition[j]++;
+        }
+        s.budgetShare += (double) round.budget / round.size();
+    }
+
+    /** Moves waiting sequences into free running slots, oldest first. */
+    private void admit(long now) throws Exception {
+        int free = config.batch().maxRunning() - runningCount();
+        if (free <= 0) {
+            return;
+        }
+        List<SequenceState> queue = new ArrayList<>();
+        waiting.get().forEach(queue::add);
+        if (queue.isEmpty()) {
+            return;
+        }
+        int take = Math.min(free, queue.size());
+        for (SequenceState s : queue.subList(0, take)) {
+            s.admittedAtMs = now;
+            running.put(s.requestId, s);
+        }
+        waiting.update(new ArrayList<>(queue.subList(take, queue.size())));
+    }
+
+    private boolean queueFull() throws Exception {
+        return runningCount() >= config.batch().maxRunning()
+                && waitingSize() >= config.batch().maxWaiting();
+    }
+
+    private int runningCount() throws Exception {
+        int n = 0;
+        for (String ignored : running.keys()) {
+            n++;
+        }
+        return n;
+    }
+
+    private int waitingSize() throws Exception {
+        int n = 0;
+        for (SequenceState ignored : waiting.get()) {
+            n++;
+        }
+        return n;
+    }
+
+    private List<String> waitingIds() throws Exception {
+        List<String> ids = new ArrayList<>();
+        waiting.get().forEach(s -> ids.add(s.requestId));
+        return ids;
+    }
+
+    private void reject(Context ctx, GenerationRequest request, ErrorCode code, String message) {
+        ctx.output(
+                LoopOutputs.ERRORS,
+                GenerationError.newBuilder()
+                        .setRequestId(request.getRequestId())
+                        .setCode(code)
+                        .setMessage(message)
+                        .setAtMs(ctx.timerService().currentProcessingTime())
+                        .build());
+    }
+
+    private static long value(ValueState<Long> state) throws Exception {
+        Long v = state.value();
+        return v == null ? 0 : v;
+    }
+
+    @Override
+    public void close() {
+        if (tokenizer != null) {
+            tokenizer.close();
+        }
+        if (replica != null) {
+            ReplicaRegistry.release(getRuntimeContext());
+        }
+    }
+}

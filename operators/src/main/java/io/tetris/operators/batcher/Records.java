@@ -1,0 +1,116 @@
+package io.tetris.operators.batcher;
+
+import io.tetris.engine.Progress;
+import io.tetris.engine.SequenceState;
+import io.tetris.schemas.FinishReason;
+import io.tetris.schemas.GenerationRequest;
+import io.tetris.schemas.GenerationResult;
+import io.tetris.schemas.SpeculationStats;
+import io.tetris.schemas.Timings;
+import io.tetris.schemas.TokenEvent;
+import io.tetris.schemas.Usage;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Conversions between the Kafka contracts and the loop's sequence state. */
+final class Records {
+
+    private Records() {}
+
+    static SequenceState newSequence(GenerationRequest request, long order, long nowMs) {
+        SequenceState s = new SequenceState();
+        s.requestId = request.getRequestId();
+        s.promptTokens = toArray(request.getPromptTokenIds());
+        s.maxNewTokens = request.getMaxNewTokens();
+        s.temperature = request.getTemperature();
+        s.topP = request.getTopP();
+        s.topK = request.getTopK();
+        s.seed = request.getSeed();
+        s.priority = request.getPriority();
+        s.stop = request.getStop().toArray(new String[0]);
+        s.receivedAtMs = nowMs;
+        s.order = order;
+        return s;
+    }
+
+    static TokenEvent tokenEvent(SequenceState s, Progress progress) {
+        return TokenEvent.newBuilder()
+                .setRequestId(s.requestId)
+                .setSeq(s.eventsSent - 1)
+                .setTokenIds(toList(progress.tokenIds()))
+                .setText(progress.text())
+                .setFinished(progress.finished())
+                .setFinishReason(progress.finishReason())
+                .build();
+    }
+
+    static GenerationResult result(
+            SequenceState s, String text, FinishReason reason, String policy, long nowMs) {
+        long verified = s.verifiedDraftTokens;
+        return GenerationResult.newBuilder()
+                .setRequestId(s.requestId)
+                .setText(text)
+                .setTokenIds(toList(s.generated))
+                .setFinishReason(reason)
+                .setPolicy(policy)
+                .setUsage(
+                        Usage.newBuilder()
+                                .setPromptTokens(s.promptTokens.length)
+                                .setCompletionTokens(s.generated.length)
+                                .build())
+                .setSpeculation(
+                        SpeculationStats.newBuilder()
+                                .setRounds(s.rounds)
+                                .setDrafts(s.drafts)
+                                .setDraftTokens(s.draftTokens)
+                                .setVerifiedDraftTokens(verified)
+                                .setAcceptedTokens(s.acceptedTokens)
+                                .setAcceptedPerPosition(toLongList(s.acceptedPerPosition))
+                                .setMeanAcceptanceLength(
+                                        s.drafts == 0
+                                                ? 1.0
+                                                : 1.0 + (double) s.acceptedTokens / s.drafts)
+                                .setAcceptanceRate(
+                                        verified == 0 ? 0.0 : (double) s.acceptedTokens / verified)
+                                .setBudgetUtilization(
+                                        s.budgetShare == 0 ? 0.0 : verified / s.budgetShare)
+                                .build())
+                .setTimings(
+                        Timings.newBuilder()
+                                .setReceivedAtMs(s.receivedAtMs)
+                                .setFirstTokenAtMs(s.firstTokenAtMs)
+                                .setFinishedAtMs(nowMs)
+                                .setQueueMs(Math.max(0, s.admittedAtMs - s.receivedAtMs))
+                                .setTimeToFirstTokenMs(
+                                        s.firstTokenAtMs == 0
+                                                ? 0
+                                                : s.firstTokenAtMs - s.receivedAtMs)
+                                .setTotalMs(nowMs - s.receivedAtMs)
+                                .build())
+                .build();
+    }
+
+    private static int[] toArray(List<Integer> values) {
+        int[] out = new int[values.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = values.get(i);
+        }
+        return out;
+    }
+
+    private static List<Integer> toList(int[] values) {
+        List<Integer> out = new ArrayList<>(values.length);
+        for (int v : values) {
+            out.add(v);
+        }
+        return out;
+    }
+
+    private static List<Long> toLongList(long[] values) {
+        List<Long> out = new ArrayList<>(values.length);
+        for (long v : values) {
+            out.add(v);
+        }
+        return out;
+    }
+}

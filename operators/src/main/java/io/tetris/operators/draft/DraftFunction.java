@@ -1,0 +1,85 @@
+package io.tetris.operators.draft;
+
+import io.tetris.config.TetrisConfig;
+import io.tetris.engine.CachedModel;
+import io.tetris.engine.Drafter;
+import io.tetris.model.OnnxLanguageModel;
+import io.tetris.operators.replica.Replica;
+import io.tetris.operators.replica.ReplicaRegistry;
+import io.tetris.operators.round.Round;
+import java.nio.file.Paths;
+import java.util.Objects;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.functions.ProcessFunction;
+import org.apache.flink.util.Collector;
+
+/**
+ * Second operator of the decode loop: proposes {@code round.draftLength} tokens per sequence with
+ * the draft model. Its KV caches are transient; they are rebuilt from the round's context.
+ */
+public final class DraftFunction extends ProcessFunction<Round, Round> {
+
+    private static final long serialVersionUID = 1L;
+
+    // ----- configuration -----
+    private final TetrisConfig config;
+    private final int endOfText;
+
+    // ----- runtime -----
+    private transient Replica replica;
+    private transient CachedModel model;
+    private transient Drafter drafter;
+    private transient Counter draftTokens;
+    private transient volatile long lastDraftMicros;
+
+    public DraftFunction(TetrisConfig config, int endOfText) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.endOfText = endOfText;
+    }
+
+    @Override
+    public void open(OpenContext openContext) {
+        replica =
+                ReplicaRegistry.acquire(
+                        getRuntimeContext(), () -> config.policy().create(config.costModel()));
+        model =
+                new CachedModel(
+                        OnnxLanguageModel.load(
+                                Paths.get(config.models().draft()), config.models().onnx()));
+        drafter = new Drafter(model, endOfText);
+        var metrics = getRuntimeContext().getMetricGroup();
+        draftTokens = metrics.counter("draftTokens");
+        metrics.gauge("draftMicros", () -> lastDraftMicros);
+    }
+
+    @Override
+    public void processElement(Round round, Context ctx, Collector<Round> out) {
+        long start = System.nanoTime();
+        round.applyDrafts(drafter.draft(round.views(), round.draftLength));
+        round.draftNanos = System.nanoTime() - start;
+        lastDraftMicros = round.draftNanos / 1000;
+        for (int[] drafted : round.draftTokens) {
+            draftTokens.inc(drafted.length);
+        }
+        releaseFinished(round);
+        out.collect(round);
+    }
+
+    /** Sequences the batcher marked finished in earlier rounds no longer need caches. */
+    private void releaseFinished(Round round) {
+        for (String id : round.released) {
+            model.release(id);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (model != null) {
+            model.close();
+        }
+        if (replica != null) {
+            ReplicaRegistry.release(getRuntimeContext());
+        }
+    }
+}

@@ -1,0 +1,93 @@
+package io.tetris.operators.verify;
+
+import io.tetris.config.TetrisConfig;
+import io.tetris.engine.CachedModel;
+import io.tetris.engine.RoundRunner;
+import io.tetris.engine.Verifier;
+import io.tetris.model.OnnxLanguageModel;
+import io.tetris.operators.replica.Replica;
+import io.tetris.operators.replica.ReplicaRegistry;
+import io.tetris.operators.round.Round;
+import java.nio.file.Paths;
+import java.util.Objects;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.functions.ProcessFunction;
+import org.apache.flink.util.Collector;
+
+/**
+ * Last operator of the decode loop: verifies the selected draft tokens with the target model in one
+ * batched pass (lossless), tells the policy how it went, and hands the round back to the batcher
+ * through the replica's feedback slot before the batcher's emit returns.
+ */
+public final class VerifyFunction extends ProcessFunction<Round, Round> {
+
+    private static final long serialVersionUID = 1L;
+
+    // ----- configuration -----
+    private final TetrisConfig config;
+
+    // ----- runtime -----
+    private transient Replica replica;
+    private transient CachedModel model;
+    private transient Verifier verifier;
+    private transient Counter acceptedTokens;
+    private transient Counter emittedTokens;
+    private transient volatile long lastVerifyMicros;
+
+    public VerifyFunction(TetrisConfig config) {
+        this.config = Objects.requireNonNull(config, "config");
+    }
+
+    @Override
+    public void open(OpenContext openContext) {
+        replica =
+                ReplicaRegistry.acquire(
+                        getRuntimeContext(), () -> config.policy().create(config.costModel()));
+        model =
+                new CachedModel(
+                        OnnxLanguageModel.load(
+                                Paths.get(config.models().target()), config.models().onnx()));
+        verifier = new Verifier(model);
+        var metrics = getRuntimeContext().getMetricGroup();
+        acceptedTokens = metrics.counter("acceptedTokens");
+        emittedTokens = metrics.counter("emittedTokens");
+        metrics.gauge("verifyMicros", () -> lastVerifyMicros);
+        metrics.gauge("acceptanceRate", () -> replica.stats().acceptanceRate());
+        metrics.gauge("meanAcceptanceLength", () -> replica.stats().meanAcceptanceLength());
+    }
+
+    @Override
+    public void processElement(Round round, Context ctx, Collector<Round> out) {
+        for (String id : round.released) {
+            model.release(id);
+        }
+        long start = System.nanoTime();
+        round.applyOutcome(verifier.verify(round.views(), round.drafts(), round.verify));
+        round.verifyNanos = System.nanoTime() - start;
+        lastVerifyMicros = round.verifyNanos / 1000;
+        replica.policy().observe(round.verified, round.accepted);
+        RoundRunner.record(
+                replica.stats(),
+                round.drafts(),
+                round.outcome(),
+                new io.tetris.core.policy.Allocation(round.verify, round.budget));
+        for (int i = 0; i < round.size(); i++) {
+            acceptedTokens.inc(round.accepted[i]);
+            emittedTokens.inc(round.emitted[i].length);
+        }
+        // Nothing goes downstream: the round returns to the batcher through the replica, by
+        // reference, before the batcher's emit returns.
+        replica.complete(round);
+    }
+
+    @Override
+    public void close() {
+        if (model != null) {
+            model.close();
+        }
+        if (replica != null) {
+            ReplicaRegistry.release(getRuntimeContext());
+        }
+    }
+}
