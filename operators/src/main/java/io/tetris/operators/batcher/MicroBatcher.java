@@ -12,6 +12,8 @@ import io.tetris.operators.round.Round;
 import io.tetris.schemas.ErrorCode;
 import io.tetris.schemas.GenerationError;
 import io.tetris.schemas.GenerationRequest;
+import io.tetris.schemas.GenerationResult;
+import io.tetris.schemas.TokenEvent;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -92,19 +94,73 @@ public final class MicroBatcher extends KeyedProcessFunction<Integer, Generation
         metrics.gauge("roundMicros", () -> lastRoundMicros);
     }
 
+    /** Where a round's outputs go: a function context, or the operator at end of input. */
+    interface Loop {
+        int key();
+
+        long now();
+
+        void emit(Round round);
+
+        void token(TokenEvent event);
+
+        void result(GenerationResult result);
+
+        void error(GenerationError error);
+
+        static Loop of(Context ctx, Collector<Round> out) {
+            return new Loop() {
+                @Override
+                public int key() {
+                    return ctx.getCurrentKey();
+                }
+
+                @Override
+                public long now() {
+                    return ctx.timerService().currentProcessingTime();
+                }
+
+                @Override
+                public void emit(Round round) {
+                    out.collect(round);
+                }
+
+                @Override
+                public void token(TokenEvent event) {
+                    ctx.output(LoopOutputs.TOKENS, event);
+                }
+
+                @Override
+                public void result(GenerationResult result) {
+                    ctx.output(LoopOutputs.RESULTS, result);
+                }
+
+                @Override
+                public void error(GenerationError error) {
+                    ctx.output(LoopOutputs.ERRORS, error);
+                }
+            };
+        }
+    }
+
     @Override
     public void processElement(GenerationRequest request, Context ctx, Collector<Round> out)
             throws Exception {
-        long now = ctx.timerService().currentProcessingTime();
+        Loop loop = Loop.of(ctx, out);
+        long now = loop.now();
         String id = request.getRequestId();
         if (running.contains(id) || waitingIds().contains(id)) {
-            reject(ctx, request, ErrorCode.DUPLICATE_REQUEST_ID, "request_id is already in flight");
+            reject(
+                    loop,
+                    request,
+                    ErrorCode.DUPLICATE_REQUEST_ID,
+                    "request_id is already in flight");
             return;
         }
         if (queueFull()) {
             if (config.batch().queueFull() == TetrisConfig.QueueFull.REJECT) {
                 reject(
-                        ctx,
+                        loop,
                         request,
                         ErrorCode.QUEUE_FULL,
                         "waiting queue of " + config.batch().maxWaiting() + " is full");
@@ -112,7 +168,7 @@ public final class MicroBatcher extends KeyedProcessFunction<Integer, Generation
             }
             // Work off the queue before taking more input: the source stalls, Kafka buffers.
             while (queueFull()) {
-                runRound(ctx, out);
+                runRound(loop);
                 admit(now);
             }
         }
@@ -125,12 +181,13 @@ public final class MicroBatcher extends KeyedProcessFunction<Integer, Generation
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<Round> out) throws Exception {
-        long now = ctx.timerService().currentProcessingTime();
+        Loop loop = Loop.of(ctx, out);
+        long now = loop.now();
         admit(now);
         if (running.isEmpty()) {
             return;
         }
-        runRound(ctx, out);
+        runRound(loop);
         admit(now);
         if (!running.isEmpty()) {
             ctx.timerService()
@@ -138,8 +195,20 @@ public final class MicroBatcher extends KeyedProcessFunction<Integer, Generation
         }
     }
 
+    /**
+     * Runs rounds until this replica has no sequence left: processing-time timers do not fire after
+     * the end of a bounded input, so bulk jobs finish their work here.
+     */
+    void drain(Loop loop) throws Exception {
+        admit(loop.now());
+        while (!running.isEmpty()) {
+            runRound(loop);
+            admit(loop.now());
+        }
+    }
+
     /** One round over the running batch; finished sequences leave it. */
-    private void runRound(Context ctx, Collector<Round> out) throws Exception {
+    private void runRound(Loop loop) throws Exception {
         List<SequenceState> batch = new ArrayList<>();
         running.values().forEach(batch::add);
         if (batch.isEmpty()) {
@@ -147,25 +216,24 @@ public final class MicroBatcher extends KeyedProcessFunction<Integer, Generation
         }
         batch.sort(Comparator.comparingLong(s -> s.order));
         long start = System.nanoTime();
-        Round round = newRound(ctx.getCurrentKey(), batch);
+        Round round = newRound(loop.key(), batch);
         round.draftLength = replica.policy().draftLength(RoundRunner.shapeOf(round.views()));
-        out.collect(round);
+        loop.emit(round);
         Round done = replica.takeCompleted();
         if (done != round) {
             throw new IllegalStateException(NOT_CHAINED);
         }
-        long now = ctx.timerService().currentProcessingTime();
+        long now = loop.now();
         for (int i = 0; i < batch.size(); i++) {
             SequenceState s = batch.get(i);
             count(s, done, i);
             Progress progress = tracker.apply(s, done.emitted[i], now);
             if (progress.hasEvent()) {
-                ctx.output(LoopOutputs.TOKENS, Records.tokenEvent(s, progress));
+                loop.token(Records.tokenEvent(s, progress));
             }
             if (progress.finished()) {
                 String text = tracker.finalText(s, progress.finishReason());
-                ctx.output(
-                        LoopOutputs.RESULTS,
+                loop.result(
                         Records.result(
                                 s,
                                 text,
@@ -283,14 +351,14 @@ public final class MicroBatcher extends KeyedProcessFunction<Integer, Generation
         return ids;
     }
 
-    private void reject(Context ctx, GenerationRequest request, ErrorCode code, String message) {
-        ctx.output(
-                LoopOutputs.ERRORS,
+    private static void reject(
+            Loop loop, GenerationRequest request, ErrorCode code, String message) {
+        loop.error(
                 GenerationError.newBuilder()
                         .setRequestId(request.getRequestId())
                         .setCode(code)
                         .setMessage(message)
-                        .setAtMs(ctx.timerService().currentProcessingTime())
+                        .setAtMs(loop.now())
                         .build());
     }
 

@@ -1,0 +1,88 @@
+package io.tetris.operators;
+
+import io.tetris.config.TetrisConfig;
+import io.tetris.operators.batcher.LoopOutputs;
+import io.tetris.operators.batcher.MicroBatcher;
+import io.tetris.operators.batcher.MicroBatcherOperator;
+import io.tetris.operators.draft.DraftFunction;
+import io.tetris.operators.round.Round;
+import io.tetris.operators.validate.ValidateFunction;
+import io.tetris.operators.verify.VerifyFunction;
+import io.tetris.operators.window.TetrisWindowFunction;
+import io.tetris.schemas.GenerationError;
+import io.tetris.schemas.GenerationRequest;
+import io.tetris.schemas.GenerationResult;
+import io.tetris.schemas.TokenEvent;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
+
+/**
+ * Wires validation and the decode loop onto a stream of raw request values, as named steps:
+ * validate, route to a replica, micro-batch, draft, window, verify. The four loop operators share
+ * one parallelism (the replica count) and forward edges, so Flink chains them into one task.
+ */
+public final class DecodeLoop {
+
+    /** Max parallelism of the loop: the most replicas a savepoint can be rescaled to. */
+    public static final int MAX_REPLICAS = 128;
+
+    /** What the loop produces. */
+    public record Outputs(
+            DataStream<TokenEvent> tokens,
+            DataStream<GenerationResult> results,
+            DataStream<GenerationError> errors) {}
+
+    private DecodeLoop() {}
+
+    public static Outputs attach(DataStream<byte[]> requests, TetrisConfig config, int endOfText) {
+        int replicas = config.batch().replicas();
+
+        SingleOutputStreamOperator<GenerationRequest> valid =
+                requests.process(new ValidateFunction(config))
+                        .name(OperatorNames.VALIDATE)
+                        .uid(OperatorNames.VALIDATE_UID);
+
+        SingleOutputStreamOperator<Round> batched =
+                valid.keyBy(new ReplicaKeys(replicas, MAX_REPLICAS))
+                        .transform(
+                                OperatorNames.BATCHER,
+                                TypeInformation.of(Round.class),
+                                new MicroBatcherOperator(new MicroBatcher(config)))
+                        .uid(OperatorNames.BATCHER_UID)
+                        .setParallelism(replicas)
+                        .setMaxParallelism(MAX_REPLICAS);
+
+        SingleOutputStreamOperator<Round> drafted =
+                batched.process(new DraftFunction(config, endOfText))
+                        .name(OperatorNames.DRAFT)
+                        .uid(OperatorNames.DRAFT_UID)
+                        .setParallelism(replicas);
+
+        SingleOutputStreamOperator<Round> windowed =
+                drafted.process(new TetrisWindowFunction(config))
+                        .name(OperatorNames.WINDOW)
+                        .uid(OperatorNames.WINDOW_UID)
+                        .setParallelism(replicas);
+
+        SingleOutputStreamOperator<Round> verified =
+                windowed.process(new VerifyFunction(config))
+                        .name(OperatorNames.VERIFY)
+                        .uid(OperatorNames.VERIFY_UID)
+                        .setParallelism(replicas);
+        // Rounds return to the batcher in-JVM; this sink only anchors the loop in the graph.
+        verified.sinkTo(new DiscardingSink<>())
+                .name(OperatorNames.LOOP_END)
+                .uid(OperatorNames.LOOP_END_UID)
+                .setParallelism(replicas);
+
+        DataStream<GenerationError> errors =
+                valid.getSideOutput(ValidateFunction.ERRORS)
+                        .union(batched.getSideOutput(LoopOutputs.ERRORS));
+        return new Outputs(
+                batched.getSideOutput(LoopOutputs.TOKENS),
+                batched.getSideOutput(LoopOutputs.RESULTS),
+                errors);
+    }
+}

@@ -1,0 +1,33 @@
+package io.tetris.operators;
+
+/**
+ * Names and uids of every operator, in one place: uids must never change, or savepoints no longer
+ * map onto the job.
+ */
+public final class OperatorNames {
+
+    private OperatorNames() {}
+
+    public static final String SOURCE = "requests";
+    public static final String SOURCE_UID = "tetris-requests-source";
+    public static final String VALIDATE = "validate";
+    public static final String VALIDATE_UID = "tetris-validate";
+    public static final String BATCHER = "micro-batcher";
+    public static final String BATCHER_UID = "tetris-micro-batcher";
+    public static final String DRAFT = "draft";
+    public static final String DRAFT_UID = "tetris-draft";
+    public static final String WINDOW = "tetris-window";
+    public static final String WINDOW_UID = "tetris-window";
+    public static final String VERIFY = "verify";
+    public static final String VERIFY_UID = "tetris-verify";
+    public static final String LOOP_END = "loop-end";
+    public static final String LOOP_END_UID = "tetris-loop-end";
+    public static final String ERRORS = "errors";
+    public static final String ERRORS_UID = "tetris-errors";
+    public static final String TOKENS_SINK = "tokens-sink";
+    public static final String TOKENS_SINK_UID = "tetris-tokens-sink";
+    public static final String RESULTS_SINK = "results-sink";
+    public static final String RESULTS_SINK_UID = "tetris-results-sink";
+    public static final String ERRORS_SINK = "errors-sink";
+    public static final String ERRORS_SINK_UID = "tetris-errors-sink";
+}

@@ -1,0 +1,231 @@
+package io.tetris.operators;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.tetris.config.TetrisConfig;
+import io.tetris.config.TetrisOptions;
+import io.tetris.model.BundledModels;
+import io.tetris.schemas.ErrorCode;
+import io.tetris.schemas.FinishReason;
+import io.tetris.schemas.GenerationError;
+import io.tetris.schemas.GenerationResult;
+import io.tetris.schemas.TokenEvent;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.PipelineOptions;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.apache.flink.util.CloseableIterator;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The validation step and the chained decode loop on a MiniCluster with the bundled models, fed
+ * from a bounded collection (so the end-of-input drain is exercised too).
+ */
+class DecodeLoopITCase {
+
+    @RegisterExtension
+    static final MiniClusterExtension MINI_CLUSTER =
+            new MiniClusterExtension(
+                    new MiniClusterResourceConfiguration.Builder()
+                            .setNumberTaskManagers(1)
+                            .setNumberSlotsPerTaskManager(2)
+                            .build());
+
+    private static final String[] PROMPTS = {
+        "The quick brown fox", "A computer is", "Hello, world", "In the beginning",
+        "There is no such thing as", "Never trust a", "Hacker culture", "Once upon a time",
+        "What is the", "I think that", "The only thing", "If you can"
+    };
+
+    private static Map<String, GenerationResult> greedyReference;
+
+    /** Runs the loop over {@code requests}; returns results, token events and errors. */
+    private static Run run(String policy, List<byte[]> requests, Configuration extra)
+            throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(TetrisOptions.DRAFT_MODEL, BundledModels.draft().toString());
+        conf.set(TetrisOptions.TARGET_MODEL, BundledModels.target().toString());
+        conf.set(TetrisOptions.TOKENIZER, BundledModels.tokenizer().toString());
+        conf.set(TetrisOptions.POLICY, policy);
+        conf.set(TetrisOptions.K, 3);
+        conf.set(TetrisOptions.REPLICAS, 2);
+        conf.set(TetrisOptions.MAX_RUNNING, 4);
+        conf.addAll(extra);
+        TetrisConfig config = TetrisConfig.from(conf);
+
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        env.setParallelism(1);
+        env.getConfig().enableObjectReuse();
+        DecodeLoop.Outputs outputs =
+                DecodeLoop.attach(
+                        env.fromData(
+                                requests, PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO),
+                        config,
+                        256);
+        CloseableIterator<GenerationResult> results = outputs.results().collectAsync();
+        CloseableIterator<TokenEvent> tokens = outputs.tokens().collectAsync();
+        CloseableIterator<GenerationError> errors = outputs.errors().collectAsync();
+        LoopChainCheck.verify(env.getStreamGraph(false).getJobGraph());
+        env.execute("decode-loop-" + policy);
+        Run run = new Run(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+        results.forEachRemaining(run.results::add);
+        tokens.forEachRemaining(run.tokens::add);
+        errors.forEachRemaining(run.errors::add);
+        return run;
+    }
+
+    private record Run(
+            List<GenerationResult> results, List<TokenEvent> tokens, List<GenerationError> errors) {
+        Map<String, GenerationResult> byId() {
+            Map<String, GenerationResult> out = new HashMap<>();
+            for (GenerationResult r : results) {
+                assertThat(out.put(r.getRequestId(), r)).as("one result per request").isNull();
+            }
+            return out;
+        }
+    }
+
+    private static List<byte[]> goodRequests() {
+        List<byte[]> out = new ArrayList<>();
+        for (int i = 0; i < PROMPTS.length; i++) {
+            int maxNew = 8 + 4 * (i % 4);
+            String sampling =
+                    i % 3 == 0 ? ",\"temperature\":0.8,\"top_k\":50,\"seed\":" + (100 + i) : "";
+            String stop = i % 4 == 1 ? ",\"stop\":[\" \"]" : "";
+            out.add(
+                    json(
+                            "{\"request_id\":\"r"
+                                    + i
+                                    + "\",\"prompt\":\""
+                                    + PROMPTS[i]
+                                    + "\",\"max_new_tokens\":"
+                                    + maxNew
+                                    + sampling
+                                    + stop
+                                    + "}"));
+        }
+        return out;
+    }
+
+    private static synchronized Map<String, GenerationResult> reference() throws Exception {
+        if (greedyReference == null) {
+            greedyReference = run("none", goodRequests(), new Configuration()).byId();
+        }
+        return greedyReference;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"fixed", "dsd", "tetris"})
+    void everyPolicyGivesTargetOnlyOutputAndConsistentEvents(String policy) throws Exception {
+        Run run = run(policy, goodRequests(), new Configuration());
+        Map<String, GenerationResult> results = run.byId();
+        Map<String, GenerationResult> reference = reference();
+        assertThat(results).hasSize(PROMPTS.length);
+        assertThat(run.errors()).isEmpty();
+        for (GenerationResult r : results.values()) {
+            GenerationResult expected = reference.get(r.getRequestId());
+            // Greedy and seeded-sampling requests both reproduce: same seeds, same positions.
+            if (isGreedy(r.getRequestId())) {
+                assertThat(r.getTokenIds()).isEqualTo(expected.getTokenIds());
+                assertThat(r.getText()).isEqualTo(expected.getText());
+            }
+            assertThat(r.getPolicy()).isEqualTo(policy);
+            assertEventsMatch(run.tokens(), r);
+        }
+        assertThat(
+                        run.results().stream()
+                                .mapToLong(r -> r.getSpeculation().getAcceptedTokens())
+                                .sum())
+                .isPositive();
+    }
+
+    @Test
+    void stopStringsAndLengthsFinishRequests() throws Exception {
+        for (GenerationResult r : reference().values()) {
+            int i = Integer.parseInt(r.getRequestId().substring(1));
+            if (i % 4 == 1) {
+                assertThat(r.getText()).doesNotContain(" ");
+                assertThat(r.getFinishReason())
+                        .isIn(FinishReason.STOP, FinishReason.LENGTH, FinishReason.EOS);
+            } else {
+                assertThat(r.getFinishReason()).isIn(FinishReason.LENGTH, FinishReason.EOS);
+            }
+            assertThat(r.getUsage().getCompletionTokens()).isEqualTo(r.getTokenIds().size());
+            assertThat(r.getTokenIds().size()).isLessThanOrEqualTo(8 + 4 * (i % 4));
+        }
+    }
+
+    @Test
+    void badRequestsBecomeErrorsAndGoodOnesStillComplete() throws Exception {
+        List<byte[]> requests = new ArrayList<>();
+        requests.add(json("{\"request_id\":\"good-1\",\"prompt\":\"Hello\",\"max_new_tokens\":4}"));
+        requests.add("not json at all".getBytes(StandardCharsets.UTF_8));
+        requests.add(json("{\"request_id\":\"empty\",\"prompt\":\"\"}"));
+        requests.add(json("{\"request_id\":\"hot\",\"prompt\":\"x\",\"temperature\":-1}"));
+        requests.add(json("{\"request_id\":\"long\",\"prompt\":\"x\",\"max_new_tokens\":600}"));
+        requests.add(json("{\"request_id\":\"good-2\",\"prompt\":\"World\",\"max_new_tokens\":4}"));
+        requests.add(json("{\"request_id\":\"good-2\",\"prompt\":\"Again\",\"max_new_tokens\":4}"));
+        Run run = run("tetris", requests, new Configuration());
+        assertThat(run.byId().keySet()).containsExactlyInAnyOrder("good-1", "good-2");
+        Map<ErrorCode, Long> codes =
+                run.errors().stream()
+                        .collect(
+                                Collectors.groupingBy(
+                                        GenerationError::getCode, Collectors.counting()));
+        assertThat(codes)
+                .containsEntry(ErrorCode.UNKNOWN_FORMAT, 1L)
+                .containsEntry(ErrorCode.EMPTY_PROMPT, 1L)
+                .containsEntry(ErrorCode.INVALID_TEMPERATURE, 1L)
+                .containsEntry(ErrorCode.PROMPT_TOO_LONG, 1L)
+                .containsEntry(ErrorCode.DUPLICATE_REQUEST_ID, 1L);
+    }
+
+    @Test
+    void refusesToStartWhenTheLoopCannotBeChained() {
+        Configuration noChaining = new Configuration();
+        noChaining.set(PipelineOptions.OPERATOR_CHAINING, false);
+        assertThatThrownBy(() -> run("tetris", goodRequests(), noChaining))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("decode loop is split across tasks")
+                .hasMessageContaining("pipeline.operator-chaining.enabled");
+    }
+
+    private static void assertEventsMatch(List<TokenEvent> all, GenerationResult result) {
+        List<TokenEvent> events =
+                all.stream()
+                        .filter(e -> e.getRequestId().equals(result.getRequestId()))
+                        .sorted(Comparator.comparingInt(TokenEvent::getSeq))
+                        .toList();
+        assertThat(events).isNotEmpty();
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; i < events.size(); i++) {
+            assertThat(events.get(i).getSeq()).isEqualTo(i);
+            assertThat(events.get(i).getFinished()).isEqualTo(i == events.size() - 1);
+            text.append(events.get(i).getText());
+        }
+        assertThat(text.toString()).isEqualTo(result.getText());
+        assertThat(events.get(events.size() - 1).getFinishReason())
+                .isEqualTo(result.getFinishReason());
+    }
+
+    private static boolean isGreedy(String id) {
+        return Integer.parseInt(id.substring(1)) % 3 != 0;
+    }
+
+    private static byte[] json(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
+}
