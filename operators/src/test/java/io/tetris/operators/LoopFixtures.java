@@ -1,0 +1,57 @@
+package io.tetris.operators;
+
+import io.tetris.config.TetrisConfig;
+import io.tetris.config.TetrisOptions;
+import io.tetris.model.BundledModels;
+import io.tetris.operators.round.Round;
+import java.nio.charset.StandardCharsets;
+import org.apache.flink.configuration.Configuration;
+
+/** Configurations and rounds for the loop operators' harness tests. */
+public final class LoopFixtures {
+
+    private LoopFixtures() {}
+
+    /** Bundled models, the given policy and batching limits. */
+    public static TetrisConfig config(
+            String policy, int maxRunning, int maxWaiting, String queueFull) {
+        Configuration conf = new Configuration();
+        conf.set(TetrisOptions.DRAFT_MODEL, BundledModels.draft().toString());
+        conf.set(TetrisOptions.TARGET_MODEL, BundledModels.target().toString());
+        conf.set(TetrisOptions.TOKENIZER, BundledModels.tokenizer().toString());
+        conf.set(TetrisOptions.POLICY, policy);
+        conf.set(TetrisOptions.K, 2);
+        conf.set(TetrisOptions.EXTRA, 2);
+        conf.set(TetrisOptions.MAX_RUNNING, maxRunning);
+        conf.set(TetrisOptions.MAX_WAITING, maxWaiting);
+        conf.set(TetrisOptions.QUEUE_FULL, queueFull);
+        return TetrisConfig.from(conf);
+    }
+
+    /** A greedy round over the given prompts with the given draft length. */
+    public static Round round(int draftLength, String... prompts) {
+        int n = prompts.length;
+        Round round = new Round();
+        round.ids = new String[n];
+        round.tokens = new int[n][];
+        round.temperature = new float[n];
+        round.topP = new float[n];
+        round.topK = new int[n];
+        round.seed = new long[n];
+        round.priority = new double[n];
+        round.maxDraft = new int[n];
+        for (int i = 0; i < n; i++) {
+            round.ids[i] = "seq-" + i;
+            byte[] bytes = prompts[i].getBytes(StandardCharsets.UTF_8);
+            round.tokens[i] = new int[bytes.length];
+            for (int j = 0; j < bytes.length; j++) {
+                round.tokens[i][j] = bytes[j] & 0xFF;
+            }
+            round.topP[i] = 1f;
+            round.priority[i] = 1.0;
+            round.maxDraft[i] = 10;
+        }
+        round.draftLength = draftLength;
+        return round;
+    }
+}

@@ -1,0 +1,45 @@
+package io.tetris.operators.window;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.tetris.operators.LoopFixtures;
+import io.tetris.operators.round.Round;
+import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
+import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
+import org.junit.jupiter.api.Test;
+
+/** Tests for {@link TetrisWindowFunction}. */
+class TetrisWindowFunctionTest {
+
+    @Test
+    void spendsKTimesBatchOnTheMostLikelyDraftTokens() throws Exception {
+        TetrisWindowFunction function =
+                new TetrisWindowFunction(LoopFixtures.config("tetris", 4, 4, "wait"));
+        try (OneInputStreamOperatorTestHarness<Round, Round> harness =
+                ProcessFunctionTestHarnesses.forProcessFunction(function)) {
+            Round round = LoopFixtures.round(4, "a", "b");
+            round.draftTokens = new int[][] {{1, 2, 3, 4}, {5, 6, 7, 8}};
+            round.draftLogProbs =
+                    new double[][] {{-0.01, -0.01, -0.01, -0.01}, {-2.0, -0.01, -0.01, -0.01}};
+            harness.processElement(round, 0);
+
+            Round out = harness.extractOutputValues().get(0);
+            assertThat(out.budget).isEqualTo(4); // k = 2, two sequences
+            assertThat(out.verify).containsExactly(4, 0);
+        }
+    }
+
+    @Test
+    void fixedVerifiesTheWindowForEverySequence() throws Exception {
+        TetrisWindowFunction function =
+                new TetrisWindowFunction(LoopFixtures.config("fixed", 4, 4, "wait"));
+        try (OneInputStreamOperatorTestHarness<Round, Round> harness =
+                ProcessFunctionTestHarnesses.forProcessFunction(function)) {
+            Round round = LoopFixtures.round(2, "a", "b");
+            round.draftTokens = new int[][] {{1, 2}, {5, 6}};
+            round.draftLogProbs = new double[][] {{-0.01, -0.01}, {-9.0, -9.0}};
+            harness.processElement(round, 0);
+            assertThat(harness.extractOutputValues().get(0).verify).containsExactly(2, 2);
+        }
+    }
+}
