@@ -1,6 +1,7 @@
 package io.tetris.operators;
 
 import io.tetris.config.TetrisConfig;
+import io.tetris.model.ModelCheck;
 import io.tetris.operators.batcher.LoopOutputs;
 import io.tetris.operators.batcher.MicroBatcher;
 import io.tetris.operators.batcher.MicroBatcherOperator;
@@ -13,6 +14,7 @@ import io.tetris.schemas.GenerationError;
 import io.tetris.schemas.GenerationRequest;
 import io.tetris.schemas.GenerationResult;
 import io.tetris.schemas.TokenEvent;
+import java.nio.file.Paths;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
@@ -38,6 +40,11 @@ public final class DecodeLoop {
 
     public static Outputs attach(DataStream<byte[]> requests, TetrisConfig config, int endOfText) {
         int replicas = config.batch().replicas();
+        ModelCheck.requireCompatible(
+                Paths.get(config.models().draft()),
+                Paths.get(config.models().target()),
+                Paths.get(config.models().draftTokenizer()),
+                Paths.get(config.models().tokenizer()));
 
         SingleOutputStreamOperator<GenerationRequest> valid =
                 requests.process(new ValidateFunction(config))
