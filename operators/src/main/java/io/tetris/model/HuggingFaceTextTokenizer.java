@@ -5,14 +5,10 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 
 /** A Hugging Face {@code tokenizer.json} loaded through DJL's tokenizers binding, offline. */
 public final class HuggingFaceTextTokenizer implements TextTokenizer {
-
-    /** End-of-text spellings in common vocabularies, tried in order. */
-    private static final List<String> END_OF_TEXT = List.of("<|endoftext|>", "</s>", "<eos>");
 
     private final HuggingFaceTokenizer tokenizer;
     private final Path source;
@@ -27,7 +23,7 @@ public final class HuggingFaceTextTokenizer implements TextTokenizer {
         this.source = source;
         this.vocabulary = vocabulary;
         this.vocabSize = vocabulary.size();
-        this.endOfTextId = findEndOfText(tokenizer);
+        this.endOfTextId = vocabulary.endOfTextId();
     }
 
     /** Loads {@code tokenizer.json}; fails with the path when it is missing or malformed. */
@@ -93,15 +89,5 @@ public final class HuggingFaceTextTokenizer implements TextTokenizer {
     @Override
     public void close() {
         tokenizer.close();
-    }
-
-    private static int findEndOfText(HuggingFaceTokenizer tokenizer) {
-        for (String candidate : END_OF_TEXT) {
-            long[] ids = tokenizer.encode(candidate, false, false).getIds();
-            if (ids.length == 1) {
-                return Math.toIntExact(ids[0]);
-            }
-        }
-        return -1;
     }
 }

@@ -69,6 +69,21 @@ public final class Vocabulary {
         }
     }
 
+    /** End-of-text spellings in common vocabularies, tried in order. */
+    private static final java.util.List<String> END_OF_TEXT =
+            java.util.List.of("<|endoftext|>", "</s>", "<eos>", "<|end_of_text|>");
+
+    /** The id of the end-of-text token, or -1 when the vocabulary has none. */
+    public int endOfTextId() {
+        for (String candidate : END_OF_TEXT) {
+            int id = id(candidate);
+            if (id >= 0) {
+                return id;
+            }
+        }
+        return -1;
+    }
+
     /** One past the largest id. */
     public int size() {
         return size;

@@ -45,8 +45,10 @@ public final class LoopChainCheck {
     }
 
     private static boolean containsOperator(String vertexName, String operator) {
-        for (String part : vertexName.split(" -> ")) {
-            if (part.trim().equals(operator) || part.trim().startsWith(operator + " ")) {
+        // Chained names read "a -> (b -> c, d: Writer)": split on arrows, commas and brackets.
+        for (String part : vertexName.split("\\s*(->|,|\\(|\\))\\s*")) {
+            String name = part.trim();
+            if (name.equals(operator) || name.startsWith(operator + ":")) {
                 return true;
             }
         }

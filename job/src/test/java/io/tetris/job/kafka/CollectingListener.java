@@ -10,12 +10,12 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
 
 /** Records every callback, for assertions from the test thread. */
-final class CollectingListener implements ResponseListener {
+public final class CollectingListener implements ResponseListener {
 
-    final List<TokenEvent> tokens = new CopyOnWriteArrayList<>();
-    final List<GenerationResult> results = new CopyOnWriteArrayList<>();
-    final List<GenerationError> errors = new CopyOnWriteArrayList<>();
-    final List<DecodeFailure> undecodable = new CopyOnWriteArrayList<>();
+    public final List<TokenEvent> tokens = new CopyOnWriteArrayList<>();
+    public final List<GenerationResult> results = new CopyOnWriteArrayList<>();
+    public final List<GenerationError> errors = new CopyOnWriteArrayList<>();
+    public final List<DecodeFailure> undecodable = new CopyOnWriteArrayList<>();
 
     @Override
     public void onToken(TokenEvent event) {

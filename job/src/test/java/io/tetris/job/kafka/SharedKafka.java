@@ -6,14 +6,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  * One embedded broker per test JVM: starting one costs 1-2 s, so all broker tests share it and
  * isolate themselves by topic names instead. A shutdown hook stops it and deletes its files.
  */
-final class SharedKafka {
+public final class SharedKafka {
 
     private static final AtomicInteger TOPIC_SETS = new AtomicInteger();
     private static EmbeddedKafka broker;
 
     private SharedKafka() {}
 
-    static synchronized EmbeddedKafka broker() {
+    public static synchronized EmbeddedKafka broker() {
         if (broker == null) {
             EmbeddedKafka started = EmbeddedKafka.start();
             Runtime.getRuntime()
@@ -23,12 +23,12 @@ final class SharedKafka {
         return broker;
     }
 
-    static KafkaClientSettings settings() {
+    public static KafkaClientSettings settings() {
         return broker().clientSettings();
     }
 
     /** Four fresh topics, created with {@code partitions} partitions each. */
-    static TopicNames freshTopics(String purpose, int partitions) {
+    public static TopicNames freshTopics(String purpose, int partitions) {
         TopicNames topics = TopicNames.withPrefix(purpose + "-" + TOPIC_SETS.incrementAndGet());
         broker().createTopics(topics, partitions);
         return topics;
