@@ -67,6 +67,11 @@ public final class OnnxLanguageModel implements LanguageModel {
      */
     public static OnnxLanguageModel load(Path onnxFile, OnnxModelOptions options) {
         Objects.requireNonNull(options, "options");
+        return DjlRuntime.onLargeStack(
+                "loading " + onnxFile.getFileName(), () -> loadHere(onnxFile, options));
+    }
+
+    private static OnnxLanguageModel loadHere(Path onnxFile, OnnxModelOptions options) {
         if (!Files.isRegularFile(onnxFile)) {
             throw new IllegalArgumentException("model file not found: " + onnxFile);
         }

@@ -178,6 +178,27 @@ class OnnxLanguageModelTest {
     }
 
     @Test
+    void loadsFromAThreadWithASmallStack() throws Exception {
+        // Session creation overflows small native stacks (SIGSEGV, no exception); Flink task
+        // threads have 1 MiB stacks, so loading must not depend on the caller's stack.
+        java.util.concurrent.atomic.AtomicReference<Integer> vocab =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        Thread small =
+                new Thread(
+                        null,
+                        () -> {
+                            try (OnnxLanguageModel m = BundledModels.load(BundledModels.draft())) {
+                                vocab.set(m.vocabSize());
+                            }
+                        },
+                        "small-stack",
+                        256 * 1024);
+        small.start();
+        small.join();
+        assertThat(vocab.get()).isEqualTo(257);
+    }
+
+    @Test
     void refusesToGrowPastTheContext() {
         int[] tooLong = new int[BundledModels.CONTEXT + 1];
         assertThatThrownBy(() -> draft.extend(List.of(new Extension("long", tooLong))))

@@ -1,0 +1,111 @@
+package io.tetris.job.cli;
+
+import io.tetris.config.TetrisConfig;
+import io.tetris.config.TetrisOptions;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.flink.configuration.Configuration;
+import picocli.CommandLine.Option;
+
+/** Options shared by the commands that run the job: models, policy, batching, raw settings. */
+final class EngineOptions {
+
+    @Option(
+            names = "--policy",
+            description =
+                    "Verification budget policy: none, fixed, dsd or tetris (default: ${DEFAULT-VALUE}).",
+            defaultValue = "tetris")
+    String policy;
+
+    @Option(
+            names = "--k",
+            description =
+                    "Draft window; tetris verifies k x batch tokens (default: ${DEFAULT-VALUE}).",
+            defaultValue = "4")
+    int k;
+
+    @Option(
+            names = "--extra",
+            description = "Extra draft tokens per sequence for tetris (default: ${DEFAULT-VALUE}).",
+            defaultValue = "2")
+    int extra;
+
+    @Option(
+            names = "--batch",
+            description = "Largest running batch per replica (default: ${DEFAULT-VALUE}).",
+            defaultValue = "32")
+    int batch;
+
+    @Option(
+            names = "--replicas",
+            description =
+                    "Verifier replicas, i.e. parallel decode loops (default: ${DEFAULT-VALUE}).",
+            defaultValue = "1")
+    int replicas;
+
+    @Option(
+            names = "--models",
+            paramLabel = "DIR",
+            description =
+                    "Folder with draft.onnx, target.onnx and tokenizer.json (default: the bundled"
+                            + " models).")
+    Path models;
+
+    @Option(
+            names = "--checkpoint-interval",
+            paramLabel = "MS",
+            description =
+                    "Checkpoint interval in milliseconds; results are committed to Kafka at each"
+                            + " checkpoint (default: ${DEFAULT-VALUE}).",
+            defaultValue = "1000")
+    long checkpointInterval;
+
+    @Option(
+            names = {"-D", "--conf"},
+            paramLabel = "KEY=VALUE",
+            description =
+                    "Any tetris.* or Flink setting, e.g. -D tetris.batch.max-waiting=256"
+                            + " (repeatable; see README for the list).")
+    List<String> settings = new ArrayList<>();
+
+    /** The Flink configuration these options describe, validated into a {@link TetrisConfig}. */
+    Configuration configuration() {
+        Configuration conf = new Configuration();
+        Path dir = models != null ? models : bundledModels();
+        conf.set(TetrisOptions.DRAFT_MODEL, dir.resolve("draft.onnx").toString());
+        conf.set(TetrisOptions.TARGET_MODEL, dir.resolve("target.onnx").toString());
+        conf.set(TetrisOptions.TOKENIZER, dir.resolve("tokenizer.json").toString());
+        conf.set(TetrisOptions.POLICY, policy);
+        conf.set(TetrisOptions.K, k);
+        conf.set(TetrisOptions.EXTRA, extra);
+        conf.set(TetrisOptions.MAX_RUNNING, batch);
+        conf.set(TetrisOptions.REPLICAS, replicas);
+        for (String entry : settings) {
+            int eq = entry.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException("--conf expects KEY=VALUE, got '" + entry + "'");
+            }
+            conf.setString(entry.substring(0, eq).trim(), entry.substring(eq + 1).trim());
+        }
+        return conf;
+    }
+
+    TetrisConfig config(Configuration conf) {
+        return TetrisConfig.from(conf);
+    }
+
+    /** {@code models/} under the installation (the launcher passes it) or the working folder. */
+    static Path bundledModels() {
+        String home = System.getProperty("tetris.home");
+        Path base = home != null ? Paths.get(home) : Paths.get("").toAbsolutePath();
+        Path dir = base.resolve("models");
+        if (!Files.isDirectory(dir)) {
+            throw new IllegalArgumentException(
+                    "no models/ folder under " + base + "; pass --models DIR");
+        }
+        return dir;
+    }
+}

@@ -1,0 +1,61 @@
+package io.tetris.job.cli;
+
+import io.tetris.schemas.GenerationRequest;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine.Option;
+
+/** Per-request generation options of the client commands. */
+final class SamplingOptions {
+
+    @Option(
+            names = "--max-new-tokens",
+            description = "Tokens to generate at most (default: ${DEFAULT-VALUE}).",
+            defaultValue = "48")
+    int maxNewTokens;
+
+    @Option(
+            names = "--temperature",
+            description = "Sampling temperature; 0 is greedy (default: ${DEFAULT-VALUE}).",
+            defaultValue = "0")
+    float temperature;
+
+    @Option(
+            names = "--top-p",
+            description = "Nucleus sampling mass in (0, 1] (default: ${DEFAULT-VALUE}).",
+            defaultValue = "1")
+    float topP;
+
+    @Option(
+            names = "--top-k",
+            description =
+                    "Sample from the k most likely tokens; 0 is off (default: ${DEFAULT-VALUE}).",
+            defaultValue = "0")
+    int topK;
+
+    @Option(
+            names = "--seed",
+            description = "Random seed for sampling (default: ${DEFAULT-VALUE}).",
+            defaultValue = "0")
+    long seed;
+
+    @Option(
+            names = "--stop",
+            paramLabel = "TEXT",
+            description = "Stop generating at this text, which is not returned (repeatable).")
+    List<String> stop = new ArrayList<>();
+
+    GenerationRequest request(String id, String prompt) {
+        return GenerationRequest.newBuilder()
+                .setRequestId(id)
+                .setPrompt(prompt)
+                .setMaxNewTokens(maxNewTokens)
+                .setTemperature(temperature)
+                .setTopP(topP)
+                .setTopK(topK)
+                .setSeed(seed)
+                .setStop(new ArrayList<>(stop))
+                .setCreatedAtMs(System.currentTimeMillis())
+                .build();
+    }
+}

@@ -1,0 +1,115 @@
+package io.tetris.job.cli;
+
+import io.tetris.config.TetrisConfig;
+import io.tetris.job.Topology;
+import io.tetris.job.kafka.KafkaClientSettings;
+import io.tetris.job.kafka.KafkaTopics;
+import io.tetris.job.kafka.TopicNames;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * The job against an existing Kafka. Run from a shell it executes on a local Flink (or, with {@code
+ * --jobmanager}, is submitted to a remote cluster); as a cluster's application-mode entry point it
+ * runs on that cluster.
+ */
+@Command(
+        name = "serve",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Run the job against an existing Kafka: read requests, write token events, results"
+                    + " (exactly-once) and errors. Runs on a local Flink unless --jobmanager is"
+                    + " given or it is launched by a Flink cluster."
+        })
+final class ServeCommand implements Callable<Integer> {
+
+    @Mixin EngineOptions engine;
+    @Mixin KafkaOptions kafka;
+
+    @Option(
+            names = "--group-id",
+            description = "Consumer group of the request source (default: ${DEFAULT-VALUE}).",
+            defaultValue = "tetris")
+    String groupId;
+
+    @Option(
+            names = "--transactional-id-prefix",
+            description =
+                    "Prefix of the result producer's transactional ids; unique per job"
+                            + " (default: ${DEFAULT-VALUE}).",
+            defaultValue = "tetris-results")
+    String transactionalIdPrefix;
+
+    @Option(
+            names = "--create-topics",
+            description = "Create missing topics (with --partitions partitions) before starting.")
+    boolean createTopics;
+
+    @Option(
+            names = "--partitions",
+            description =
+                    "Partitions of topics created by --create-topics (default: ${DEFAULT-VALUE}).",
+            defaultValue = "4")
+    int partitions;
+
+    @Option(
+            names = "--replication-factor",
+            description =
+                    "Replication of topics created by --create-topics (default: ${DEFAULT-VALUE}).",
+            defaultValue = "1")
+    short replicationFactor;
+
+    @Option(
+            names = "--jobmanager",
+            paramLabel = "HOST:PORT",
+            description = "Submit to this remote Flink cluster instead of running locally.")
+    String jobManager;
+
+    @Option(
+            names = "--jar",
+            paramLabel = "FILE",
+            description = "The job jar with dependencies, shipped with --jobmanager.")
+    Path jar;
+
+    @Override
+    public Integer call() throws Exception {
+        Configuration conf = engine.configuration();
+        TetrisConfig config = TetrisConfig.from(conf);
+        KafkaClientSettings settings = kafka.settings();
+        TopicNames topics = kafka.topics();
+        System.err.println("Kafka: " + settings.describe());
+        if (createTopics) {
+            KafkaTopics.ensureExist(
+                    settings, topics, partitions, replicationFactor, Duration.ofSeconds(60));
+        }
+        StreamExecutionEnvironment env = environment(conf);
+        env.setParallelism(config.batch().replicas());
+        env.enableCheckpointing(engine.checkpointInterval);
+        Topology.build(
+                env, config, new Topology.Io(settings, topics, groupId, transactionalIdPrefix));
+        Topology.checkChained(env);
+        env.execute("tetris-serve");
+        return 0;
+    }
+
+    private StreamExecutionEnvironment environment(Configuration conf) {
+        if (jobManager == null) {
+            return StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        }
+        if (jar == null) {
+            throw new IllegalArgumentException("--jobmanager needs --jar with the job jar");
+        }
+        String[] hostPort = jobManager.split(":");
+        if (hostPort.length != 2) {
+            throw new IllegalArgumentException("--jobmanager expects HOST:PORT, got " + jobManager);
+        }
+        return StreamExecutionEnvironment.createRemoteEnvironment(
+                hostPort[0], Integer.parseInt(hostPort[1]), conf, jar.toString());
+    }
+}
