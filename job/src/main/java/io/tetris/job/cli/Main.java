@@ -17,6 +17,7 @@ import picocli.CommandLine.Spec;
             DemoCommand.class,
             ServeCommand.class,
             GenerateCommand.class,
+            OverheadCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

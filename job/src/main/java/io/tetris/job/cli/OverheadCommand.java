@@ -1,0 +1,236 @@
+package io.tetris.job.cli;
+
+import io.tetris.config.TetrisConfig;
+import io.tetris.core.SamplingParams;
+import io.tetris.core.SpeculationStats;
+import io.tetris.engine.CachedModel;
+import io.tetris.engine.Drafter;
+import io.tetris.engine.Progress;
+import io.tetris.engine.RoundRunner;
+import io.tetris.engine.SequenceState;
+import io.tetris.engine.SequenceTracker;
+import io.tetris.engine.SequenceView;
+import io.tetris.engine.Verified;
+import io.tetris.engine.Verifier;
+import io.tetris.job.Topology;
+import io.tetris.job.kafka.EmbeddedKafka;
+import io.tetris.job.kafka.GenerationClient;
+import io.tetris.job.kafka.ResponseListener;
+import io.tetris.job.kafka.TopicNames;
+import io.tetris.model.HuggingFaceTextTokenizer;
+import io.tetris.model.OnnxLanguageModel;
+import io.tetris.schemas.GenerationRequest;
+import io.tetris.schemas.TokenEvent;
+import java.nio.file.Paths;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * Benchmark of what the streaming job costs over a plain Java decode loop: the same models, policy,
+ * batch size and prompts, one after the other in one process.
+ */
+@Command(
+        name = "overhead",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Benchmark: output tokens/s of the Flink job (in-process Kafka, local Flink) against a"
+                    + " plain Java loop running the same models, policy, batch size and prompts;"
+                    + " prints both and their ratio."
+        })
+final class OverheadCommand implements Callable<Integer> {
+
+    @Mixin EngineOptions engine;
+
+    @Option(
+            names = "--requests",
+            description = "Requests per run (default: ${DEFAULT-VALUE}).",
+            defaultValue = "64")
+    int requests;
+
+    @Option(
+            names = "--max-new-tokens",
+            description = "Tokens per request (default: ${DEFAULT-VALUE}).",
+            defaultValue = "64")
+    int maxNewTokens;
+
+    @Override
+    public Integer call() throws Exception {
+        Configuration conf = engine.configuration();
+        TetrisConfig config = TetrisConfig.from(conf);
+        List<String> prompts = new ArrayList<>();
+        for (int i = 0; i < requests; i++) {
+            prompts.add(
+                    DemoCommand.SAMPLE_PROMPTS.get(i % DemoCommand.SAMPLE_PROMPTS.size())
+                            + " "
+                            + i);
+        }
+        double plain = plainLoop(config, prompts);
+        double job = job(conf, config, prompts);
+        System.out.printf(
+                Locale.ROOT,
+                "policy %s, batch %d, %d requests x %d tokens:%n  plain Java loop %.1f tokens/s%n"
+                        + "  Flink job       %.1f tokens/s%n  ratio           %.3f%n",
+                engine.policy,
+                engine.batch,
+                requests,
+                maxNewTokens,
+                plain,
+                job,
+                job / plain);
+        return 0;
+    }
+
+    /** Continuous batching over the engine, no Flink, no Kafka: output tokens per second. */
+    private double plainLoop(TetrisConfig config, List<String> prompts) {
+        try (CachedModel draft = new CachedModel(load(config.models().draft(), config));
+                CachedModel target = new CachedModel(load(config.models().target(), config));
+                HuggingFaceTextTokenizer tokenizer =
+                        HuggingFaceTextTokenizer.load(Paths.get(config.models().tokenizer()))) {
+            SequenceTracker tracker =
+                    new SequenceTracker(tokenizer, config.models().onnx().maxContext());
+            RoundRunner runner =
+                    new RoundRunner(
+                            config.policy().create(config.costModel()),
+                            new Drafter(draft, tokenizer.endOfTextId()),
+                            new Verifier(target),
+                            new SpeculationStats());
+            ArrayDeque<SequenceState> waiting = new ArrayDeque<>();
+            for (int i = 0; i < prompts.size(); i++) {
+                SequenceState s = new SequenceState();
+                s.requestId = "plain-" + i;
+                s.promptTokens = tokenizer.encode(prompts.get(i));
+                s.maxNewTokens = maxNewTokens;
+                waiting.add(s);
+            }
+            List<SequenceState> running = new ArrayList<>();
+            long tokens = 0;
+            long start = System.nanoTime();
+            while (!waiting.isEmpty() || !running.isEmpty()) {
+                while (running.size() < config.batch().maxRunning() && !waiting.isEmpty()) {
+                    running.add(waiting.poll());
+                }
+                List<SequenceView> views = new ArrayList<>();
+                for (SequenceState s : running) {
+                    int[] context = s.context();
+                    int left =
+                            Math.min(
+                                    s.maxNewTokens - s.generated.length,
+                                    config.models().onnx().maxContext() - context.length);
+                    views.add(
+                            new SequenceView(
+                                    s.requestId,
+                                    context,
+                                    SamplingParams.GREEDY,
+                                    0,
+                                    1.0,
+                                    Math.max(0, left - 1)));
+                }
+                Verified verified = runner.run(views);
+                List<SequenceState> next = new ArrayList<>();
+                for (int i = 0; i < running.size(); i++) {
+                    SequenceState s = running.get(i);
+                    int before = s.generated.length;
+                    Progress progress = tracker.apply(s, verified.emitted()[i], 0);
+                    tokens += s.generated.length - before;
+                    if (progress.finished()) {
+                        draft.release(s.requestId);
+                        target.release(s.requestId);
+                    } else {
+                        next.add(s);
+                    }
+                }
+                running = next;
+            }
+            return tokens / ((System.nanoTime() - start) / 1e9);
+        }
+    }
+
+    /** The job end to end: from the first request sent to the last token event received. */
+    private double job(Configuration conf, TetrisConfig config, List<String> prompts)
+            throws Exception {
+        TopicNames topics = TopicNames.defaults();
+        try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
+            kafka.createTopics(topics, config.batch().replicas());
+            StreamExecutionEnvironment env =
+                    StreamExecutionEnvironment.getExecutionEnvironment(conf);
+            env.setParallelism(config.batch().replicas());
+            env.enableCheckpointing(engine.checkpointInterval);
+            Topology.build(
+                    env,
+                    config,
+                    new Topology.Io(
+                            kafka.clientSettings(),
+                            topics,
+                            "overhead",
+                            "overhead-" + UUID.randomUUID()));
+            JobClient job = env.executeAsync("tetris-overhead");
+            try {
+                try (GenerationClient warm =
+                        GenerationClient.open(
+                                kafka.clientSettings(), topics, ResponseListener.ignoring())) {
+                    warm.send(request("warm-up", "Hi", 1));
+                    warm.awaitAll(Set.of("warm-up"), Duration.ofMinutes(5));
+                }
+                AtomicLong tokens = new AtomicLong();
+                AtomicLong lastEvent = new AtomicLong();
+                Set<String> finished = ConcurrentHashMap.newKeySet();
+                ResponseListener counter =
+                        new ResponseListener() {
+                            @Override
+                            public void onToken(TokenEvent event) {
+                                tokens.addAndGet(event.getTokenIds().size());
+                                lastEvent.set(System.nanoTime());
+                                if (event.getFinished()) {
+                                    finished.add(event.getRequestId());
+                                }
+                            }
+                        };
+                Set<String> ids = new LinkedHashSet<>();
+                long start;
+                try (GenerationClient client =
+                        GenerationClient.open(kafka.clientSettings(), topics, counter)) {
+                    start = System.nanoTime();
+                    for (int i = 0; i < prompts.size(); i++) {
+                        String id = "job-" + i;
+                        ids.add(id);
+                        client.send(request(id, prompts.get(i), maxNewTokens));
+                    }
+                    client.awaitAll(ids, Duration.ofMinutes(30));
+                    while (!finished.containsAll(ids)) {
+                        Thread.sleep(10);
+                    }
+                }
+                return tokens.get() / ((lastEvent.get() - start) / 1e9);
+            } finally {
+                job.cancel().get();
+            }
+        }
+    }
+
+    private static GenerationRequest request(String id, String prompt, int maxNew) {
+        return GenerationRequest.newBuilder()
+                .setRequestId(id)
+                .setPrompt(prompt)
+                .setMaxNewTokens(maxNew)
+                .build();
+    }
+
+    private static OnnxLanguageModel load(String file, TetrisConfig config) {
+        return OnnxLanguageModel.load(Paths.get(file), config.models().onnx());
+    }
+}
