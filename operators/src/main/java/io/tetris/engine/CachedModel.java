@@ -25,6 +25,12 @@ public final class CachedModel implements AutoCloseable {
         this.model = model;
     }
 
+    /** Loads an ONNX model file with the given runtime options. */
+    public static CachedModel load(String onnxFile, io.tetris.model.OnnxModelOptions options) {
+        return new CachedModel(
+                io.tetris.model.OnnxLanguageModel.load(java.nio.file.Paths.get(onnxFile), options));
+    }
+
     public LanguageModel model() {
         return model;
     }

@@ -31,15 +31,7 @@ public final class LoopFixtures {
     /** A greedy round over the given prompts with the given draft length. */
     public static Round round(int draftLength, String... prompts) {
         int n = prompts.length;
-        Round round = new Round();
-        round.ids = new String[n];
-        round.tokens = new int[n][];
-        round.temperature = new float[n];
-        round.topP = new float[n];
-        round.topK = new int[n];
-        round.seed = new long[n];
-        round.priority = new double[n];
-        round.maxDraft = new int[n];
+        Round round = Round.ofSize(n);
         for (int i = 0; i < n; i++) {
             round.ids[i] = "seq-" + i;
             byte[] bytes = prompts[i].getBytes(StandardCharsets.UTF_8);

@@ -1,25 +1,17 @@
 package io.tetris.job.cli;
 
 import io.tetris.config.TetrisConfig;
-import io.tetris.job.Topology;
-import io.tetris.job.kafka.EmbeddedKafka;
 import io.tetris.job.kafka.GenerationClient;
 import io.tetris.job.kafka.Outcome;
-import io.tetris.job.kafka.ResponseListener;
 import io.tetris.job.kafka.TopicNames;
-import io.tetris.schemas.GenerationRequest;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.Callable;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -78,72 +70,32 @@ final class DemoCommand implements Callable<Integer> {
         TopicNames topics = TopicNames.defaults();
 
         out.println("Starting Kafka (in-process) and the job (" + engine.policy + ") ...");
-        try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
-            kafka.createTopics(topics, config.batch().replicas());
-            StreamExecutionEnvironment env =
-                    StreamExecutionEnvironment.getExecutionEnvironment(conf);
-            env.setParallelism(config.batch().replicas());
-            env.enableCheckpointing(engine.checkpointInterval);
-            Topology.build(
-                    env,
-                    config,
-                    new Topology.Io(
-                            kafka.clientSettings(),
-                            topics,
-                            "tetris-demo",
-                            "tetris-demo-" + UUID.randomUUID()));
-            Topology.checkChained(env);
-            JobClient job = env.executeAsync("tetris-demo");
-            try {
-                warmUp(kafka, topics);
-                out.println("Ready. Sending " + texts.size() + " prompt(s).\n");
-                List<String> ids = new ArrayList<>();
-                for (int i = 0; i < texts.size(); i++) {
-                    ids.add("demo-" + (i + 1));
-                }
-                Map<String, Outcome> outcomes;
-                long start;
-                try (GenerationClient client =
-                        GenerationClient.open(
-                                kafka.clientSettings(), topics, new StreamPrinter(out, ids))) {
-                    start = System.nanoTime();
-                    for (int i = 0; i < texts.size(); i++) {
-                        client.send(sampling.request(ids.get(i), texts.get(i)));
-                    }
-                    outcomes =
-                            client.awaitAll(
-                                    new LinkedHashSet<>(ids), Duration.ofSeconds(timeoutSeconds));
-                }
-                double seconds = (System.nanoTime() - start) / 1e9;
-                out.println();
-                Summary summary = new Summary(ids, outcomes, seconds, engine.policy);
-                summary.printTable(out);
-                if (json) {
-                    out.println(summary.json(Map.of()));
-                }
-                return summary.errors() == 0 ? 0 : 1;
-            } finally {
-                job.cancel().get();
+        try (EmbeddedJob job =
+                EmbeddedJob.start(conf, config, engine.checkpointInterval, "tetris-demo")) {
+            out.println("Ready. Sending " + texts.size() + " prompt(s).\n");
+            List<String> ids = new ArrayList<>();
+            for (int i = 0; i < texts.size(); i++) {
+                ids.add("demo-" + (i + 1));
             }
-        }
-    }
-
-    /**
-     * One one-token request, so model loading and the first checkpoint are not counted in the
-     * throughput of the real prompts.
-     */
-    private static void warmUp(EmbeddedKafka kafka, TopicNames topics) throws Exception {
-        try (GenerationClient client =
-                GenerationClient.open(
-                        kafka.clientSettings(), topics, ResponseListener.ignoring())) {
-            GenerationRequest warm =
-                    GenerationRequest.newBuilder()
-                            .setRequestId("warm-up")
-                            .setPrompt("Hi")
-                            .setMaxNewTokens(1)
-                            .build();
-            client.send(warm);
-            client.awaitAll(Set.of("warm-up"), Duration.ofMinutes(5));
+            Map<String, Outcome> outcomes;
+            long start;
+            try (GenerationClient client = job.client(new StreamPrinter(out, ids))) {
+                start = System.nanoTime();
+                for (int i = 0; i < texts.size(); i++) {
+                    client.send(sampling.request(ids.get(i), texts.get(i)));
+                }
+                outcomes =
+                        client.awaitAll(
+                                new LinkedHashSet<>(ids), Duration.ofSeconds(timeoutSeconds));
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            out.println();
+            Summary summary = new Summary(ids, outcomes, seconds, engine.policy);
+            summary.printTable(out);
+            if (json) {
+                out.println(summary.json(Map.of()));
+            }
+            return summary.errors() == 0 ? 0 : 1;
         }
     }
 }

@@ -12,11 +12,8 @@ import io.tetris.engine.SequenceTracker;
 import io.tetris.engine.SequenceView;
 import io.tetris.engine.Verified;
 import io.tetris.engine.Verifier;
-import io.tetris.job.Topology;
-import io.tetris.job.kafka.EmbeddedKafka;
 import io.tetris.job.kafka.GenerationClient;
 import io.tetris.job.kafka.ResponseListener;
-import io.tetris.job.kafka.TopicNames;
 import io.tetris.model.HuggingFaceTextTokenizer;
 import io.tetris.model.OnnxLanguageModel;
 import io.tetris.schemas.GenerationRequest;
@@ -29,13 +26,10 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -163,62 +157,37 @@ final class OverheadCommand implements Callable<Integer> {
     /** The job end to end: from the first request sent to the last token event received. */
     private double job(Configuration conf, TetrisConfig config, List<String> prompts)
             throws Exception {
-        TopicNames topics = TopicNames.defaults();
-        try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
-            kafka.createTopics(topics, config.batch().replicas());
-            StreamExecutionEnvironment env =
-                    StreamExecutionEnvironment.getExecutionEnvironment(conf);
-            env.setParallelism(config.batch().replicas());
-            env.enableCheckpointing(engine.checkpointInterval);
-            Topology.build(
-                    env,
-                    config,
-                    new Topology.Io(
-                            kafka.clientSettings(),
-                            topics,
-                            "overhead",
-                            "overhead-" + UUID.randomUUID()));
-            JobClient job = env.executeAsync("tetris-overhead");
-            try {
-                try (GenerationClient warm =
-                        GenerationClient.open(
-                                kafka.clientSettings(), topics, ResponseListener.ignoring())) {
-                    warm.send(request("warm-up", "Hi", 1));
-                    warm.awaitAll(Set.of("warm-up"), Duration.ofMinutes(5));
-                }
-                AtomicLong tokens = new AtomicLong();
-                AtomicLong lastEvent = new AtomicLong();
-                Set<String> finished = ConcurrentHashMap.newKeySet();
-                ResponseListener counter =
-                        new ResponseListener() {
-                            @Override
-                            public void onToken(TokenEvent event) {
-                                tokens.addAndGet(event.getTokenIds().size());
-                                lastEvent.set(System.nanoTime());
-                                if (event.getFinished()) {
-                                    finished.add(event.getRequestId());
-                                }
+        try (EmbeddedJob job =
+                EmbeddedJob.start(conf, config, engine.checkpointInterval, "tetris-overhead")) {
+            AtomicLong tokens = new AtomicLong();
+            AtomicLong lastEvent = new AtomicLong();
+            Set<String> finished = ConcurrentHashMap.newKeySet();
+            ResponseListener counter =
+                    new ResponseListener() {
+                        @Override
+                        public void onToken(TokenEvent event) {
+                            tokens.addAndGet(event.getTokenIds().size());
+                            lastEvent.set(System.nanoTime());
+                            if (event.getFinished()) {
+                                finished.add(event.getRequestId());
                             }
-                        };
-                Set<String> ids = new LinkedHashSet<>();
-                long start;
-                try (GenerationClient client =
-                        GenerationClient.open(kafka.clientSettings(), topics, counter)) {
-                    start = System.nanoTime();
-                    for (int i = 0; i < prompts.size(); i++) {
-                        String id = "job-" + i;
-                        ids.add(id);
-                        client.send(request(id, prompts.get(i), maxNewTokens));
-                    }
-                    client.awaitAll(ids, Duration.ofMinutes(30));
-                    while (!finished.containsAll(ids)) {
-                        Thread.sleep(10);
-                    }
+                        }
+                    };
+            Set<String> ids = new LinkedHashSet<>();
+            long start;
+            try (GenerationClient client = job.client(counter)) {
+                start = System.nanoTime();
+                for (int i = 0; i < prompts.size(); i++) {
+                    String id = "job-" + i;
+                    ids.add(id);
+                    client.send(request(id, prompts.get(i), maxNewTokens));
                 }
-                return tokens.get() / ((lastEvent.get() - start) / 1e9);
-            } finally {
-                job.cancel().get();
+                client.awaitAll(ids, Duration.ofMinutes(30));
+                while (!finished.containsAll(ids)) {
+                    Thread.sleep(10);
+                }
             }
+            return tokens.get() / ((lastEvent.get() - start) / 1e9);
         }
     }
 

@@ -81,9 +81,7 @@ public final class MicroBatcher extends KeyedProcessFunction<Integer, Generation
         waiting = getRuntimeContext().getListState(new ListStateDescriptor<>("waiting", stateType));
         admitted = getRuntimeContext().getState(new ValueStateDescriptor<>("admitted", Types.LONG));
         rounds = getRuntimeContext().getState(new ValueStateDescriptor<>("rounds", Types.LONG));
-        replica =
-                ReplicaRegistry.acquire(
-                        getRuntimeContext(), () -> config.policy().create(config.costModel()));
+        replica = ReplicaRegistry.acquire(getRuntimeContext(), config);
         tokenizer = HuggingFaceTextTokenizer.load(Paths.get(config.models().tokenizer()));
         tracker = new SequenceTracker(tokenizer, config.models().onnx().maxContext());
         released = new ArrayList<>();
@@ -255,18 +253,10 @@ public final class MicroBatcher extends KeyedProcessFunction<Integer, Generation
     private Round newRound(int replicaKey, List<SequenceState> batch) throws Exception {
         int n = batch.size();
         int maxContext = config.models().onnx().maxContext();
-        Round round = new Round();
+        Round round = Round.ofSize(n);
         round.replica = replicaKey;
         round.number = value(rounds) + 1;
         rounds.update(round.number);
-        round.ids = new String[n];
-        round.tokens = new int[n][];
-        round.temperature = new float[n];
-        round.topP = new float[n];
-        round.topK = new int[n];
-        round.seed = new long[n];
-        round.priority = new double[n];
-        round.maxDraft = new int[n];
         for (int i = 0; i < n; i++) {
             SequenceState s = batch.get(i);
             round.ids[i] = s.requestId;

@@ -3,11 +3,9 @@ package io.tetris.operators.draft;
 import io.tetris.config.TetrisConfig;
 import io.tetris.engine.CachedModel;
 import io.tetris.engine.Drafter;
-import io.tetris.model.OnnxLanguageModel;
 import io.tetris.operators.replica.Replica;
 import io.tetris.operators.replica.ReplicaRegistry;
 import io.tetris.operators.round.Round;
-import java.nio.file.Paths;
 import java.util.Objects;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
@@ -40,13 +38,8 @@ public final class DraftFunction extends ProcessFunction<Round, Round> {
 
     @Override
     public void open(OpenContext openContext) {
-        replica =
-                ReplicaRegistry.acquire(
-                        getRuntimeContext(), () -> config.policy().create(config.costModel()));
-        model =
-                new CachedModel(
-                        OnnxLanguageModel.load(
-                                Paths.get(config.models().draft()), config.models().onnx()));
+        replica = ReplicaRegistry.acquire(getRuntimeContext(), config);
+        model = CachedModel.load(config.models().draft(), config.models().onnx());
         drafter = new Drafter(model, endOfText);
         var metrics = getRuntimeContext().getMetricGroup();
         draftTokens = metrics.counter("draftTokens");

@@ -31,6 +31,11 @@ public final class ReplicaRegistry {
         return replica;
     }
 
+    /** {@link #acquire(RuntimeContext, Supplier)} with the policy the configuration names. */
+    public static Replica acquire(RuntimeContext context, io.tetris.config.TetrisConfig config) {
+        return acquire(context, () -> config.policy().create(config.costModel()));
+    }
+
     /** Drops the replica once the last of its operators has closed. */
     public static void release(RuntimeContext context) {
         Key key = key(context);

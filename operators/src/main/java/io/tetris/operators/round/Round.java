@@ -52,6 +52,20 @@ public final class Round {
 
     public Round() {}
 
+    /** A round with its sequence columns allocated for {@code n} sequences. */
+    public static Round ofSize(int n) {
+        Round round = new Round();
+        round.ids = new String[n];
+        round.tokens = new int[n][];
+        round.temperature = new float[n];
+        round.topP = new float[n];
+        round.topK = new int[n];
+        round.seed = new long[n];
+        round.priority = new double[n];
+        round.maxDraft = new int[n];
+        return round;
+    }
+
     /** Sequences in the round. */
     public int size() {
         return ids.length;

@@ -4,11 +4,9 @@ import io.tetris.config.TetrisConfig;
 import io.tetris.engine.CachedModel;
 import io.tetris.engine.RoundRunner;
 import io.tetris.engine.Verifier;
-import io.tetris.model.OnnxLanguageModel;
 import io.tetris.operators.replica.Replica;
 import io.tetris.operators.replica.ReplicaRegistry;
 import io.tetris.operators.round.Round;
-import java.nio.file.Paths;
 import java.util.Objects;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
@@ -41,13 +39,8 @@ public final class VerifyFunction extends ProcessFunction<Round, Round> {
 
     @Override
     public void open(OpenContext openContext) {
-        replica =
-                ReplicaRegistry.acquire(
-                        getRuntimeContext(), () -> config.policy().create(config.costModel()));
-        model =
-                new CachedModel(
-                        OnnxLanguageModel.load(
-                                Paths.get(config.models().target()), config.models().onnx()));
+        replica = ReplicaRegistry.acquire(getRuntimeContext(), config);
+        model = CachedModel.load(config.models().target(), config.models().onnx());
         verifier = new Verifier(model);
         var metrics = getRuntimeContext().getMetricGroup();
         acceptedTokens = metrics.counter("acceptedTokens");

@@ -34,9 +34,7 @@ public final class TetrisWindowFunction extends ProcessFunction<Round, Round> {
 
     @Override
     public void open(OpenContext openContext) {
-        replica =
-                ReplicaRegistry.acquire(
-                        getRuntimeContext(), () -> config.policy().create(config.costModel()));
+        replica = ReplicaRegistry.acquire(getRuntimeContext(), config);
         var metrics = getRuntimeContext().getMetricGroup();
         budget = metrics.counter("budgetTokens");
         verifiedTokens = metrics.counter("verifiedDraftTokens");
