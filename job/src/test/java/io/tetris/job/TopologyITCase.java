@@ -14,9 +14,6 @@ import io.tetris.schemas.GenerationError;
 import io.tetris.schemas.GenerationResult;
 import io.tetris.schemas.SingleObjectCodec;
 import io.tetris.schemas.TokenEvent;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -120,9 +117,9 @@ class TopologyITCase {
         KafkaClientSettings kafka = SharedKafka.settings();
         TopicNames topics = SharedKafka.freshTopics("topology-" + policy, 2);
         Configuration conf = new Configuration();
-        conf.set(TetrisOptions.DRAFT_MODEL, models().resolve("draft.onnx").toString());
-        conf.set(TetrisOptions.TARGET_MODEL, models().resolve("target.onnx").toString());
-        conf.set(TetrisOptions.TOKENIZER, models().resolve("tokenizer.json").toString());
+        conf.set(TetrisOptions.DRAFT_MODEL, TestModels.dir().resolve("draft.onnx").toString());
+        conf.set(TetrisOptions.TARGET_MODEL, TestModels.dir().resolve("target.onnx").toString());
+        conf.set(TetrisOptions.TOKENIZER, TestModels.dir().resolve("tokenizer.json").toString());
         conf.set(TetrisOptions.POLICY, policy);
         conf.set(TetrisOptions.K, 3);
         conf.set(TetrisOptions.MAX_RUNNING, 8);
@@ -245,21 +242,5 @@ class TopologyITCase {
         events.forEach(e -> ids.addAll(e.getTokenIds()));
         assertThat(ids).isEqualTo(result.getTokenIds());
         assertThat(events.get(events.size() - 1).getFinished()).isTrue();
-    }
-
-    static Path models() {
-        String override = System.getProperty("tetris.models.dir");
-        if (override != null) {
-            return Paths.get(override);
-        }
-        Path dir = Paths.get("").toAbsolutePath();
-        while (dir != null && !Files.isRegularFile(dir.resolve("models/tokenizer.json"))) {
-            dir = dir.getParent();
-        }
-        if (dir == null) {
-            throw new IllegalStateException(
-                    "no models/ folder above " + Paths.get("").toAbsolutePath());
-        }
-        return dir.resolve("models");
     }
 }

@@ -1,0 +1,152 @@
+package io.tetris.job.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tetris.config.TetrisConfig;
+import io.tetris.config.TetrisOptions;
+import io.tetris.job.TestModels;
+import io.tetris.job.Topology;
+import io.tetris.job.kafka.KafkaClientSettings;
+import io.tetris.job.kafka.SharedKafka;
+import io.tetris.job.kafka.TopicNames;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.UUID;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.junit.jupiter.api.Test;
+
+/** The {@code tetris} commands as a user runs them, output captured. */
+class CommandLineITCase {
+
+    @Test
+    void demoPrintsOneJsonSummaryLastWithTheGeneratedContinuations() throws Exception {
+        Captured run =
+                capture(
+                        "demo",
+                        "--models",
+                        TestModels.dir().toString(),
+                        "--prompt",
+                        "Hello, world",
+                        "--prompt",
+                        "A computer is",
+                        "--max-new-tokens",
+                        "6",
+                        "--json");
+        assertThat(run.code).isZero();
+        JsonNode summary = new ObjectMapper().readTree(run.lastLine());
+        assertThat(summary.get("requests").asInt()).isEqualTo(2);
+        assertThat(summary.get("completed").asInt()).isEqualTo(2);
+        assertThat(summary.get("errors").asInt()).isZero();
+        assertThat(summary.get("policy").asText()).isEqualTo("tetris");
+        assertThat(summary.get("output_tokens").asInt()).isBetween(2, 12);
+        assertThat(summary.get("tokens_per_second").asDouble()).isPositive();
+        assertThat(summary.get("acceptance_rate").asDouble()).isBetween(0.0, 1.0);
+        assertThat(summary.get("mean_acceptance_length").asDouble()).isGreaterThanOrEqualTo(1.0);
+        for (JsonNode result : summary.get("results")) {
+            StringBuilder bytes = new StringBuilder();
+            byte[] raw = new byte[result.get("token_ids").size()];
+            for (int i = 0; i < raw.length; i++) {
+                raw[i] = (byte) result.get("token_ids").get(i).asInt();
+            }
+            bytes.append(new String(raw, StandardCharsets.UTF_8));
+            // Continuation only: the text is the decoded token ids, not the prompt.
+            assertThat(result.get("text").asText()).isEqualTo(bytes.toString());
+            assertThat(result.get("text").asText()).doesNotStartWith("Hello, world");
+        }
+        assertThat(run.stdout).contains("mean acceptance length");
+    }
+
+    @Test
+    void generateStreamsTheAnswerOfARunningJob() throws Exception {
+        KafkaClientSettings kafka = SharedKafka.settings();
+        TopicNames topics = SharedKafka.freshTopics("cli-generate", 1);
+        Configuration conf = new Configuration();
+        conf.set(TetrisOptions.DRAFT_MODEL, TestModels.dir().resolve("draft.onnx").toString());
+        conf.set(TetrisOptions.TARGET_MODEL, TestModels.dir().resolve("target.onnx").toString());
+        conf.set(TetrisOptions.TOKENIZER, TestModels.dir().resolve("tokenizer.json").toString());
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1, conf);
+        env.enableCheckpointing(300);
+        Topology.build(
+                env,
+                TetrisConfig.from(conf),
+                new Topology.Io(kafka, topics, "cli", "cli-" + UUID.randomUUID()));
+        JobClient job = env.executeAsync("cli-generate");
+        try {
+            Captured run =
+                    capture(
+                            "generate",
+                            "Once upon a time",
+                            "--bootstrap-servers",
+                            kafka.bootstrapServers(),
+                            "--requests-topic",
+                            topics.requests(),
+                            "--tokens-topic",
+                            topics.tokens(),
+                            "--results-topic",
+                            topics.results(),
+                            "--errors-topic",
+                            topics.errors(),
+                            "--max-new-tokens",
+                            "10",
+                            "--request-id",
+                            "cli-1",
+                            "--json");
+            assertThat(run.code).isZero();
+            JsonNode result = new ObjectMapper().readTree(run.lastLine()).get("results").get(0);
+            assertThat(result.get("request_id").asText()).isEqualTo("cli-1");
+            // The streamed text precedes the JSON line.
+            assertThat(run.stdout).startsWith(result.get("text").asText());
+        } finally {
+            job.cancel().get();
+        }
+    }
+
+    @Test
+    void badSettingsFailWithTheOptionNamedAndExitCode2() {
+        Captured run =
+                capture("demo", "--models", TestModels.dir().toString(), "--policy", "tetrys");
+        assertThat(run.code).isEqualTo(2);
+        assertThat(run.stderr).contains("unknown policy 'tetrys'");
+    }
+
+    @Test
+    void everyCommandHasHelp() {
+        for (String command : List.of("demo", "serve", "generate", "overhead")) {
+            Captured run = capture(command, "--help");
+            assertThat(run.code).isZero();
+            assertThat(run.stdout).contains("Usage: tetris " + command);
+        }
+    }
+
+    private record Captured(int code, String stdout, String stderr) {
+        String lastLine() {
+            String[] lines = stdout.strip().split("\n");
+            return lines[lines.length - 1];
+        }
+    }
+
+    private static synchronized Captured capture(String... args) {
+        PrintStream out = System.out;
+        PrintStream err = System.err;
+        ByteArrayOutputStream stdout = new ByteArrayOutputStream();
+        ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(stdout, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(stderr, true, StandardCharsets.UTF_8));
+        try {
+            int code = Main.run(args);
+            return new Captured(
+                    code,
+                    stdout.toString(StandardCharsets.UTF_8),
+                    stderr.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(out);
+            System.setErr(err);
+        }
+    }
+}
