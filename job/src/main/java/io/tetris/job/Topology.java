@@ -79,24 +79,30 @@ public final class Topology {
         return record.value == null ? new byte[0] : record.value;
     }
 
+    // The sinks run in their own tasks: Kafka sends, flushes and transaction commits then happen
+    // off the decode loop's thread instead of stalling its rounds.
+
     private static void writeTokens(DecodeLoop.Outputs outputs, Io io) {
         outputs.tokens()
                 .sinkTo(KafkaIo.tokenSink(io.kafka(), io.topics()))
                 .name(OperatorNames.TOKENS_SINK)
-                .uid(OperatorNames.TOKENS_SINK_UID);
+                .uid(OperatorNames.TOKENS_SINK_UID)
+                .disableChaining();
     }
 
     private static void writeResults(DecodeLoop.Outputs outputs, Io io) {
         outputs.results()
                 .sinkTo(KafkaIo.resultSink(io.kafka(), io.topics(), io.transactionalIdPrefix()))
                 .name(OperatorNames.RESULTS_SINK)
-                .uid(OperatorNames.RESULTS_SINK_UID);
+                .uid(OperatorNames.RESULTS_SINK_UID)
+                .disableChaining();
     }
 
     private static void writeErrors(DecodeLoop.Outputs outputs, Io io) {
         outputs.errors()
                 .sinkTo(KafkaIo.errorSink(io.kafka(), io.topics()))
                 .name(OperatorNames.ERRORS_SINK)
-                .uid(OperatorNames.ERRORS_SINK_UID);
+                .uid(OperatorNames.ERRORS_SINK_UID)
+                .disableChaining();
     }
 }

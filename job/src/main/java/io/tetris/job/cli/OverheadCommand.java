@@ -62,6 +62,19 @@ final class OverheadCommand implements Callable<Integer> {
             defaultValue = "64")
     int maxNewTokens;
 
+    @Option(
+            names = "--repeat",
+            description =
+                    "Measured runs of each variant; the median counts (default: ${DEFAULT-VALUE}).",
+            defaultValue = "5")
+    int repeat;
+
+    @Option(
+            names = "--warmups",
+            description = "Unmeasured runs of each variant first (default: ${DEFAULT-VALUE}).",
+            defaultValue = "2")
+    int warmups;
+
     @Override
     public Integer call() throws Exception {
         Configuration conf = engine.configuration();
@@ -73,20 +86,54 @@ final class OverheadCommand implements Callable<Integer> {
                             + " "
                             + i);
         }
-        double plain = plainLoop(config, prompts);
-        double job = job(conf, config, prompts);
+        // Warm-up runs first, so the JIT has compiled the engine, Flink and Kafka code (on 2
+        // cores its compiler threads otherwise take CPU from the loop); then the two take turns,
+        // so a slow phase of the machine hits both alike.
+        List<Double> plain = new ArrayList<>();
+        List<Double> job = new ArrayList<>();
+        try (EmbeddedJob embedded =
+                EmbeddedJob.start(conf, config, engine.checkpointInterval, "tetris-overhead")) {
+            for (int run = -warmups; run < repeat; run++) {
+                double p = plainLoop(config, prompts);
+                double j = jobRun(embedded, prompts, "run" + (run + warmups));
+                if (run >= 0) {
+                    plain.add(p);
+                    job.add(j);
+                }
+            }
+        }
+        double plainMedian = median(plain);
+        double jobMedian = median(job);
         System.out.printf(
                 Locale.ROOT,
-                "policy %s, batch %d, %d requests x %d tokens:%n  plain Java loop %.1f tokens/s%n"
-                        + "  Flink job       %.1f tokens/s%n  ratio           %.3f%n",
+                "policy %s, batch %d, %d requests x %d tokens, median of %d interleaved runs"
+                        + " after %d warm-ups:%n  plain Java loop                 %.1f tokens/s %s%n"
+                        + "  Flink job                       %.1f tokens/s %s%n"
+                        + "  ratio                           %.3f%n",
                 engine.policy,
                 engine.batch,
                 requests,
                 maxNewTokens,
-                plain,
-                job,
-                job / plain);
+                repeat,
+                warmups,
+                plainMedian,
+                rates(plain),
+                jobMedian,
+                rates(job),
+                jobMedian / plainMedian);
         return 0;
+    }
+
+    private static double median(List<Double> values) {
+        List<Double> sorted = values.stream().sorted().toList();
+        int n = sorted.size();
+        return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+    }
+
+    private static String rates(List<Double> values) {
+        return values.stream()
+                .map(v -> String.format(Locale.ROOT, "%.0f", v))
+                .collect(java.util.stream.Collectors.joining(", ", "(", ")"));
     }
 
     /** Continuous batching over the engine, no Flink, no Kafka: output tokens per second. */
@@ -97,12 +144,13 @@ final class OverheadCommand implements Callable<Integer> {
                         HuggingFaceTextTokenizer.load(Paths.get(config.models().tokenizer()))) {
             SequenceTracker tracker =
                     new SequenceTracker(tokenizer, config.models().onnx().maxContext());
+            SpeculationStats stats = new SpeculationStats();
             RoundRunner runner =
                     new RoundRunner(
                             config.policy().create(config.costModel()),
                             new Drafter(draft, tokenizer.endOfTextId()),
                             new Verifier(target),
-                            new SpeculationStats());
+                            stats);
             ArrayDeque<SequenceState> waiting = new ArrayDeque<>();
             for (int i = 0; i < prompts.size(); i++) {
                 SequenceState s = new SequenceState();
@@ -155,10 +203,8 @@ final class OverheadCommand implements Callable<Integer> {
     }
 
     /** The job end to end: from the first request sent to the last token event received. */
-    private double job(Configuration conf, TetrisConfig config, List<String> prompts)
-            throws Exception {
-        try (EmbeddedJob job =
-                EmbeddedJob.start(conf, config, engine.checkpointInterval, "tetris-overhead")) {
+    private double jobRun(EmbeddedJob job, List<String> prompts, String prefix) throws Exception {
+        {
             AtomicLong tokens = new AtomicLong();
             AtomicLong lastEvent = new AtomicLong();
             Set<String> finished = ConcurrentHashMap.newKeySet();
@@ -176,12 +222,14 @@ final class OverheadCommand implements Callable<Integer> {
             Set<String> ids = new LinkedHashSet<>();
             long start;
             try (GenerationClient client = job.client(counter)) {
-                start = System.nanoTime();
+                List<GenerationRequest> batch = new ArrayList<>();
                 for (int i = 0; i < prompts.size(); i++) {
-                    String id = "job-" + i;
+                    String id = prefix + "-" + i;
                     ids.add(id);
-                    client.send(request(id, prompts.get(i), maxNewTokens));
+                    batch.add(request(id, prompts.get(i), maxNewTokens));
                 }
+                start = System.nanoTime();
+                client.sendAll(batch);
                 client.awaitAll(ids, Duration.ofMinutes(30));
                 while (!finished.containsAll(ids)) {
                     Thread.sleep(10);

@@ -174,7 +174,7 @@ public final class MicroBatcher extends KeyedProcessFunction<Integer, Generation
         admitted.update(order);
         waiting.add(Records.newSequence(request, order, now));
         admit(now);
-        ctx.timerService().registerProcessingTimeTimer(now);
+        scheduleRound(ctx);
     }
 
     @Override
@@ -188,9 +188,18 @@ public final class MicroBatcher extends KeyedProcessFunction<Integer, Generation
         runRound(loop);
         admit(now);
         if (!running.isEmpty()) {
-            ctx.timerService()
-                    .registerProcessingTimeTimer(ctx.timerService().currentProcessingTime());
+            scheduleRound(ctx);
         }
+    }
+
+    /**
+     * Queues the next round as a mailbox action. Flink delays a timer registered for "now" by one
+     * millisecond, one past "now"; a timestamp already passed fires at once. Timers at the same
+     * timestamp collapse into one, so a burst of requests schedules one round.
+     */
+    private static void scheduleRound(Context ctx) {
+        ctx.timerService()
+                .registerProcessingTimeTimer(ctx.timerService().currentProcessingTime() - 1);
     }
 
     /**
