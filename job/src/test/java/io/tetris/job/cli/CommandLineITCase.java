@@ -108,6 +108,72 @@ class CommandLineITCase {
     }
 
     @Test
+    void serveCreatesTopicsAndAnswersGenerate() throws Exception {
+        KafkaClientSettings kafka = SharedKafka.settings();
+        String prefix = "cli-serve-" + UUID.randomUUID().toString().substring(0, 8);
+        String[] topicArgs = {
+            "--requests-topic", prefix + ".requests",
+            "--tokens-topic", prefix + ".tokens",
+            "--results-topic", prefix + ".results",
+            "--errors-topic", prefix + ".errors"
+        };
+        Thread serve =
+                new Thread(
+                        () ->
+                                Main.run(
+                                        concat(
+                                                new String[] {
+                                                    "serve",
+                                                    "--models",
+                                                    TestModels.dir().toString(),
+                                                    "--bootstrap-servers",
+                                                    kafka.bootstrapServers(),
+                                                    "--create-topics",
+                                                    "--partitions",
+                                                    "1",
+                                                    "--checkpoint-interval",
+                                                    "300",
+                                                    "--group-id",
+                                                    prefix
+                                                },
+                                                topicArgs)),
+                        "serve-command");
+        // The local job runs until the test JVM ends; nothing waits for this thread.
+        serve.setDaemon(true);
+        serve.start();
+        Captured run = null;
+        for (int attempt = 0; attempt < 60 && (run == null || run.code != 0); attempt++) {
+            // Until serve has created the topics, generate fails fast naming the missing topic.
+            Thread.sleep(run == null ? 0 : 1000);
+            run =
+                    capture(
+                            concat(
+                                    new String[] {
+                                        "generate",
+                                        "Hello",
+                                        "--bootstrap-servers",
+                                        kafka.bootstrapServers(),
+                                        "--max-new-tokens",
+                                        "5",
+                                        "--json",
+                                        "--timeout",
+                                        "120"
+                                    },
+                                    topicArgs));
+        }
+        assertThat(run.code).as(run.stderr).isZero();
+        JsonNode summary = new ObjectMapper().readTree(run.lastLine());
+        assertThat(summary.get("completed").asInt()).isEqualTo(1);
+        assertThat(summary.get("results").get(0).get("token_ids").size()).isBetween(1, 5);
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    @Test
     void badSettingsFailWithTheOptionNamedAndExitCode2() {
         Captured run =
                 capture("demo", "--models", TestModels.dir().toString(), "--policy", "tetrys");
