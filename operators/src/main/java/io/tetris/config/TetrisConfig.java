@@ -26,7 +26,8 @@ public record TetrisConfig(
         PolicyConfig policy,
         LinearStepCostModel costModel,
         Batch batch,
-        Limits limits)
+        Limits limits,
+        java.util.List<Long> failAtRounds)
         implements Serializable {
 
     /** Model files and runtime. {@code draftTokenizer} equals {@code tokenizer} when not set. */
@@ -132,7 +133,20 @@ public record TetrisConfig(
             throw new IllegalArgumentException(
                     "invalid configuration:\n  - " + String.join("\n  - ", problems));
         }
-        return new TetrisConfig(models, policy, cost, batch, limits);
+        java.util.List<Long> failAt =
+                conf.get(TetrisOptions.FAIL_AT_ROUNDS).stream().sorted().toList();
+        for (long round : failAt) {
+            if (round < 1) {
+                problems.add(
+                        TetrisOptions.FAIL_AT_ROUNDS.key() + " rounds must be >= 1, was " + round);
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException(
+                    "invalid configuration:\n  - " + String.join("\n  - ", problems));
+        }
+        return new TetrisConfig(
+                models, policy, cost, batch, limits, new java.util.ArrayList<>(failAt));
     }
 
     private static LinearStepCostModel parseCost(String value) {

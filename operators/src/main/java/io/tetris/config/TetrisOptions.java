@@ -178,6 +178,19 @@ public final class TetrisOptions {
                                     + " input, so backpressure reaches Kafka) or reject (answer"
                                     + " with a QUEUE_FULL error).");
 
+    // ----- chaos -----
+
+    public static final ConfigOption<java.util.List<Long>> FAIL_AT_ROUNDS =
+            ConfigOptions.key("tetris.chaos.fail-at-round")
+                    .longType()
+                    .asList()
+                    .defaultValues()
+                    .withDescription(
+                            "Chaos testing: the verify operator throws once when its replica"
+                                    + " reaches each of these rounds (attempt i fails at the"
+                                    + " i-th smallest), so recovery can be watched. Off by"
+                                    + " default.");
+
     // ----- request limits -----
 
     public static final ConfigOption<Integer> MAX_PAYLOAD_BYTES =

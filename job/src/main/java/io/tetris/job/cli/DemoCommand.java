@@ -4,6 +4,7 @@ import io.tetris.config.TetrisConfig;
 import io.tetris.job.kafka.GenerationClient;
 import io.tetris.job.kafka.Outcome;
 import io.tetris.job.kafka.TopicNames;
+import io.tetris.operators.replica.ReplicaRegistry;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -92,8 +93,14 @@ final class DemoCommand implements Callable<Integer> {
             out.println();
             Summary summary = new Summary(ids, outcomes, seconds, engine.policy);
             summary.printTable(out);
+            Map<String, Object> extra = new java.util.LinkedHashMap<>();
+            if (!engine.failAtRounds.isEmpty()) {
+                int restarts = ReplicaRegistry.restartsObserved();
+                extra.put("restarts", restarts);
+                out.println("restarts: " + restarts);
+            }
             if (json) {
-                out.println(summary.json(Map.of()));
+                out.println(summary.json(extra));
             }
             return summary.errors() == 0 ? 0 : 1;
         }

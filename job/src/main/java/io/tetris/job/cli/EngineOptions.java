@@ -64,6 +64,14 @@ final class EngineOptions {
     long checkpointInterval;
 
     @Option(
+            names = "--fail-at-round",
+            paramLabel = "N",
+            description =
+                    "Chaos testing: make the verify operator fail once when its replica reaches"
+                            + " round N, to watch recovery (repeatable).")
+    List<Long> failAtRounds = new ArrayList<>();
+
+    @Option(
             names = {"-D", "--conf"},
             paramLabel = "KEY=VALUE",
             description =
@@ -83,6 +91,15 @@ final class EngineOptions {
         conf.set(TetrisOptions.EXTRA, extra);
         conf.set(TetrisOptions.MAX_RUNNING, batch);
         conf.set(TetrisOptions.REPLICAS, replicas);
+        if (!failAtRounds.isEmpty()) {
+            conf.set(TetrisOptions.FAIL_AT_ROUNDS, failAtRounds);
+            // Recover quickly and as often as failures were asked for.
+            conf.setString("restart-strategy.type", "fixed-delay");
+            conf.setString(
+                    "restart-strategy.fixed-delay.attempts",
+                    String.valueOf(failAtRounds.size() + 3));
+            conf.setString("restart-strategy.fixed-delay.delay", "200 ms");
+        }
         for (String entry : settings) {
             int eq = entry.indexOf('=');
             if (eq <= 0) {

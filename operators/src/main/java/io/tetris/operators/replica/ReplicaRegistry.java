@@ -16,6 +16,8 @@ public final class ReplicaRegistry {
     private record Key(String job, int subtask, int attempt) {}
 
     private static final Map<Key, Replica> REPLICAS = new ConcurrentHashMap<>();
+    private static final java.util.concurrent.atomic.AtomicInteger HIGHEST_ATTEMPT =
+            new java.util.concurrent.atomic.AtomicInteger();
 
     private ReplicaRegistry() {}
 
@@ -24,6 +26,7 @@ public final class ReplicaRegistry {
      * chained operators to open. Pair with {@link #release}.
      */
     public static Replica acquire(RuntimeContext context, Supplier<BudgetPolicy> policy) {
+        HIGHEST_ATTEMPT.accumulateAndGet(context.getTaskInfo().getAttemptNumber(), Math::max);
         Replica replica = REPLICAS.computeIfAbsent(key(context), k -> new Replica(policy.get()));
         synchronized (replica) {
             replica.acquire();
@@ -46,6 +49,14 @@ public final class ReplicaRegistry {
                         return replica.release() <= 0 ? null : replica;
                     }
                 });
+    }
+
+    /**
+     * Restarts of loop tasks seen by this JVM: the highest task attempt number that opened a loop
+     * operator. Meaningful for the embedded runs (demo, tests), where the whole job is in one JVM.
+     */
+    public static int restartsObserved() {
+        return HIGHEST_ATTEMPT.get();
     }
 
     /** Replicas currently registered (for tests). */

@@ -50,8 +50,38 @@ public final class VerifyFunction extends ProcessFunction<Round, Round> {
         metrics.gauge("meanAcceptanceLength", () -> replica.stats().meanAcceptanceLength());
     }
 
+    /**
+     * Chaos testing: attempt {@code i} of this task fails when its replica reaches the {@code i}-th
+     * configured round, so each configured failure happens exactly once however far the restore
+     * rewinds.
+     */
+    private void maybeFail(Round round) {
+        int attempt = getRuntimeContext().getTaskInfo().getAttemptNumber();
+        if (attempt < config.failAtRounds().size()
+                && round.number == config.failAtRounds().get(attempt)) {
+            throw new ChaosFailure(
+                    "chaos: verify fails at round "
+                            + round.number
+                            + " of replica "
+                            + round.replica
+                            + " (attempt "
+                            + attempt
+                            + ", tetris.chaos.fail-at-round)");
+        }
+    }
+
+    /** The failure injected by {@code tetris.chaos.fail-at-round}. */
+    public static final class ChaosFailure extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        ChaosFailure(String message) {
+            super(message);
+        }
+    }
+
     @Override
     public void processElement(Round round, Context ctx, Collector<Round> out) {
+        maybeFail(round);
         for (String id : round.released) {
             model.release(id);
         }
