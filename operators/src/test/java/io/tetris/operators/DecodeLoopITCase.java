@@ -194,6 +194,40 @@ class DecodeLoopITCase {
     }
 
     @Test
+    void hostileInputsEachGetOneErrorWithTheirCodeWhileGoodRequestsComplete() throws Exception {
+        List<byte[]> requests = new ArrayList<>();
+        List<io.tetris.operators.validate.HostileInputs.Case> cases =
+                io.tetris.operators.validate.HostileInputs.all();
+        requests.add(json("{\"request_id\":\"dup\",\"prompt\":\"Hi\",\"max_new_tokens\":24}"));
+        requests.add(json("{\"request_id\":\"dup\",\"prompt\":\"Hi again\"}"));
+        for (int i = 0; i < cases.size(); i++) {
+            requests.add(cases.get(i).value());
+            requests.add(
+                    json(
+                            "{\"request_id\":\"ok-"
+                                    + i
+                                    + "\",\"prompt\":\""
+                                    + PROMPTS[i % PROMPTS.length]
+                                    + "\",\"max_new_tokens\":3}"));
+        }
+        Configuration limits = new Configuration();
+        limits.set(
+                TetrisOptions.MAX_PAYLOAD_BYTES,
+                io.tetris.operators.validate.HostileInputs.MAX_PAYLOAD_BYTES);
+        Run run = run("tetris", requests, limits);
+
+        assertThat(run.byId().keySet()).hasSize(cases.size() + 1).contains("dup");
+        List<ErrorCode> expected = new ArrayList<>();
+        cases.forEach(c -> expected.add(c.code()));
+        expected.add(ErrorCode.DUPLICATE_REQUEST_ID);
+        assertThat(run.errors().stream().map(GenerationError::getCode).toList())
+                .containsExactlyInAnyOrderElementsOf(expected);
+        for (GenerationError error : run.errors()) {
+            assertThat(error.getMessage()).isNotBlank();
+        }
+    }
+
+    @Test
     void refusesToStartWhenTheLoopCannotBeChained() {
         Configuration noChaining = new Configuration();
         noChaining.set(PipelineOptions.OPERATOR_CHAINING, false);
