@@ -15,7 +15,9 @@ public final class CounterRng {
         /** Sampling a draft token. */
         DRAFT,
         /** Verification draws (acceptance tests and the recovered/bonus sample). */
-        VERIFY
+        VERIFY,
+        /** Per-token exponential noise of coupled sampling. */
+        COUPLED
     }
 
     private static final int M0 = 0xD2511F53;
@@ -51,6 +53,25 @@ public final class CounterRng {
                 return uniform(seed, next++, purpose);
             }
         };
+    }
+
+    /**
+     * Fills {@code out} with independent Exp(1) variates for every token of the vocabulary at
+     * (seed, position): token {@code v} takes word {@code v % 4} of Philox block {@code v / 4}. The
+     * same arrays come out for the draft and the target, which is what couples them.
+     *
+     * @param out {@code [vocab]}
+     */
+    public static void exponentials(long seed, long position, double[] out) {
+        int purpose = Purpose.COUPLED.ordinal();
+        for (int block = 0; block * 4 < out.length; block++) {
+            int[] words = philox((int) position, (int) (position >>> 32), purpose, block, seed);
+            for (int w = 0; w < 4 && block * 4 + w < out.length; w++) {
+                // (word + 0.5) / 2^32 lies strictly inside (0, 1): the log is always finite.
+                double u = ((words[w] & 0xFFFFFFFFL) + 0.5) * 0x1.0p-32;
+                out[block * 4 + w] = -Math.log(u);
+            }
+        }
     }
 
     /** Philox-4x32 with 10 rounds; returns the four output words. */

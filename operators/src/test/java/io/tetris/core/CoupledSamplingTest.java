@@ -1,0 +1,126 @@
+package io.tetris.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.commons.math3.stat.inference.ChiSquareTest;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Tests for {@link CoupledSampling}: lossless (chi-square on the first two tokens), and the output
+ * is the same whatever window was drafted and verified.
+ */
+class CoupledSamplingTest {
+
+    private static final int V = 4;
+    private static final int TRIALS = 100_000;
+
+    /** Bigram target and draft: row 0 is the first position, row 1 + a follows token a. */
+    private static final float[][] P = {
+        {0.1f, 0.2f, 0.3f, 0.4f},
+        {0.7f, 0.1f, 0.1f, 0.1f},
+        {0.25f, 0.25f, 0.25f, 0.25f},
+        {0.05f, 0.05f, 0.45f, 0.45f},
+        {0.4f, 0.3f, 0.2f, 0.1f}
+    };
+
+    private static final float[][] Q = {
+        {0.4f, 0.3f, 0.2f, 0.1f},
+        {0.1f, 0.7f, 0.1f, 0.1f},
+        {0f, 0f, 0.5f, 0.5f},
+        {0.25f, 0.25f, 0.25f, 0.25f},
+        {0.4f, 0.3f, 0.2f, 0.1f}
+    };
+
+    @Test
+    void firstTwoTokensFollowTheTargetForEveryWindow() {
+        for (int k : new int[] {0, 1, 2, 3}) {
+            long[] observed = new long[V * V];
+            for (int trial = 0; trial < TRIALS; trial++) {
+                int[] tokens = generate(2, k, 1_000_003L * k + trial);
+                observed[tokens[0] * V + tokens[1]]++;
+            }
+            double[] expected = new double[V * V];
+            for (int a = 0; a < V; a++) {
+                for (int b = 0; b < V; b++) {
+                    expected[a * V + b] = (double) P[0][a] * P[1 + a][b] * TRIALS;
+                }
+            }
+            double pValue = new ChiSquareTest().chiSquareTest(expected, observed);
+            assertThat(pValue).as("k=%d", k).isGreaterThan(1e-3);
+        }
+    }
+
+    @Test
+    void theOutputDoesNotDependOnTheWindow() {
+        for (long seed = 0; seed < 200; seed++) {
+            int[] plain = generate(12, 0, seed);
+            for (int k = 1; k <= 5; k++) {
+                assertThat(generate(12, k, seed))
+                        .as("seed %d, k=%d", seed, k)
+                        .containsExactly(plain);
+            }
+        }
+    }
+
+    @Test
+    void aDraftEqualToTheTargetIsAlwaysAccepted() {
+        float[][] rows = {P[1], P[1], P[1], P[1]};
+        for (long seed = 0; seed < 100; seed++) {
+            int[] drafts = new int[3];
+            for (int j = 0; j < 3; j++) {
+                drafts[j] = CoupledSampling.sample(P[1], seed, 10 + j);
+            }
+            assertThat(CoupledSampling.verify(rows, drafts, seed, 10))
+                    .hasSize(4)
+                    .startsWith(drafts);
+        }
+    }
+
+    @Test
+    void noiseIsAPureFunctionOfSeedAndPosition() {
+        double[] a = new double[257];
+        double[] b = new double[257];
+        CounterRng.exponentials(9, 40, a);
+        CounterRng.exponentials(9, 40, b);
+        assertThat(a).containsExactly(b);
+        CounterRng.exponentials(9, 41, b);
+        assertThat(a).isNotEqualTo(b);
+        double mean = Arrays.stream(a).average().orElseThrow();
+        assertThat(mean).isBetween(0.8, 1.2);
+        assertThat(Arrays.stream(a).min().orElseThrow()).isPositive();
+    }
+
+    /**
+     * Generates {@code n} tokens in rounds of up to {@code k} coupled drafts, as the engine does.
+     */
+    private static int[] generate(int n, int k, long seed) {
+        List<Integer> out = new ArrayList<>();
+        while (out.size() < n) {
+            int start = out.size();
+            int[] drafts = new int[k];
+            float[][] targetRows = new float[k + 1][];
+            int previous = start == 0 ? -1 : out.get(start - 1);
+            for (int j = 0; j <= k; j++) {
+                targetRows[j] = row(P, previous);
+                if (j == k) {
+                    break;
+                }
+                drafts[j] = CoupledSampling.sample(row(Q, previous), seed, start + j);
+                previous = drafts[j];
+            }
+            for (int token : CoupledSampling.verify(targetRows, drafts, seed, start)) {
+                if (out.size() < n) {
+                    out.add(token);
+                }
+            }
+        }
+        return out.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    private static float[] row(float[][] table, int previous) {
+        return previous < 0 ? table[0] : table[1 + previous];
+    }
+}
