@@ -1,5 +1,6 @@
 package io.tetris.config;
 
+import io.tetris.core.VerificationMode;
 import io.tetris.core.policy.LinearStepCostModel;
 import io.tetris.core.policy.PolicyConfig;
 import io.tetris.model.OnnxModelOptions;
@@ -24,6 +25,7 @@ import org.apache.flink.configuration.Configuration;
 public record TetrisConfig(
         Models models,
         PolicyConfig policy,
+        VerificationMode verification,
         LinearStepCostModel costModel,
         Batch batch,
         Limits limits,
@@ -99,6 +101,12 @@ public record TetrisConfig(
                                 + " tetris.dsd.*)",
                         problems,
                         PolicyConfig.defaults());
+        VerificationMode verification =
+                attempt(
+                        () -> VerificationMode.parse(conf.get(TetrisOptions.VERIFICATION)),
+                        TetrisOptions.VERIFICATION.key(),
+                        problems,
+                        VerificationMode.COUPLED);
         LinearStepCostModel cost =
                 attempt(
                         () -> parseCost(conf.get(TetrisOptions.COST_MODEL)),
@@ -146,7 +154,13 @@ public record TetrisConfig(
                     "invalid configuration:\n  - " + String.join("\n  - ", problems));
         }
         return new TetrisConfig(
-                models, policy, cost, batch, limits, new java.util.ArrayList<>(failAt));
+                models,
+                policy,
+                verification,
+                cost,
+                batch,
+                limits,
+                new java.util.ArrayList<>(failAt));
     }
 
     private static LinearStepCostModel parseCost(String value) {

@@ -135,6 +135,18 @@ public final class TetrisOptions {
                     .defaultValue(1)
                     .withDescription("Rounds between dsd re-plans.");
 
+    public static final ConfigOption<String> VERIFICATION =
+            ConfigOptions.key("tetris.sampling.verification")
+                    .stringType()
+                    .defaultValue("coupled")
+                    .withDescription(
+                            "How sampled requests are verified: coupled (draft and target share"
+                                    + " per-position noise, so a request's tokens depend only on its"
+                                    + " prompt and seed, whatever the batch, policy or restore) or"
+                                    + " rejection (standard speculative sampling, a little more"
+                                    + " acceptance, replays only under the same schedule). Greedy"
+                                    + " requests are the same either way.");
+
     // ----- step cost model (seconds) -----
 
     public static final ConfigOption<String> COST_MODEL =

@@ -1,8 +1,10 @@
 package io.tetris.engine;
 
 import io.tetris.core.CounterRng;
+import io.tetris.core.CoupledSampling;
 import io.tetris.core.LogitsTransform;
 import io.tetris.core.SpeculativeSampling;
+import io.tetris.core.VerificationMode;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -16,10 +18,16 @@ public final class Drafter {
 
     private final CachedModel draft;
     private final int endOfText;
+    private final VerificationMode mode;
 
     public Drafter(CachedModel draft, int endOfText) {
+        this(draft, endOfText, VerificationMode.COUPLED);
+    }
+
+    public Drafter(CachedModel draft, int endOfText, VerificationMode mode) {
         this.draft = draft;
         this.endOfText = endOfText;
+        this.mode = mode;
     }
 
     /**
@@ -65,10 +73,14 @@ public final class Drafter {
                     logProbs[i][step] = logits[token];
                 } else {
                     float[] q = LogitsTransform.probabilities(logits, s.params());
-                    double u =
-                            CounterRng.uniform(
-                                    s.seed(), s.tokens().length + step, CounterRng.Purpose.DRAFT);
-                    token = SpeculativeSampling.sample(q, u);
+                    long position = s.tokens().length + step;
+                    token =
+                            mode == VerificationMode.COUPLED
+                                    ? CoupledSampling.sample(q, s.seed(), position)
+                                    : SpeculativeSampling.sample(
+                                            q,
+                                            CounterRng.uniform(
+                                                    s.seed(), position, CounterRng.Purpose.DRAFT));
                     probs[i][step] = q;
                     logProbs[i][step] = Math.log(q[token]);
                 }

@@ -1,8 +1,10 @@
 package io.tetris.engine;
 
 import io.tetris.core.CounterRng;
+import io.tetris.core.CoupledSampling;
 import io.tetris.core.LogitsTransform;
 import io.tetris.core.SpeculativeSampling;
+import io.tetris.core.VerificationMode;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -16,9 +18,15 @@ import java.util.List;
 public final class Verifier {
 
     private final CachedModel target;
+    private final VerificationMode mode;
 
     public Verifier(CachedModel target) {
+        this(target, VerificationMode.COUPLED);
+    }
+
+    public Verifier(CachedModel target, VerificationMode mode) {
         this.target = target;
+        this.mode = mode;
     }
 
     /**
@@ -56,6 +64,11 @@ public final class Verifier {
                 float[][] p = new float[rows[i].length][];
                 for (int j = 0; j < p.length; j++) {
                     p[j] = LogitsTransform.probabilities(rows[i][j], s.params());
+                }
+                if (mode == VerificationMode.COUPLED) {
+                    emitted[i] = CoupledSampling.verify(p, proposed, s.seed(), s.tokens().length);
+                    accepted[i] = emitted[i].length - 1;
+                    continue;
                 }
                 float[][] q = Arrays.copyOf(drafts.probs()[i], verify[i]);
                 emitted[i] =

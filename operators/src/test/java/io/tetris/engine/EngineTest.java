@@ -83,6 +83,22 @@ class EngineTest {
     }
 
     @Test
+    void coupledSamplingGivesTheSameTokensUnderEveryPolicy() {
+        // The noise is keyed by (seed, position) alone, so what was drafted, how much of it was
+        // verified and with whom a sequence was batched cannot change its tokens.
+        SamplingParams params = new SamplingParams(0.9, 50, 0.95);
+        List<int[]> reference = generate(Kind.NONE, params, "coupled-none", -1);
+        for (Kind kind : List.of(Kind.FIXED, Kind.DSD, Kind.TETRIS)) {
+            List<int[]> sampled = generate(kind, params, "coupled-" + kind, -1);
+            for (int i = 0; i < PROMPTS.size(); i++) {
+                assertThat(sampled.get(i))
+                        .as("%s prompt %d", kind, i)
+                        .containsExactly(reference.get(i));
+            }
+        }
+    }
+
+    @Test
     void samplingIsReproducibleFromTheSeed() {
         SamplingParams params = new SamplingParams(0.8, 40, 0.95);
         List<int[]> first = generate(Kind.TETRIS, params, "seed-a", -1);

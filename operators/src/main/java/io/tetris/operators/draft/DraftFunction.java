@@ -40,7 +40,7 @@ public final class DraftFunction extends ProcessFunction<Round, Round> {
     public void open(OpenContext openContext) {
         replica = ReplicaRegistry.acquire(getRuntimeContext(), config);
         model = CachedModel.load(config.models().draft(), config.models().onnx());
-        drafter = new Drafter(model, endOfText);
+        drafter = new Drafter(model, endOfText, config.verification());
         var metrics = getRuntimeContext().getMetricGroup();
         draftTokens = metrics.counter("draftTokens");
         metrics.gauge("draftMicros", () -> lastDraftMicros);

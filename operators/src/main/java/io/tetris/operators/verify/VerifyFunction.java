@@ -41,7 +41,7 @@ public final class VerifyFunction extends ProcessFunction<Round, Round> {
     public void open(OpenContext openContext) {
         replica = ReplicaRegistry.acquire(getRuntimeContext(), config);
         model = CachedModel.load(config.models().target(), config.models().onnx());
-        verifier = new Verifier(model);
+        verifier = new Verifier(model, config.verification());
         var metrics = getRuntimeContext().getMetricGroup();
         acceptedTokens = metrics.counter("acceptedTokens");
         emittedTokens = metrics.counter("emittedTokens");
