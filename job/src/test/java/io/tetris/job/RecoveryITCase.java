@@ -43,8 +43,6 @@ class RecoveryITCase {
 
     @Test
     void oneAndThreeFailuresChangeNothingForGreedyAndSeededSampling() throws Exception {
-        // With the fixed policy a sequence's rounds depend on nothing but itself, so even sampled
-        // requests replay identically whatever the batch looked like after the restore.
         Run clean = serve("fixed", List.of());
         for (List<Long> failures : List.of(List.of(8L), List.of(5L, 12L, 20L))) {
             Run failed = serve("fixed", failures);
@@ -60,14 +58,16 @@ class RecoveryITCase {
     }
 
     /**
-     * TETRIS couples the sequences of a batch, and a restored run batches them differently: greedy
-     * results still match, but event boundaries and sampled tokens may not (see the issue notes).
+     * TETRIS plans each round across the whole batch, and a restored run batches differently; with
+     * coupled sampling and position-cut events the outcome is still the same.
      */
     @Test
-    void tetrisRecoversWithTheSameGreedyResults() throws Exception {
+    void tetrisRecoversWithTheSameResultsAndEvents() throws Exception {
         Run clean = serve("tetris", List.of());
         Run failed = serve("tetris", List.of(6L, 14L));
         assertSameOutcome(clean, failed);
+        assertThat(failed.conflictingReplays).as("replayed events repeat their content").isEmpty();
+        assertThat(failed.events).isEqualTo(clean.events);
     }
 
     private static void assertSameOutcome(Run clean, Run failed) {
@@ -76,9 +76,6 @@ class RecoveryITCase {
         for (String id : clean.results.keySet()) {
             GenerationResult a = clean.results.get(id);
             GenerationResult b = failed.results.get(id);
-            if (!greedy(id) && !a.getPolicy().equals("fixed")) {
-                continue;
-            }
             assertThat(b.getTokenIds()).as(id).isEqualTo(a.getTokenIds());
             assertThat(b.getText()).as(id).isEqualTo(a.getText());
         }

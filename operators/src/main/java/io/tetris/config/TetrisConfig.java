@@ -42,7 +42,8 @@ public record TetrisConfig(
             implements Serializable {}
 
     /** Per-replica continuous batching. */
-    public record Batch(int replicas, int maxRunning, int maxWaiting, QueueFull queueFull)
+    public record Batch(
+            int replicas, int maxRunning, int maxWaiting, QueueFull queueFull, int tokenChunk)
             implements Serializable {}
 
     /** What happens to a request arriving at a full waiting queue. */
@@ -130,7 +131,8 @@ public record TetrisConfig(
                         positive(conf, TetrisOptions.REPLICAS, problems),
                         positive(conf, TetrisOptions.MAX_RUNNING, problems),
                         atLeast(conf, TetrisOptions.MAX_WAITING, 0, problems),
-                        queueFull);
+                        queueFull,
+                        positive(conf, TetrisOptions.TOKEN_CHUNK, problems));
         Limits limits =
                 new Limits(
                         positive(conf, TetrisOptions.MAX_PAYLOAD_BYTES, problems),

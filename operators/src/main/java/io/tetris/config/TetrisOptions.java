@@ -190,6 +190,15 @@ public final class TetrisOptions {
                                     + " input, so backpressure reaches Kafka) or reject (answer"
                                     + " with a QUEUE_FULL error).");
 
+    public static final ConfigOption<Integer> TOKEN_CHUNK =
+            ConfigOptions.key("tetris.tokens.chunk-size")
+                    .intType()
+                    .defaultValue(4)
+                    .withDescription(
+                            "Tokens per token event (the last event of a request may hold fewer)."
+                                    + " Events are cut by token position, not by round, so a replay"
+                                    + " after a restore repeats each (request_id, seq) exactly.");
+
     // ----- chaos -----
 
     public static final ConfigOption<java.util.List<Long>> FAIL_AT_ROUNDS =

@@ -2,7 +2,9 @@ package io.tetris.engine;
 
 import io.tetris.model.TextTokenizer;
 import io.tetris.schemas.FinishReason;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * Applies verified tokens to a {@link SequenceState} and decides what clients see: stop conditions
@@ -20,18 +22,36 @@ public final class SequenceTracker {
     private final TextTokenizer tokenizer;
     private final int endOfText;
     private final int maxContext;
+    private final int chunkSize;
 
     public SequenceTracker(TextTokenizer tokenizer, int maxContext) {
-        this.tokenizer = tokenizer;
-        this.endOfText = tokenizer.endOfTextId();
-        this.maxContext = maxContext;
+        this(tokenizer, maxContext, 1);
     }
 
     /**
-     * Appends a round's emitted tokens (accepted drafts plus one) and returns what to send. The
-     * state's counters are advanced as if the returned event was sent.
+     * @param chunkSize tokens per token event (the last event of a sequence may hold fewer)
      */
-    public Progress apply(SequenceState s, int[] emitted, long nowMs) {
+    public SequenceTracker(TextTokenizer tokenizer, int maxContext, int chunkSize) {
+        if (chunkSize < 1) {
+            throw new IllegalArgumentException("chunk size must be >= 1, was " + chunkSize);
+        }
+        this.tokenizer = tokenizer;
+        this.endOfText = tokenizer.endOfTextId();
+        this.maxContext = maxContext;
+        this.chunkSize = chunkSize;
+    }
+
+    /**
+     * Appends a round's emitted tokens (accepted drafts plus one) and returns the token events this
+     * completes, in order; the state's counters advance as if they were sent.
+     *
+     * <p>Event {@code n} covers stream positions {@code [n c, (n + 1) c)} for chunk size {@code c},
+     * where the stream is the generated tokens plus one position for a finishing end-of-text; the
+     * event holding the finishing position is the last and says why. Events are therefore a
+     * function of the tokens alone, not of how rounds grouped them, and a replay after a restore
+     * repeats each (request_id, seq) with the same content.
+     */
+    public List<Progress> apply(SequenceState s, int[] emitted, long nowMs) {
         int before = s.generated.length;
         int[] tokens = Arrays.copyOf(s.generated, before + emitted.length);
         int count = before;
@@ -67,24 +87,37 @@ public final class SequenceTracker {
         }
         s.generated = tokens;
 
-        String visible;
-        if (reason == FinishReason.STOP) {
-            visible = text.substring(0, stopAt);
-        } else if (reason != null) {
-            visible = text;
-        } else {
-            visible = text.substring(0, safeLength(text, s.stop));
-        }
-        String delta = visible.length() > s.charsSent ? visible.substring(s.charsSent) : "";
-        int[] ids =
-                Arrays.copyOfRange(tokens, Math.min(s.tokensSent, tokens.length), tokens.length);
-        Progress progress = new Progress(ids, delta, reason);
-        if (progress.hasEvent()) {
+        String finalVisible =
+                reason == FinishReason.STOP
+                        ? text.substring(0, stopAt)
+                        : reason != null ? text : null;
+        // Stream positions: the tokens, plus one for an end-of-text that finished the sequence.
+        int end = tokens.length + (reason == FinishReason.EOS ? 1 : 0);
+        List<Progress> events = new ArrayList<>();
+        int lastChunk = reason == null ? -1 : Math.max(0, end - 1) / chunkSize;
+        while (reason != null ? s.eventsSent <= lastChunk : (s.eventsSent + 1) * chunkSize <= end) {
+            boolean last = s.eventsSent == lastChunk;
+            int upTo = Math.min((s.eventsSent + 1) * chunkSize, tokens.length);
+            String visible;
+            if (last) {
+                visible = finalVisible;
+            } else {
+                String prefix = decode(Arrays.copyOf(tokens, upTo));
+                visible = prefix.substring(0, safeLength(prefix, s.stop));
+            }
+            String delta = visible.length() > s.charsSent ? visible.substring(s.charsSent) : "";
+            int from = Math.min(s.tokensSent, upTo);
+            events.add(
+                    new Progress(
+                            Arrays.copyOfRange(tokens, from, upTo),
+                            delta,
+                            last ? reason : null,
+                            s.eventsSent));
             s.eventsSent++;
+            s.tokensSent = upTo;
+            s.charsSent += delta.length();
         }
-        s.tokensSent = tokens.length;
-        s.charsSent += delta.length();
-        return progress;
+        return events;
     }
 
     /** Full text of the sequence as finished (what the result carries). */

@@ -6,6 +6,8 @@ import io.tetris.model.BundledModels;
 import io.tetris.model.HuggingFaceTextTokenizer;
 import io.tetris.schemas.FinishReason;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -32,13 +34,13 @@ class SequenceTrackerTest {
     @Test
     void streamsTextDeltasAndCountsEvents() {
         SequenceState s = state(100);
-        Progress first = tracker.apply(s, bytes("Hello"), 5);
-        Progress second = tracker.apply(s, bytes(", world"), 9);
+        Progress first = merge(tracker.apply(s, bytes("Hello"), 5));
+        Progress second = merge(tracker.apply(s, bytes(", world"), 9));
         assertThat(first.text()).isEqualTo("Hello");
         assertThat(first.tokenIds()).containsExactly(bytes("Hello"));
         assertThat(second.text()).isEqualTo(", world");
         assertThat(second.finished()).isFalse();
-        assertThat(s.eventsSent).isEqualTo(2);
+        assertThat(s.eventsSent).isEqualTo(12); // one event per token with chunk size 1
         assertThat(s.firstTokenAtMs).isEqualTo(5);
         assertThat(s.generated).containsExactly(bytes("Hello, world"));
     }
@@ -47,17 +49,18 @@ class SequenceTrackerTest {
     void holdsBackAnIncompleteCharacter() {
         SequenceState s = state(100);
         byte[] yen = "日".getBytes(StandardCharsets.UTF_8);
-        Progress partial = tracker.apply(s, new int[] {'a', yen[0] & 0xFF, yen[1] & 0xFF}, 1);
+        Progress partial =
+                merge(tracker.apply(s, new int[] {'a', yen[0] & 0xFF, yen[1] & 0xFF}, 1));
         assertThat(partial.text()).isEqualTo("a");
         assertThat(partial.tokenIds()).hasSize(3);
-        Progress rest = tracker.apply(s, new int[] {yen[2] & 0xFF, 'b'}, 2);
+        Progress rest = merge(tracker.apply(s, new int[] {yen[2] & 0xFF, 'b'}, 2));
         assertThat(rest.text()).isEqualTo("日b");
     }
 
     @Test
     void endOfTextFinishesWithoutBecomingText() {
         SequenceState s = state(100);
-        Progress p = tracker.apply(s, new int[] {'o', 'k', EOT, 'x'}, 1);
+        Progress p = merge(tracker.apply(s, new int[] {'o', 'k', EOT, 'x'}, 1));
         assertThat(p.finishReason()).isEqualTo(FinishReason.EOS);
         assertThat(p.text()).isEqualTo("ok");
         assertThat(s.generated).containsExactly('o', 'k');
@@ -66,7 +69,7 @@ class SequenceTrackerTest {
     @Test
     void maxNewTokensCutsTheRound() {
         SequenceState s = state(3);
-        Progress p = tracker.apply(s, bytes("abcdef"), 1);
+        Progress p = merge(tracker.apply(s, bytes("abcdef"), 1));
         assertThat(p.finishReason()).isEqualTo(FinishReason.LENGTH);
         assertThat(p.text()).isEqualTo("abc");
         assertThat(s.generated).hasSize(3);
@@ -76,7 +79,7 @@ class SequenceTrackerTest {
     void contextLimitFinishesTheSequence() {
         SequenceTracker small = new SequenceTracker(tokenizer, 6);
         SequenceState s = state(100); // prompt of 2 tokens
-        Progress p = small.apply(s, bytes("abcdef"), 1);
+        Progress p = merge(small.apply(s, bytes("abcdef"), 1));
         assertThat(p.finishReason()).isEqualTo(FinishReason.CONTEXT_LIMIT);
         assertThat(s.generated).hasSize(4);
     }
@@ -84,9 +87,9 @@ class SequenceTrackerTest {
     @Test
     void stopStringEndsTheTextAndIsNeverShown() {
         SequenceState s = state(100, "END");
-        Progress first = tracker.apply(s, bytes("go E"), 1);
+        Progress first = merge(tracker.apply(s, bytes("go E"), 1));
         assertThat(first.text()).isEqualTo("go "); // "E" could start "END"
-        Progress second = tracker.apply(s, bytes("ND and more"), 2);
+        Progress second = merge(tracker.apply(s, bytes("ND and more"), 2));
         assertThat(second.finishReason()).isEqualTo(FinishReason.STOP);
         assertThat(second.text()).isEmpty();
         assertThat(s.generated).containsExactly(bytes("go END"));
@@ -96,8 +99,8 @@ class SequenceTrackerTest {
     @Test
     void aStopPrefixThatDoesNotCompleteIsReleased() {
         SequenceState s = state(100, "END");
-        assertThat(tracker.apply(s, bytes("an E"), 1).text()).isEqualTo("an ");
-        assertThat(tracker.apply(s, bytes("Nx"), 2).text()).isEqualTo("ENx");
+        assertThat(merge(tracker.apply(s, bytes("an E"), 1)).text()).isEqualTo("an ");
+        assertThat(merge(tracker.apply(s, bytes("Nx"), 2)).text()).isEqualTo("ENx");
     }
 
     @Test
@@ -120,7 +123,7 @@ class SequenceTrackerTest {
                 for (int i = 0; i < emitted.length; i++) {
                     emitted[i] = random.nextInt(50) == 0 ? EOT : chunk[i] & 0xFF;
                 }
-                Progress p = tracker.apply(s, emitted, trial);
+                Progress p = merge(tracker.apply(s, emitted, trial));
                 streamed.append(p.text());
                 reason = p.finishReason();
             }
@@ -129,6 +132,58 @@ class SequenceTrackerTest {
                     .isEqualTo(tracker.finalText(s, reason));
             assertThat(streamed.toString()).doesNotContain("\uFFFD\uFFFD\uFFFD\uFFFD\uFFFD");
         }
+    }
+
+    @Test
+    void eventsAreCutByTokenPositionNotByRound() {
+        SequenceTracker chunked = new SequenceTracker(tokenizer, 512, 4);
+        int[] stream = bytes("abcdefghijk");
+        // The same tokens arriving in different round sizes give the same events.
+        List<String> byOnes = new ArrayList<>();
+        List<String> byThrees = new ArrayList<>();
+        SequenceState a = state(100);
+        SequenceState b = state(100);
+        for (int i = 0; i < stream.length; i++) {
+            chunked.apply(a, new int[] {stream[i]}, 1).forEach(e -> byOnes.add(describe(e)));
+        }
+        for (int i = 0; i < stream.length; i += 3) {
+            int[] round = java.util.Arrays.copyOfRange(stream, i, Math.min(i + 3, stream.length));
+            chunked.apply(b, round, 1).forEach(e -> byThrees.add(describe(e)));
+        }
+        chunked.apply(a, new int[] {EOT}, 2).forEach(e -> byOnes.add(describe(e)));
+        chunked.apply(b, new int[] {EOT}, 2).forEach(e -> byThrees.add(describe(e)));
+        assertThat(byOnes).isEqualTo(byThrees);
+        assertThat(byOnes)
+                .containsExactly(
+                        "0:[97, 98, 99, 100]:abcd:null",
+                        "1:[101, 102, 103, 104]:efgh:null",
+                        "2:[105, 106, 107]:ijk:EOS");
+    }
+
+    private static String describe(Progress e) {
+        return e.seq()
+                + ":"
+                + java.util.Arrays.toString(e.tokenIds())
+                + ":"
+                + e.text()
+                + ":"
+                + e.finishReason();
+    }
+
+    /** One round's events as one: tokens and text concatenated, the last finish reason. */
+    private static Progress merge(List<Progress> events) {
+        List<Integer> ids = new ArrayList<>();
+        StringBuilder text = new StringBuilder();
+        FinishReason reason = null;
+        for (Progress e : events) {
+            for (int id : e.tokenIds()) {
+                ids.add(id);
+            }
+            text.append(e.text());
+            reason = e.finishReason();
+        }
+        return new Progress(
+                ids.stream().mapToInt(Integer::intValue).toArray(), text.toString(), reason, -1);
     }
 
     private static SequenceState state(int maxNew, String... stops) {

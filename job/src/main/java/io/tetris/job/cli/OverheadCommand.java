@@ -143,7 +143,10 @@ final class OverheadCommand implements Callable<Integer> {
                 HuggingFaceTextTokenizer tokenizer =
                         HuggingFaceTextTokenizer.load(Paths.get(config.models().tokenizer()))) {
             SequenceTracker tracker =
-                    new SequenceTracker(tokenizer, config.models().onnx().maxContext());
+                    new SequenceTracker(
+                            tokenizer,
+                            config.models().onnx().maxContext(),
+                            config.batch().tokenChunk());
             SpeculationStats stats = new SpeculationStats();
             RoundRunner runner =
                     new RoundRunner(
@@ -187,9 +190,9 @@ final class OverheadCommand implements Callable<Integer> {
                 for (int i = 0; i < running.size(); i++) {
                     SequenceState s = running.get(i);
                     int before = s.generated.length;
-                    Progress progress = tracker.apply(s, verified.emitted()[i], 0);
+                    List<Progress> events = tracker.apply(s, verified.emitted()[i], 0);
                     tokens += s.generated.length - before;
-                    if (progress.finished()) {
+                    if (!events.isEmpty() && events.get(events.size() - 1).finished()) {
                         draft.release(s.requestId);
                         target.release(s.requestId);
                     } else {

@@ -83,7 +83,11 @@ public final class MicroBatcher extends KeyedProcessFunction<Integer, Generation
         rounds = getRuntimeContext().getState(new ValueStateDescriptor<>("rounds", Types.LONG));
         replica = ReplicaRegistry.acquire(getRuntimeContext(), config);
         tokenizer = HuggingFaceTextTokenizer.load(Paths.get(config.models().tokenizer()));
-        tracker = new SequenceTracker(tokenizer, config.models().onnx().maxContext());
+        tracker =
+                new SequenceTracker(
+                        tokenizer,
+                        config.models().onnx().maxContext(),
+                        config.batch().tokenChunk());
         released = new ArrayList<>();
         var metrics = getRuntimeContext().getMetricGroup();
         roundCounter = metrics.counter("rounds");
@@ -234,11 +238,12 @@ public final class MicroBatcher extends KeyedProcessFunction<Integer, Generation
         for (int i = 0; i < batch.size(); i++) {
             SequenceState s = batch.get(i);
             count(s, done, i);
-            Progress progress = tracker.apply(s, done.emitted[i], now);
-            if (progress.hasEvent()) {
-                loop.token(Records.tokenEvent(s, progress));
+            Progress progress = null;
+            for (Progress event : tracker.apply(s, done.emitted[i], now)) {
+                loop.token(Records.tokenEvent(s, event));
+                progress = event;
             }
-            if (progress.finished()) {
+            if (progress != null && progress.finished()) {
                 String text = tracker.finalText(s, progress.finishReason());
                 loop.result(
                         Records.result(

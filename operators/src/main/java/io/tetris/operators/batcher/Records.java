@@ -36,7 +36,7 @@ final class Records {
     static TokenEvent tokenEvent(SequenceState s, Progress progress) {
         return TokenEvent.newBuilder()
                 .setRequestId(s.requestId)
-                .setSeq(s.eventsSent - 1)
+                .setSeq(progress.seq())
                 .setTokenIds(toList(progress.tokenIds()))
                 .setText(progress.text())
                 .setFinished(progress.finished())
