@@ -228,6 +228,46 @@ class DecodeLoopITCase {
     }
 
     @Test
+    void aFullQueueMakesTheSourceWaitWhenThePolicyIsWait() throws Exception {
+        Run run = run("tetris", burst(24), queue(2, 2, "wait"));
+        assertThat(run.byId()).hasSize(24);
+        assertThat(run.errors()).isEmpty();
+    }
+
+    @Test
+    void aFullQueueRejectsWithAnErrorWhenThePolicyIsReject() throws Exception {
+        Run run = run("tetris", burst(24), queue(2, 2, "reject"));
+        List<GenerationError> errors = run.errors();
+        assertThat(errors).isNotEmpty().allMatch(e -> e.getCode() == ErrorCode.QUEUE_FULL);
+        // Nothing is lost: every request either completed or was refused, once.
+        assertThat(run.byId().size() + errors.size()).isEqualTo(24);
+        assertThat(run.byId().size()).isGreaterThanOrEqualTo(4);
+    }
+
+    private static List<byte[]> burst(int n) {
+        List<byte[]> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            out.add(
+                    json(
+                            "{\"request_id\":\"b"
+                                    + i
+                                    + "\",\"prompt\":\""
+                                    + PROMPTS[i % PROMPTS.length]
+                                    + "\",\"max_new_tokens\":6}"));
+        }
+        return out;
+    }
+
+    private static Configuration queue(int running, int waiting, String policy) {
+        Configuration conf = new Configuration();
+        conf.set(TetrisOptions.MAX_RUNNING, running);
+        conf.set(TetrisOptions.MAX_WAITING, waiting);
+        conf.set(TetrisOptions.QUEUE_FULL, policy);
+        conf.set(TetrisOptions.REPLICAS, 1);
+        return conf;
+    }
+
+    @Test
     void refusesToStartWhenTheLoopCannotBeChained() {
         Configuration noChaining = new Configuration();
         noChaining.set(PipelineOptions.OPERATOR_CHAINING, false);
