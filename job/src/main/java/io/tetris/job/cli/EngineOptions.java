@@ -91,6 +91,9 @@ final class EngineOptions {
         conf.set(TetrisOptions.EXTRA, extra);
         conf.set(TetrisOptions.MAX_RUNNING, batch);
         conf.set(TetrisOptions.REPLICAS, replicas);
+        // Under backpressure aligned barriers queue behind the buffered requests and results wait
+        // for commits; unaligned checkpoints overtake them (override with -D if need be).
+        conf.setString("execution.checkpointing.unaligned.enabled", "true");
         if (!failAtRounds.isEmpty()) {
             conf.set(TetrisOptions.FAIL_AT_ROUNDS, failAtRounds);
             // Recover quickly and as often as failures were asked for.

@@ -18,6 +18,7 @@ import picocli.CommandLine.Spec;
             ServeCommand.class,
             GenerateCommand.class,
             OverheadCommand.class,
+            LoadCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
