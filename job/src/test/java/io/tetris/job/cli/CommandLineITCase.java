@@ -183,7 +183,7 @@ class CommandLineITCase {
 
     @Test
     void everyCommandHasHelp() {
-        for (String command : List.of("demo", "serve", "generate", "overhead")) {
+        for (String command : List.of("demo", "serve", "generate", "overhead", "load")) {
             Captured run = capture(command, "--help");
             assertThat(run.code).isZero();
             assertThat(run.stdout).contains("Usage: tetris " + command);
