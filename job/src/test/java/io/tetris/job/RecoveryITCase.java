@@ -91,10 +91,7 @@ class RecoveryITCase {
     private static Run serve(String policy, List<Long> failAt) throws Exception {
         KafkaClientSettings kafka = SharedKafka.settings();
         TopicNames topics = SharedKafka.freshTopics("recovery-" + policy, 1);
-        Configuration conf = new Configuration();
-        conf.set(TetrisOptions.DRAFT_MODEL, TestModels.dir().resolve("draft.onnx").toString());
-        conf.set(TetrisOptions.TARGET_MODEL, TestModels.dir().resolve("target.onnx").toString());
-        conf.set(TetrisOptions.TOKENIZER, TestModels.dir().resolve("tokenizer.json").toString());
+        Configuration conf = TestModels.configuration();
         conf.set(TetrisOptions.POLICY, policy);
         conf.set(TetrisOptions.K, 3);
         conf.set(TetrisOptions.MAX_RUNNING, 4);

@@ -122,10 +122,7 @@ class RescaleITCase {
             String tx,
             String savepoint)
             throws Exception {
-        Configuration conf = new Configuration();
-        conf.set(TetrisOptions.DRAFT_MODEL, TestModels.dir().resolve("draft.onnx").toString());
-        conf.set(TetrisOptions.TARGET_MODEL, TestModels.dir().resolve("target.onnx").toString());
-        conf.set(TetrisOptions.TOKENIZER, TestModels.dir().resolve("tokenizer.json").toString());
+        Configuration conf = TestModels.configuration();
         conf.set(TetrisOptions.REPLICAS, replicas);
         conf.set(TetrisOptions.MAX_RUNNING, 4);
         if (savepoint != null) {

@@ -116,10 +116,7 @@ class TopologyITCase {
     private static Run serve(String policy) throws Exception {
         KafkaClientSettings kafka = SharedKafka.settings();
         TopicNames topics = SharedKafka.freshTopics("topology-" + policy, 2);
-        Configuration conf = new Configuration();
-        conf.set(TetrisOptions.DRAFT_MODEL, TestModels.dir().resolve("draft.onnx").toString());
-        conf.set(TetrisOptions.TARGET_MODEL, TestModels.dir().resolve("target.onnx").toString());
-        conf.set(TetrisOptions.TOKENIZER, TestModels.dir().resolve("tokenizer.json").toString());
+        Configuration conf = TestModels.configuration();
         conf.set(TetrisOptions.POLICY, policy);
         conf.set(TetrisOptions.K, 3);
         conf.set(TetrisOptions.MAX_RUNNING, 8);
