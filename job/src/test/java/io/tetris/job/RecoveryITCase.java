@@ -24,9 +24,6 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -132,14 +129,14 @@ class RecoveryITCase {
         }
         Map<String, GenerationResult> results = new HashMap<>();
         Map<String, Integer> counts = new HashMap<>();
-        for (byte[] value : readAll(kafka, topics.results())) {
+        for (byte[] value : TopicReader.readAll(kafka, topics.results())) {
             GenerationResult r = SingleObjectCodec.RESULT.decode(value).toOptional().orElseThrow();
             results.put(r.getRequestId(), r);
             counts.merge(r.getRequestId(), 1, Integer::sum);
         }
         Map<String, String> events = new HashMap<>();
         List<String> conflicts = new ArrayList<>();
-        for (byte[] value : readAll(kafka, topics.tokens())) {
+        for (byte[] value : TopicReader.readAll(kafka, topics.tokens())) {
             TokenEvent e = SingleObjectCodec.TOKEN_EVENT.decode(value).toOptional().orElseThrow();
             String content = e.getTokenIds() + "|" + e.getText() + "|" + e.getFinished();
             String previous = events.putIfAbsent(e.getRequestId() + "#" + e.getSeq(), content);
@@ -157,29 +154,5 @@ class RecoveryITCase {
 
     private static boolean greedy(String id) {
         return Integer.parseInt(id.substring(1)) % 2 == 0;
-    }
-
-    /** Every committed value of a topic (read_committed), from the beginning. */
-    private static List<byte[]> readAll(KafkaClientSettings kafka, String topic) {
-        List<byte[]> values = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> consumer =
-                new KafkaConsumer<>(kafka.consumerProperties(null))) {
-            List<TopicPartition> partitions =
-                    consumer.partitionsFor(topic).stream()
-                            .map(p -> new TopicPartition(p.topic(), p.partition()))
-                            .toList();
-            consumer.assign(partitions);
-            consumer.seekToBeginning(partitions);
-            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
-            long deadline = System.currentTimeMillis() + 30_000;
-            while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))
-                    && System.currentTimeMillis() < deadline) {
-                for (ConsumerRecord<byte[], byte[]> record :
-                        consumer.poll(Duration.ofMillis(200))) {
-                    values.add(record.value());
-                }
-            }
-        }
-        return values;
     }
 }

@@ -28,9 +28,6 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -200,28 +197,9 @@ class TopologyITCase {
     private static Map<String, Integer> committedResults(
             KafkaClientSettings kafka, TopicNames topics) {
         Map<String, Integer> counts = new HashMap<>();
-        try (KafkaConsumer<byte[], byte[]> consumer =
-                new KafkaConsumer<>(kafka.consumerProperties(null))) {
-            List<TopicPartition> partitions =
-                    consumer.partitionsFor(topics.results()).stream()
-                            .map(p -> new TopicPartition(p.topic(), p.partition()))
-                            .toList();
-            consumer.assign(partitions);
-            consumer.seekToBeginning(partitions);
-            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
-            long deadline = System.currentTimeMillis() + 30_000;
-            while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))
-                    && System.currentTimeMillis() < deadline) {
-                for (ConsumerRecord<byte[], byte[]> record :
-                        consumer.poll(Duration.ofMillis(200))) {
-                    GenerationResult r =
-                            SingleObjectCodec.RESULT
-                                    .decode(record.value())
-                                    .toOptional()
-                                    .orElseThrow();
-                    counts.merge(r.getRequestId(), 1, Integer::sum);
-                }
-            }
+        for (byte[] value : TopicReader.readAll(kafka, topics.results())) {
+            GenerationResult r = SingleObjectCodec.RESULT.decode(value).toOptional().orElseThrow();
+            counts.merge(r.getRequestId(), 1, Integer::sum);
         }
         return counts;
     }
