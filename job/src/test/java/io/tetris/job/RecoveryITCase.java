@@ -149,7 +149,8 @@ class RecoveryITCase {
                 counts,
                 events,
                 conflicts,
-                io.tetris.operators.replica.ReplicaRegistry.restartsObserved());
+                io.tetris.operators.replica.ReplicaRegistry.restartsObserved(
+                        job.getJobID().toString()));
     }
 
     private static boolean greedy(String id) {

@@ -4,7 +4,6 @@ import io.tetris.config.TetrisConfig;
 import io.tetris.job.kafka.GenerationClient;
 import io.tetris.job.kafka.Outcome;
 import io.tetris.job.kafka.TopicNames;
-import io.tetris.operators.replica.ReplicaRegistry;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -95,7 +94,7 @@ final class DemoCommand implements Callable<Integer> {
             summary.printTable(out);
             Map<String, Object> extra = new java.util.LinkedHashMap<>();
             if (!engine.failAtRounds.isEmpty()) {
-                int restarts = ReplicaRegistry.restartsObserved();
+                int restarts = job.restarts();
                 extra.put("restarts", restarts);
                 out.println("restarts: " + restarts);
             }

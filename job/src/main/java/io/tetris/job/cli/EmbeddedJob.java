@@ -58,6 +58,12 @@ final class EmbeddedJob implements AutoCloseable {
         }
     }
 
+    /** Restarts of this job's decode loop so far. */
+    int restarts() {
+        return io.tetris.operators.replica.ReplicaRegistry.restartsObserved(
+                job.getJobID().toString());
+    }
+
     /** A client reading from the current end of the response topics. */
     GenerationClient client(ResponseListener listener) {
         return GenerationClient.open(kafka.clientSettings(), topics, listener);

@@ -62,6 +62,36 @@ class CommandLineITCase {
     }
 
     @Test
+    void demoWithAFailureReportsTheRestartAndTheSameResults() throws Exception {
+        String[] args = {
+            "demo",
+            "--models",
+            TestModels.dir().toString(),
+            "--prompt",
+            "Never trust a",
+            "--prompt",
+            "Hacker culture",
+            "--max-new-tokens",
+            "24",
+            "--temperature",
+            "0.8",
+            "--seed",
+            "3",
+            "--json"
+        };
+        JsonNode clean = new ObjectMapper().readTree(capture(args).lastLine());
+        String[] failing = java.util.Arrays.copyOf(args, args.length + 2);
+        failing[args.length] = "--fail-at-round";
+        failing[args.length + 1] = "4";
+        Captured run = capture(failing);
+        assertThat(run.code).isZero();
+        JsonNode recovered = new ObjectMapper().readTree(run.lastLine());
+        assertThat(recovered.get("restarts").asInt()).isEqualTo(1);
+        assertThat(clean.has("restarts")).isFalse();
+        assertThat(recovered.get("results")).isEqualTo(clean.get("results"));
+    }
+
+    @Test
     void generateStreamsTheAnswerOfARunningJob() throws Exception {
         KafkaClientSettings kafka = SharedKafka.settings();
         TopicNames topics = SharedKafka.freshTopics("cli-generate", 1);

@@ -16,8 +16,7 @@ public final class ReplicaRegistry {
     private record Key(String job, int subtask, int attempt) {}
 
     private static final Map<Key, Replica> REPLICAS = new ConcurrentHashMap<>();
-    private static final java.util.concurrent.atomic.AtomicInteger HIGHEST_ATTEMPT =
-            new java.util.concurrent.atomic.AtomicInteger();
+    private static final Map<String, Integer> HIGHEST_ATTEMPT = new ConcurrentHashMap<>();
 
     private ReplicaRegistry() {}
 
@@ -26,7 +25,10 @@ public final class ReplicaRegistry {
      * chained operators to open. Pair with {@link #release}.
      */
     public static Replica acquire(RuntimeContext context, Supplier<BudgetPolicy> policy) {
-        HIGHEST_ATTEMPT.accumulateAndGet(context.getTaskInfo().getAttemptNumber(), Math::max);
+        HIGHEST_ATTEMPT.merge(
+                context.getJobInfo().getJobId().toString(),
+                context.getTaskInfo().getAttemptNumber(),
+                Math::max);
         Replica replica = REPLICAS.computeIfAbsent(key(context), k -> new Replica(policy.get()));
         synchronized (replica) {
             replica.acquire();
@@ -52,11 +54,12 @@ public final class ReplicaRegistry {
     }
 
     /**
-     * Restarts of loop tasks seen by this JVM: the highest task attempt number that opened a loop
-     * operator. Meaningful for the embedded runs (demo, tests), where the whole job is in one JVM.
+     * Restarts of a job's loop tasks seen by this JVM: the highest task attempt number that opened
+     * a loop operator. Meaningful for embedded runs (demo, tests), where the whole job is in one
+     * JVM.
      */
-    public static int restartsObserved() {
-        return HIGHEST_ATTEMPT.get();
+    public static int restartsObserved(String jobId) {
+        return HIGHEST_ATTEMPT.getOrDefault(jobId, 0);
     }
 
     /** Replicas currently registered (for tests). */
