@@ -54,8 +54,19 @@ public record TetrisConfig(
 
     /** Limits on what a request may ask for. */
     public record Limits(
-            int maxPayloadBytes, int maxNewTokens, int maxStopStrings, int maxStopLength)
-            implements Serializable {}
+            int maxPayloadBytes,
+            int maxNewTokens,
+            int maxStopStrings,
+            int maxStopLength,
+            int maxPromptTokens)
+            implements Serializable {
+
+        /** Limits without a separate prompt cap (the model context still applies). */
+        public Limits(
+                int maxPayloadBytes, int maxNewTokens, int maxStopStrings, int maxStopLength) {
+            this(maxPayloadBytes, maxNewTokens, maxStopStrings, maxStopLength, 0);
+        }
+    }
 
     /** Reads and validates; throws {@link IllegalArgumentException} listing every problem. */
     public static TetrisConfig from(Configuration conf) {
@@ -138,7 +149,8 @@ public record TetrisConfig(
                         positive(conf, TetrisOptions.MAX_PAYLOAD_BYTES, problems),
                         positive(conf, TetrisOptions.MAX_NEW_TOKENS, problems),
                         atLeast(conf, TetrisOptions.MAX_STOP_STRINGS, 0, problems),
-                        positive(conf, TetrisOptions.MAX_STOP_LENGTH, problems));
+                        positive(conf, TetrisOptions.MAX_STOP_LENGTH, problems),
+                        atLeast(conf, TetrisOptions.MAX_PROMPT_TOKENS, 0, problems));
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException(
                     "invalid configuration:\n  - " + String.join("\n  - ", problems));

@@ -220,6 +220,14 @@ public final class TetrisOptions {
                     .defaultValue(1 << 20)
                     .withDescription("Largest request value accepted from Kafka, in bytes.");
 
+    public static final ConfigOption<Integer> MAX_PROMPT_TOKENS =
+            ConfigOptions.key("tetris.limits.max-prompt-tokens")
+                    .intType()
+                    .defaultValue(0)
+                    .withDescription(
+                            "Longest prompt in tokens; 0 allows any prompt that fits the model"
+                                    + " context together with max_new_tokens.");
+
     public static final ConfigOption<Integer> MAX_NEW_TOKENS =
             ConfigOptions.key("tetris.limits.max-new-tokens")
                     .intType()

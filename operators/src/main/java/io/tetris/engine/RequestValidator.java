@@ -56,6 +56,16 @@ public final class RequestValidator {
             r.setPromptTokenIds(ids);
         }
         int promptTokens = r.getPromptTokenIds().size();
+        if (limits.maxPromptTokens() > 0 && promptTokens > limits.maxPromptTokens()) {
+            return Decoded.failed(
+                    new DecodeFailure(
+                            ErrorCode.PROMPT_TOO_LONG,
+                            "prompt of "
+                                    + promptTokens
+                                    + " tokens exceeds tetris.limits.max-prompt-tokens = "
+                                    + limits.maxPromptTokens(),
+                            id));
+        }
         if (promptTokens + r.getMaxNewTokens() > maxContext) {
             return Decoded.failed(
                     new DecodeFailure(

@@ -15,6 +15,26 @@ import org.junit.jupiter.api.Test;
 class HostileInputTest {
 
     @Test
+    void theConfiguredPromptLimitApplies() {
+        try (HuggingFaceTextTokenizer tokenizer =
+                HuggingFaceTextTokenizer.load(BundledModels.tokenizer())) {
+            RequestValidator validator =
+                    new RequestValidator(
+                            tokenizer, new TetrisConfig.Limits(4096, 4096, 8, 64, 10), 512);
+            byte[] shortPrompt =
+                    "{\"request_id\":\"s\",\"prompt\":\"0123456789\"}"
+                            .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            byte[] longPrompt =
+                    "{\"request_id\":\"l\",\"prompt\":\"0123456789a\"}"
+                            .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            assertThat(validator.validate(shortPrompt).isOk()).isTrue();
+            DecodeFailure failure = validator.validate(longPrompt).asFailure().orElseThrow();
+            assertThat(failure.code()).isEqualTo(io.tetris.schemas.ErrorCode.PROMPT_TOO_LONG);
+            assertThat(failure.reason()).contains("tetris.limits.max-prompt-tokens");
+        }
+    }
+
+    @Test
     void eachBadInputGetsItsCode() {
         try (HuggingFaceTextTokenizer tokenizer =
                 HuggingFaceTextTokenizer.load(BundledModels.tokenizer())) {
