@@ -19,6 +19,7 @@ import picocli.CommandLine.Spec;
             GenerateCommand.class,
             OverheadCommand.class,
             LoadCommand.class,
+            BulkCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

@@ -209,7 +209,7 @@ class CommandLineITCase {
 
     @Test
     void everyCommandHasHelp() {
-        for (String command : List.of("demo", "serve", "generate", "overhead", "load")) {
+        for (String command : List.of("demo", "serve", "generate", "overhead", "load", "bulk")) {
             Captured run = capture(command, "--help");
             assertThat(run.code).isZero();
             assertThat(run.stdout).contains("Usage: tetris " + command);
