@@ -72,6 +72,15 @@ final class EngineOptions {
     List<Long> failAtRounds = new ArrayList<>();
 
     @Option(
+            names = "--settings",
+            paramLabel = "FILE",
+            description =
+                    "A properties file of tetris.* and Flink settings (e.g. a mounted Kubernetes"
+                            + " ConfigMap); it overrides the options above, -D entries override"
+                            + " it.")
+    Path settingsFile;
+
+    @Option(
             names = {"-D", "--conf"},
             paramLabel = "KEY=VALUE",
             description =
@@ -102,6 +111,18 @@ final class EngineOptions {
                     "restart-strategy.fixed-delay.attempts",
                     String.valueOf(failAtRounds.size() + 3));
             conf.setString("restart-strategy.fixed-delay.delay", "200 ms");
+        }
+        if (settingsFile != null) {
+            java.util.Properties file = new java.util.Properties();
+            try (java.io.Reader reader =
+                    Files.newBufferedReader(
+                            settingsFile, java.nio.charset.StandardCharsets.UTF_8)) {
+                file.load(reader);
+            } catch (java.io.IOException e) {
+                throw new IllegalArgumentException(
+                        "cannot read --settings " + settingsFile + ": " + e.getMessage(), e);
+            }
+            file.stringPropertyNames().forEach(k -> conf.setString(k, file.getProperty(k).trim()));
         }
         for (String entry : settings) {
             int eq = entry.indexOf('=');
