@@ -68,11 +68,24 @@ public final class KafkaTopics {
                 }
             }
             // Creation is acknowledged by the controller; wait until the broker serves the topics
-            // too, so a producer started right after this call does not race the metadata.
-            admin.describeTopics(topics.all())
-                    .allTopicNames()
-                    .get(remainingMs(deadline), TimeUnit.MILLISECONDS);
-            return Set.copyOf(created);
+            // too, so a producer started right after this call does not race the metadata. The
+            // broker may not know them yet for a moment: retry until the deadline.
+            while (true) {
+                try {
+                    admin.describeTopics(topics.all())
+                            .allTopicNames()
+                            .get(remainingMs(deadline), TimeUnit.MILLISECONDS);
+                    return Set.copyOf(created);
+                } catch (ExecutionException e) {
+                    if (!(e.getCause()
+                                    instanceof
+                                    org.apache.kafka.common.errors.UnknownTopicOrPartitionException)
+                            || remainingMs(deadline) == 0) {
+                        throw e;
+                    }
+                    Thread.sleep(50);
+                }
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topics", e);
