@@ -55,10 +55,7 @@ class DecodeLoopITCase {
     /** Runs the loop over {@code requests}; returns results, token events and errors. */
     private static Run run(String policy, List<byte[]> requests, Configuration extra)
             throws Exception {
-        Configuration conf = new Configuration();
-        conf.set(TetrisOptions.DRAFT_MODEL, BundledModels.draft().toString());
-        conf.set(TetrisOptions.TARGET_MODEL, BundledModels.target().toString());
-        conf.set(TetrisOptions.TOKENIZER, BundledModels.tokenizer().toString());
+        Configuration conf = BundledModels.configuration();
         conf.set(TetrisOptions.POLICY, policy);
         conf.set(TetrisOptions.K, 3);
         conf.set(TetrisOptions.REPLICAS, 2);

@@ -15,10 +15,7 @@ public final class LoopFixtures {
     /** Bundled models, the given policy and batching limits. */
     public static TetrisConfig config(
             String policy, int maxRunning, int maxWaiting, String queueFull) {
-        Configuration conf = new Configuration();
-        conf.set(TetrisOptions.DRAFT_MODEL, BundledModels.draft().toString());
-        conf.set(TetrisOptions.TARGET_MODEL, BundledModels.target().toString());
-        conf.set(TetrisOptions.TOKENIZER, BundledModels.tokenizer().toString());
+        Configuration conf = BundledModels.configuration();
         conf.set(TetrisOptions.POLICY, policy);
         conf.set(TetrisOptions.K, 2);
         conf.set(TetrisOptions.EXTRA, 2);

@@ -71,8 +71,17 @@ public final class Round {
         return ids.length;
     }
 
-    /** The engine's view of the round's sequences. */
+    /** Built once per round: the batcher, draft, window and verify operators all need it. */
+    private transient List<SequenceView> views;
+
+    /**
+     * The engine's view of the round's sequences. The sequence columns are fixed once the batcher
+     * emits the round, so the view is built on first use and shared by the operators after it.
+     */
     public List<SequenceView> views() {
+        if (views != null && views.size() == ids.length) {
+            return views;
+        }
         List<SequenceView> views = new ArrayList<>(ids.length);
         for (int i = 0; i < ids.length; i++) {
             views.add(
@@ -84,6 +93,7 @@ public final class Round {
                             priority[i],
                             maxDraft[i]));
         }
+        this.views = views;
         return views;
     }
 
