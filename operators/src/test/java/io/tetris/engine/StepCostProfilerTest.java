@@ -1,0 +1,290 @@
+package io.tetris.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.tetris.core.policy.LinearStepCostModel;
+import io.tetris.core.policy.StepCostFit;
+import io.tetris.core.policy.StepCostFit.Sample;
+import io.tetris.engine.StepCostProfiler.Grid;
+import io.tetris.model.BundledModels;
+import io.tetris.model.LanguageModel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@link StepCostProfiler} on the bundled models with a tiny grid, its exact cache handling on a
+ * recording model, and {@link StepCostProfile}'s text format.
+ */
+class StepCostProfilerTest {
+
+    private static final Grid TINY = new Grid(List.of(1, 8), List.of(1, 4), List.of(16, 48), 1, 1);
+
+    private static CachedModel draft;
+    private static CachedModel target;
+    private static StepCostProfile profile;
+    private static final List<String> progress = new ArrayList<>();
+
+    @BeforeAll
+    static void profileTheBundledModels() {
+        draft = new CachedModel(BundledModels.load(BundledModels.draft()));
+        target = new CachedModel(BundledModels.load(BundledModels.target()));
+        profile = new StepCostProfiler(draft, target, 256).profile(TINY, progress::add);
+        System.out.println(profile.summary());
+    }
+
+    @AfterAll
+    static void close() {
+        draft.close();
+        target.close();
+    }
+
+    @Test
+    void measuresEveryGridPointAndReleasesItsCaches() {
+        Set<List<Double>> draftPoints = new HashSet<>();
+        for (Sample s : profile.draftSamples()) {
+            assertThat(s.seconds()).as("draft %s", s).isPositive();
+            draftPoints.add(
+                    List.of((double) s.batchSize(), s.tokensPerSequence(), s.contextLength()));
+        }
+        assertThat(profile.draftSamples()).hasSize(4);
+        assertThat(draftPoints)
+                .containsExactlyInAnyOrder(
+                        List.of(1.0, 1.0, 16.0),
+                        List.of(1.0, 1.0, 48.0),
+                        List.of(8.0, 1.0, 16.0),
+                        List.of(8.0, 1.0, 48.0));
+        Set<List<Double>> verifyPoints = new HashSet<>();
+        for (Sample s : profile.verifySamples()) {
+            assertThat(s.seconds()).as("verify %s", s).isPositive();
+            verifyPoints.add(
+                    List.of((double) s.batchSize(), s.tokensPerSequence(), s.contextLength()));
+        }
+        assertThat(profile.verifySamples()).hasSize(8);
+        assertThat(verifyPoints).hasSize(8);
+        for (double b : new double[] {1, 8}) {
+            for (double t : new double[] {1, 4}) {
+                for (double c : new double[] {16, 48}) {
+                    assertThat(verifyPoints).contains(List.of(b, t, c));
+                }
+            }
+        }
+        assertThat(draft.sequences()).isZero();
+        assertThat(target.sequences()).isZero();
+        assertThat(progress).hasSize(2);
+        assertThat(progress.get(0)).contains("batch size 1 (1/2)");
+        assertThat(progress.get(1)).contains("batch size 8 (2/2)");
+        assertThat(profile.machine())
+                .contains(Runtime.getRuntime().availableProcessors() + " cores")
+                .doesNotContain("/");
+    }
+
+    @Test
+    void fitsTheSamplesIntoAUsableModel() {
+        assertThat(profile.draft()).isEqualTo(StepCostFit.fit(profile.draftSamples()));
+        assertThat(profile.verify()).isEqualTo(StepCostFit.fit(profile.verifySamples()));
+        LinearStepCostModel model = profile.model();
+        assertThat(model).isEqualTo(StepCostFit.model(profile.draft(), profile.verify()));
+        assertThat(model.verifySeconds(8, 4, 48)).isGreaterThan(model.verifySeconds(1, 1, 48));
+        assertThat(model.roundSeconds(8, 3, 3, 48)).isGreaterThan(model.verifySeconds(8, 4, 48));
+    }
+
+    @Test
+    void saveThenLoadGivesBackTheSameProfile(@TempDir Path dir) {
+        Path file = dir.resolve("profile.txt");
+        profile.save(file);
+        StepCostProfile loaded = StepCostProfile.load(file);
+        assertThat(loaded.draftSamples()).hasSize(4).isEqualTo(profile.draftSamples());
+        assertThat(loaded.verifySamples()).hasSize(8).isEqualTo(profile.verifySamples());
+        assertThat(loaded.draft()).isEqualTo(profile.draft());
+        assertThat(loaded.verify()).isEqualTo(profile.verify());
+        assertThat(loaded.machine()).isEqualTo(profile.machine());
+        assertThat(loaded).isEqualTo(profile);
+    }
+
+    @Test
+    void aCorruptedFileFailsNamingTheFileAndLine(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("profile.txt");
+        profile.save(file);
+        List<String> lines = new ArrayList<>(Files.readAllLines(file, StandardCharsets.UTF_8));
+        int index = -1;
+        for (int i = 0; i < lines.size(); i++) {
+            if (lines.get(i).startsWith("verify.sample=")) {
+                index = i;
+                break;
+            }
+        }
+        assertThat(index).isPositive();
+        lines.set(index, "verify.sample=8,4.0,oops,0.001");
+        Files.write(file, lines, StandardCharsets.UTF_8);
+        assertThatThrownBy(() -> StepCostProfile.load(file))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining(file.getFileName().toString())
+                .hasMessageContaining("line " + (index + 1) + ":")
+                .hasMessageContaining("oops");
+
+        lines.set(index, "verify.sample 8,4.0,48.0,0.001");
+        Files.write(file, lines, StandardCharsets.UTF_8);
+        assertThatThrownBy(() -> StepCostProfile.load(file))
+                .hasMessageContaining("line " + (index + 1) + ":")
+                .hasMessageContaining("key=value");
+
+        lines.remove(index);
+        Files.write(file, lines, StandardCharsets.UTF_8);
+        assertThatThrownBy(() -> StepCostProfile.load(file))
+                .hasMessageContaining("verify.fit counts 8 samples but the file has 7");
+    }
+
+    @Test
+    void everyTimedCallFeedsExactlyTheNewTokensOverTheContext() {
+        RecordingModel draftModel = new RecordingModel();
+        RecordingModel targetModel = new RecordingModel();
+        Grid grid = new Grid(List.of(1, 3), List.of(2, 5), List.of(4, 9), 2, 1);
+        StepCostProfiler profiler =
+                new StepCostProfiler(
+                        new CachedModel(draftModel), new CachedModel(targetModel), 256);
+        StepCostProfile result = profiler.profile(grid);
+        int callsPerPoint = grid.warmUp() + grid.repeats();
+        for (int b : grid.batchSizes()) {
+            for (int c : grid.contextLengths()) {
+                assertThat(draftModel.count(b, c, 1))
+                        .as("draft b=%d c=%d", b, c)
+                        .isEqualTo(callsPerPoint);
+                for (int t : grid.verifyTokens()) {
+                    assertThat(targetModel.count(b, c, t))
+                            .as("verify b=%d c=%d t=%d", b, c, t)
+                            .isEqualTo(callsPerPoint);
+                }
+            }
+        }
+        assertThat(result.draftSamples()).hasSize(4);
+        assertThat(result.verifySamples()).hasSize(8);
+        assertThat(draftModel.maxToken).isBetween(0, 255);
+        assertThat(targetModel.maxToken).isBetween(0, 255);
+        assertThat(draftModel.sequences()).isZero();
+        assertThat(targetModel.sequences()).isZero();
+        assertThat(draftModel.ids).allMatch(id -> id.startsWith("profile-")).hasSize(3);
+
+        Set<String> first = new HashSet<>(draftModel.ids);
+        profiler.profile(grid);
+        assertThat(draftModel.ids).hasSize(6).containsAll(first);
+    }
+
+    @Test
+    void rejectsAGridBeyondTheModelContextBeforeRunningAnything() {
+        RecordingModel model = new RecordingModel();
+        StepCostProfiler profiler =
+                new StepCostProfiler(new CachedModel(model), new CachedModel(model), 256);
+        Grid tooLong = new Grid(List.of(1, 2), List.of(1, 7), List.of(32, 510), 1, 0);
+        assertThatThrownBy(() -> profiler.profile(tooLong))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("517 tokens")
+                .hasMessageContaining("context of 512");
+        assertThat(model.calls).isEmpty();
+        assertThatThrownBy(
+                        () ->
+                                new StepCostProfiler(
+                                        new CachedModel(model), new CachedModel(model), 300))
+                .hasMessageContaining("token range");
+    }
+
+    @Test
+    void gridsNeedTwoBatchSizesAndTwoContexts() {
+        assertThat(Grid.standard().batchSizes()).containsExactly(1, 2, 4, 8, 16, 32, 64);
+        assertThat(Grid.quick().contextLengths()).containsExactly(48, 160);
+        assertThatThrownBy(() -> new Grid(List.of(4, 4), List.of(1), List.of(16, 32), 1, 0))
+                .hasMessageContaining("two batch sizes");
+        assertThatThrownBy(() -> new Grid(List.of(1, 4), List.of(1), List.of(16), 1, 0))
+                .hasMessageContaining("two context lengths");
+    }
+
+    /** A model that records, per extend call, the batch and each row's cached and new tokens. */
+    private static final class RecordingModel implements LanguageModel {
+
+        /** {batch, past, new} when every row of a call shares them; else {batch, -1, -1}. */
+        final List<int[]> calls = new ArrayList<>();
+
+        final Set<String> ids = new HashSet<>();
+        final Map<String, Integer> lengths = new HashMap<>();
+        int maxToken = -1;
+
+        @Override
+        public int vocabSize() {
+            return 257;
+        }
+
+        @Override
+        public int maxContext() {
+            return 512;
+        }
+
+        @Override
+        public float[][][] extend(List<Extension> batch) {
+            int past = -2;
+            int fresh = -2;
+            float[][][] out = new float[batch.size()][][];
+            for (int i = 0; i < batch.size(); i++) {
+                Extension e = batch.get(i);
+                ids.add(e.sequenceId());
+                int p = cachedLength(e.sequenceId());
+                int n = e.tokens().length;
+                past = past == -2 || past == p ? p : -1;
+                fresh = fresh == -2 || fresh == n ? n : -1;
+                for (int token : e.tokens()) {
+                    maxToken = Math.max(maxToken, token);
+                }
+                lengths.put(e.sequenceId(), p + n);
+                out[i] = new float[n][vocabSize()];
+            }
+            calls.add(new int[] {batch.size(), past, fresh});
+            return out;
+        }
+
+        int count(int batch, int past, int fresh) {
+            int n = 0;
+            for (int[] call : calls) {
+                if (call[0] == batch && call[1] == past && call[2] == fresh) {
+                    n++;
+                }
+            }
+            return n;
+        }
+
+        @Override
+        public int cachedLength(String sequenceId) {
+            return lengths.getOrDefault(sequenceId, 0);
+        }
+
+        @Override
+        public void truncate(String sequenceId, int length) {
+            if (length > cachedLength(sequenceId)) {
+                throw new IllegalArgumentException("cannot grow a cache by truncating");
+            }
+            lengths.put(sequenceId, length);
+        }
+
+        @Override
+        public void release(String sequenceId) {
+            lengths.remove(sequenceId);
+        }
+
+        @Override
+        public int sequences() {
+            return lengths.size();
+        }
+
+        @Override
+        public void close() {}
+    }
+}
