@@ -22,6 +22,8 @@ Debian's dist-packages). Usual entry point: models/build.sh. Subcommands:
                                                    reference_logits.json (+ checks)
     make_models.py evaluate                        eval_prompts.txt, metrics.json, samples
     make_models.py verify                          re-run the ONNX checks only
+    make_models.py prompts [--count N]             bench_prompts.txt: held-out prompts for
+                                                   `tetris bench` (no training needed)
 
 Files are written next to this script. Checkpoints go to ckpt/ (not committed).
 """
@@ -1031,6 +1033,16 @@ def cmd_evaluate(a):
     print("wrote metrics.json, eval_prompts.txt (%.0fs)" % (time.time() - t0), flush=True)
 
 
+def cmd_prompts(a):
+    """The benchmark workload: more held-out prompts picked like eval_prompts.txt (the first 24
+    are the same), none of them seen in training."""
+    _, _, held, _ = load_corpus()
+    prompts = pick_prompts(held, n=a.count)
+    with open(os.path.join(HERE, "bench_prompts.txt"), "w") as fh:
+        fh.write("\n".join(prompts) + "\n")
+    print("wrote bench_prompts.txt (%d prompts)" % len(prompts), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", type=int, default=1)
@@ -1060,9 +1072,11 @@ def main():
     sub.add_parser("verify")
     e = sub.add_parser("evaluate")
     e.add_argument("--new-tokens", type=int, default=64)
+    pr = sub.add_parser("prompts")
+    pr.add_argument("--count", type=int, default=256)
     a = ap.parse_args()
     {"corpus": cmd_corpus, "train": cmd_train, "export": cmd_export, "verify": cmd_verify,
-     "evaluate": cmd_evaluate, "select": cmd_select}[a.cmd](a)
+     "evaluate": cmd_evaluate, "select": cmd_select, "prompts": cmd_prompts}[a.cmd](a)
 
 
 if __name__ == "__main__":

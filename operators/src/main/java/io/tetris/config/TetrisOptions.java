@@ -82,8 +82,12 @@ public final class TetrisOptions {
                     .defaultValue("tetris")
                     .withDescription(
                             "Verification budget policy: none (target only), fixed (window k),"
-                                    + " dsd (one goodput-optimal k per batch) or tetris (draft"
-                                    + " k + extra, verify the best k x batch tokens).");
+                                    + " dsd (one goodput-optimal k per batch), tetris (draft"
+                                    + " k + extra, verify the best k x batch tokens) or"
+                                    + " tetris-adaptive (plan a window from per-position"
+                                    + " acceptance, draft it plus extra, verify the budget that"
+                                    + " maximises expected tokens per predicted second, ranking"
+                                    + " tokens by online-calibrated acceptance estimates).");
 
     public static final ConfigOption<Integer> K =
             ConfigOptions.key("tetris.k")

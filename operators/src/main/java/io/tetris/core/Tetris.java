@@ -32,7 +32,7 @@ public final class Tetris {
      */
     public static int[] select(double[][] draftLogProbs, int budget) {
         Objects.requireNonNull(draftLogProbs, "draftLogProbs");
-        return selectLog(draftLogProbs, new double[draftLogProbs.length], budget);
+        return selectLog(draftLogProbs, new double[draftLogProbs.length], budget, null);
     }
 
     /**
@@ -43,6 +43,29 @@ public final class Tetris {
      */
     public static int[] select(double[][] draftLogProbs, double[] weights, int budget) {
         Objects.requireNonNull(draftLogProbs, "draftLogProbs");
+        return selectLog(draftLogProbs, logWeights(draftLogProbs, weights), budget, null);
+    }
+
+    /**
+     * The whole greedy selection order: the request index of every pick, best first, over all
+     * drafted tokens. Its first {@code C} entries are exactly what {@link #select(double[][],
+     * double[], int)} chooses for budget {@code C}, so a caller can weigh every budget in one pass.
+     *
+     * @param weights {@code [batch]} strictly positive, finite weights
+     * @return {@code [total drafted]} the request each successive pick extends by one token
+     */
+    public static int[] order(double[][] draftLogProbs, double[] weights) {
+        Objects.requireNonNull(draftLogProbs, "draftLogProbs");
+        int total = 0;
+        for (double[] row : draftLogProbs) {
+            total += Objects.requireNonNull(row, "draftLogProbs row").length;
+        }
+        int[] order = new int[total];
+        selectLog(draftLogProbs, logWeights(draftLogProbs, weights), total, order);
+        return order;
+    }
+
+    private static double[] logWeights(double[][] draftLogProbs, double[] weights) {
         Objects.requireNonNull(weights, "weights");
         if (weights.length != draftLogProbs.length) {
             throw new IllegalArgumentException(
@@ -60,10 +83,11 @@ public final class Tetris {
             }
             logWeights[i] = Math.log(weights[i]);
         }
-        return selectLog(draftLogProbs, logWeights, budget);
+        return logWeights;
     }
 
-    private static int[] selectLog(double[][] draftLogProbs, double[] logWeights, int budget) {
+    private static int[] selectLog(
+            double[][] draftLogProbs, double[] logWeights, int budget, int[] order) {
         if (budget < 0) {
             throw new IllegalArgumentException("budget must be >= 0, was " + budget);
         }
@@ -81,6 +105,9 @@ public final class Tetris {
         }
         for (int spent = 0; spent < budget && !heap.isEmpty(); spent++) {
             int i = heap.peek();
+            if (order != null) {
+                order[spent] = i;
+            }
             int taken = ++selected[i];
             double[] row = draftLogProbs[i];
             if (taken < row.length) {

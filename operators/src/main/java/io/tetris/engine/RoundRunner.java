@@ -30,7 +30,8 @@ public final class RoundRunner {
     public Verified run(List<SequenceView> batch) {
         RoundShape shape = shapeOf(batch);
         Drafts drafts = drafter.draft(batch, policy.draftLength(shape));
-        Allocation allocation = policy.allocate(drafts.logProbs(), weightsOf(batch), shape);
+        Allocation allocation =
+                policy.allocate(drafts.logProbs(), weightsOf(batch), groupsOf(batch), shape);
         Verified verified = verifier.verify(batch, drafts, allocation.verify());
         policy.observe(verified.verified(), verified.accepted());
         record(stats, drafts, verified, allocation);
@@ -53,6 +54,18 @@ public final class RoundRunner {
             weights[i] = batch.get(i).priority();
         }
         return weights;
+    }
+
+    /**
+     * {@code [batch]} calibration groups: 0 for greedy requests, 1 for sampled ones, whose draft
+     * confidence predicts acceptance differently.
+     */
+    public static int[] groupsOf(List<SequenceView> batch) {
+        int[] groups = new int[batch.size()];
+        for (int i = 0; i < groups.length; i++) {
+            groups[i] = batch.get(i).params().greedy() ? 0 : 1;
+        }
+        return groups;
     }
 
     /** Adds one round's counters to {@code stats}. */

@@ -16,7 +16,8 @@ final class EngineOptions {
     @Option(
             names = "--policy",
             description =
-                    "Verification budget policy: none, fixed, dsd or tetris (default: ${DEFAULT-VALUE}).",
+                    "Verification budget policy: none, fixed, dsd, tetris or tetris-adaptive (default:"
+                            + " ${DEFAULT-VALUE}).",
             defaultValue = "tetris")
     String policy;
 

@@ -18,6 +18,7 @@ import picocli.CommandLine.Spec;
             ServeCommand.class,
             GenerateCommand.class,
             OverheadCommand.class,
+            BenchCommand.class,
             LoadCommand.class,
             BulkCommand.class,
             CommandLine.HelpCommand.class

@@ -8,7 +8,10 @@ package io.tetris.core.policy;
  */
 public interface BudgetPolicy {
 
-    /** The configuration name ({@code none}, {@code fixed}, {@code dsd}, {@code tetris}). */
+    /**
+     * The configuration name ({@code none}, {@code fixed}, {@code dsd}, {@code tetris}, {@code
+     * tetris-adaptive}).
+     */
     String name();
 
     /** Tokens the draft model proposes for every sequence of the coming round. */
@@ -21,6 +24,22 @@ public interface BudgetPolicy {
      * @param weights {@code [batch]} per-request priority weights, each above 0
      */
     Allocation allocate(double[][] draftLogProbs, double[] weights, RoundShape shape);
+
+    /**
+     * Like {@link #allocate(double[][], double[], RoundShape)}, also told which calibration group
+     * each request belongs to (0 greedy, 1 sampled), for policies that learn acceptance per group.
+     *
+     * @param groups {@code [batch]} calibration group of each request
+     */
+    default Allocation allocate(
+            double[][] draftLogProbs, double[] weights, int[] groups, RoundShape shape) {
+        return allocate(draftLogProbs, weights, shape);
+    }
+
+    /** How well this policy's acceptance estimates matched outcomes, if it keeps estimates. */
+    default java.util.Optional<CalibrationReport> calibration() {
+        return java.util.Optional.empty();
+    }
 
     /**
      * Feedback after verification.

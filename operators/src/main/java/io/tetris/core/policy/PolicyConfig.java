@@ -10,11 +10,12 @@ import java.util.Objects;
  *
  * @param policy which policy
  * @param k draft window ({@code fixed}, {@code tetris}: budget {@code k x B})
- * @param extra extra draft tokens per sequence for {@code tetris}
+ * @param extra extra draft tokens per sequence for {@code tetris} and {@code tetris-adaptive}
  * @param tetrisMinBatch below this many running sequences {@code tetris} falls back to {@code
  *     fixed}
- * @param dsdMaxK largest window {@code dsd} considers
- * @param dsdInitialAcceptance {@code dsd}'s acceptance estimate before any feedback
+ * @param dsdMaxK largest window {@code dsd} and {@code tetris-adaptive} plan
+ * @param dsdInitialAcceptance {@code dsd}'s and {@code tetris-adaptive}'s acceptance estimate
+ *     before any feedback
  * @param dsdSmoothing weight of the newest round in {@code dsd}'s moving average
  * @param dsdNoSpeculationBonus factor favouring {@code k = 0} in {@code dsd}
  * @param dsdUpdateInterval rounds between {@code dsd} re-plans
@@ -36,10 +37,11 @@ public record PolicyConfig(
         NONE,
         FIXED,
         DSD,
-        TETRIS;
+        TETRIS,
+        TETRIS_ADAPTIVE;
 
         public String configName() {
-            return name().toLowerCase(Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT).replace('_', '-');
         }
 
         /** Parses a configuration name, failing with the list of valid ones. */
@@ -112,6 +114,13 @@ public record PolicyConfig(
             case NONE -> new NonePolicy();
             case FIXED -> new FixedPolicy(k);
             case TETRIS -> new TetrisPolicy(k, extra, tetrisMinBatch);
+            case TETRIS_ADAPTIVE ->
+                    new AdaptiveTetrisPolicy(
+                            Math.max(1, dsdMaxK),
+                            extra,
+                            costModel,
+                            dsdInitialAcceptance,
+                            AcceptanceCalibrator.standard());
             case DSD ->
                     new DsdPolicy(
                             dsdMaxK,

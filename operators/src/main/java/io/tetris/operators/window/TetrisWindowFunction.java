@@ -49,6 +49,7 @@ public final class TetrisWindowFunction extends ProcessFunction<Round, Round> {
                         .allocate(
                                 round.draftLogProbs,
                                 RoundRunner.weightsOf(views),
+                                RoundRunner.groupsOf(views),
                                 RoundRunner.shapeOf(views));
         round.verify = allocation.verify();
         round.budget = allocation.budget();

@@ -1,0 +1,50 @@
+package io.tetris.job.bench;
+
+import io.tetris.core.policy.PolicyConfig;
+import io.tetris.core.policy.PolicyConfig.Kind;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One policy setting of the benchmark matrix.
+ *
+ * @param kind the policy
+ * @param k its window ({@code fixed}, {@code tetris}); 0 where the policy picks it
+ * @param extra extra draft tokens ({@code tetris}, {@code tetris-adaptive}); 0 otherwise
+ */
+public record BenchConfig(Kind kind, int k, int extra) {
+
+    /** The extra draft tokens {@code tetris-adaptive} runs with in the matrix. */
+    public static final int ADAPTIVE_EXTRA = 2;
+
+    /**
+     * The paper's matrix: none, fixed k = 1..6, dsd, tetris k = 1..6 with extra = 1..3, and
+     * tetris-adaptive; the quick one keeps the windows around the best ones on the bundled pair.
+     */
+    public static List<BenchConfig> matrix(boolean quick) {
+        List<BenchConfig> configs = new ArrayList<>();
+        configs.add(new BenchConfig(Kind.NONE, 0, 0));
+        int[] windows = quick ? new int[] {2, 3, 4} : new int[] {1, 2, 3, 4, 5, 6};
+        int[] extras = quick ? new int[] {1, 2} : new int[] {1, 2, 3};
+        for (int k : windows) {
+            configs.add(new BenchConfig(Kind.FIXED, k, 0));
+        }
+        configs.add(new BenchConfig(Kind.DSD, 0, 0));
+        for (int k : quick ? new int[] {2, 3} : windows) {
+            for (int e : extras) {
+                configs.add(new BenchConfig(Kind.TETRIS, k, e));
+            }
+        }
+        configs.add(new BenchConfig(Kind.TETRIS_ADAPTIVE, 0, ADAPTIVE_EXTRA));
+        return configs;
+    }
+
+    /** This setting applied over {@code base} (which carries the dsd tuning). */
+    public PolicyConfig policy(PolicyConfig base) {
+        return base.withPolicy(kind).withWindow(Math.max(1, k), extra);
+    }
+
+    public String policyName() {
+        return kind.configName();
+    }
+}

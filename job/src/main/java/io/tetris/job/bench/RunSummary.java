@@ -1,0 +1,53 @@
+package io.tetris.job.bench;
+
+import io.tetris.bench.RunResult;
+import io.tetris.core.SpeculationStats;
+import java.util.List;
+
+/** Folds the repeats of one configuration into a {@link BenchRow}. */
+public final class RunSummary {
+
+    private RunSummary() {}
+
+    /**
+     * Throughput is the median (and range) over the repeats; counters come from the first repeat,
+     * since every repeat generates the same tokens and the counters depend only on the policy's
+     * decisions (identical up to float noise).
+     */
+    public static BenchRow row(BenchConfig config, int batch, List<RunResult> runs) {
+        if (runs.isEmpty()) {
+            throw new IllegalArgumentException("no runs for " + config);
+        }
+        double[] rates = runs.stream().mapToDouble(RunResult::tokensPerSecond).sorted().toArray();
+        SpeculationStats s = runs.get(0).stats();
+        long[] verified = s.verifiedPerPosition();
+        long[] accepted = s.acceptedPerPosition();
+        double[] byPosition = new double[verified.length];
+        for (int j = 0; j < verified.length; j++) {
+            byPosition[j] = verified[j] == 0 ? Double.NaN : (double) accepted[j] / verified[j];
+        }
+        return new BenchRow(
+                config.policyName(),
+                config.k(),
+                config.extra(),
+                batch,
+                runs.size(),
+                median(rates),
+                rates[0],
+                rates[rates.length - 1],
+                runs.get(0).outputTokens(),
+                s.rounds(),
+                s.draftTokens(),
+                s.verifiedDraftTokens(),
+                s.acceptedTokens(),
+                s.acceptanceRate(),
+                s.meanAcceptanceLength(),
+                s.budgetUtilisation(),
+                byPosition);
+    }
+
+    static double median(double[] sorted) {
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+}

@@ -1,0 +1,119 @@
+package io.tetris.bench;
+
+import io.tetris.core.SpeculationStats;
+import io.tetris.core.policy.BudgetPolicy;
+import io.tetris.engine.Drafter;
+import io.tetris.engine.Progress;
+import io.tetris.engine.RoundRunner;
+import io.tetris.engine.SequenceState;
+import io.tetris.engine.SequenceTracker;
+import io.tetris.engine.SequenceView;
+import io.tetris.engine.Verified;
+import io.tetris.engine.Verifier;
+import io.tetris.schemas.FinishReason;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Continuous batching over the Flink-free engine: keeps {@code batch} sequences running, admits the
+ * next waiting request as soon as one finishes, and times the whole workload. The same round steps
+ * as the job, without Flink or Kafka, so policies are compared on model time alone.
+ */
+public final class BenchLoop {
+
+    private final BenchModels models;
+
+    public BenchLoop(BenchModels models) {
+        this.models = models;
+    }
+
+    /** Runs the workload to completion with a fresh policy instance. */
+    public RunResult run(Workload workload, int batch, BudgetPolicy policy) {
+        if (batch < 1) {
+            throw new IllegalArgumentException("running batch must be >= 1, was " + batch);
+        }
+        int eos = models.tokenizer().endOfTextId();
+        SequenceTracker tracker = new SequenceTracker(models.tokenizer(), models.maxContext());
+        SpeculationStats stats = new SpeculationStats();
+        RoundRunner runner =
+                new RoundRunner(
+                        policy,
+                        new Drafter(models.draft(), eos),
+                        new Verifier(models.target()),
+                        stats);
+        List<Workload.Request> requests = workload.requests();
+        ArrayDeque<Integer> waiting = new ArrayDeque<>();
+        SequenceState[] states = new SequenceState[requests.size()];
+        boolean[] endedOnEos = new boolean[requests.size()];
+        for (int i = 0; i < states.length; i++) {
+            Workload.Request r = requests.get(i);
+            SequenceState s = new SequenceState();
+            s.requestId = r.id();
+            s.promptTokens = r.prompt();
+            s.maxNewTokens = r.maxNewTokens();
+            s.temperature = (float) r.params().temperature();
+            s.seed = r.seed();
+            states[i] = s;
+            waiting.add(i);
+        }
+        List<Integer> running = new ArrayList<>();
+        long tokens = 0;
+        long start = System.nanoTime();
+        while (!waiting.isEmpty() || !running.isEmpty()) {
+            while (running.size() < batch && !waiting.isEmpty()) {
+                running.add(waiting.poll());
+            }
+            List<SequenceView> views = new ArrayList<>(running.size());
+            for (int index : running) {
+                views.add(view(requests.get(index), states[index]));
+            }
+            Verified verified = runner.run(views);
+            List<Integer> next = new ArrayList<>(running.size());
+            for (int r = 0; r < running.size(); r++) {
+                int index = running.get(r);
+                SequenceState s = states[index];
+                int before = s.generated.length;
+                List<Progress> events = tracker.apply(s, verified.emitted()[r], 0);
+                tokens += s.generated.length - before;
+                Progress last = events.isEmpty() ? null : events.get(events.size() - 1);
+                if (last != null && last.finished()) {
+                    endedOnEos[index] = last.finishReason() == FinishReason.EOS;
+                    models.draft().release(s.requestId);
+                    models.target().release(s.requestId);
+                } else {
+                    next.add(index);
+                }
+            }
+            running = next;
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        int[][] outputs = new int[states.length][];
+        for (int i = 0; i < states.length; i++) {
+            int[] g = states[i].generated;
+            outputs[i] = endedOnEos[i] ? append(g, eos) : g;
+        }
+        return new RunResult(seconds, tokens, stats, policy.calibration(), outputs);
+    }
+
+    /** What the round sees of a sequence: the same draft cap as the job's batcher. */
+    SequenceView view(Workload.Request request, SequenceState s) {
+        int[] context = s.context();
+        int left =
+                Math.min(s.maxNewTokens - s.generated.length, models.maxContext() - context.length);
+        return new SequenceView(
+                request.id(),
+                context,
+                request.params(),
+                request.seed(),
+                1.0,
+                Math.max(0, left - 1));
+    }
+
+    private static int[] append(int[] tokens, int token) {
+        int[] out = Arrays.copyOf(tokens, tokens.length + 1);
+        out[tokens.length] = token;
+        return out;
+    }
+}
