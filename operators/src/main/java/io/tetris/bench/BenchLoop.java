@@ -2,9 +2,11 @@ package io.tetris.bench;
 
 import io.tetris.core.SpeculationStats;
 import io.tetris.core.policy.BudgetPolicy;
+import io.tetris.core.policy.StepCostFit;
 import io.tetris.engine.Drafter;
 import io.tetris.engine.Progress;
 import io.tetris.engine.RoundRunner;
+import io.tetris.engine.RoundTiming;
 import io.tetris.engine.SequenceState;
 import io.tetris.engine.SequenceTracker;
 import io.tetris.engine.SequenceView;
@@ -59,6 +61,8 @@ public final class BenchLoop {
             waiting.add(i);
         }
         List<Integer> running = new ArrayList<>();
+        List<StepCostFit.Sample> draftSamples = new ArrayList<>();
+        List<StepCostFit.Sample> verifySamples = new ArrayList<>();
         long tokens = 0;
         long start = System.nanoTime();
         while (!waiting.isEmpty() || !running.isEmpty()) {
@@ -70,6 +74,21 @@ public final class BenchLoop {
                 views.add(view(requests.get(index), states[index]));
             }
             Verified verified = runner.run(views);
+            RoundTiming t = runner.lastTiming();
+            if (t.draftSteps() > 0) {
+                draftSamples.add(
+                        new StepCostFit.Sample(
+                                t.batchSize(),
+                                1,
+                                t.meanContextLength(),
+                                t.draftSeconds() / t.draftSteps()));
+            }
+            verifySamples.add(
+                    new StepCostFit.Sample(
+                            t.batchSize(),
+                            t.verifyTokensPerSequence(),
+                            t.meanContextLength(),
+                            t.verifySeconds()));
             List<Integer> next = new ArrayList<>(running.size());
             for (int r = 0; r < running.size(); r++) {
                 int index = running.get(r);
@@ -94,7 +113,8 @@ public final class BenchLoop {
             int[] g = states[i].generated;
             outputs[i] = endedOnEos[i] ? append(g, eos) : g;
         }
-        return new RunResult(seconds, tokens, stats, policy.calibration(), outputs);
+        return new RunResult(
+                seconds, tokens, stats, policy.calibration(), outputs, draftSamples, verifySamples);
     }
 
     /** What the round sees of a sequence: the same draft cap as the job's batcher. */

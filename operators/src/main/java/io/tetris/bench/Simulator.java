@@ -83,6 +83,13 @@ public final class Simulator {
                             + cost.verifySeconds(n, total, longest, shape.meanContextLength());
             running = next;
         }
-        return new RunResult(seconds, trace.outputTokens(), stats, policy.calibration(), null);
+        return new RunResult(
+                seconds,
+                trace.outputTokens(),
+                stats,
+                policy.calibration(),
+                null,
+                List.of(),
+                List.of());
     }
 }

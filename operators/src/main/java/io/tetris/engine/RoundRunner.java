@@ -17,6 +17,7 @@ public final class RoundRunner {
     private final Drafter drafter;
     private final Verifier verifier;
     private final SpeculationStats stats;
+    private RoundTiming lastTiming;
 
     public RoundRunner(
             BudgetPolicy policy, Drafter drafter, Verifier verifier, SpeculationStats stats) {
@@ -29,13 +30,39 @@ public final class RoundRunner {
     /** Runs one round over {@code batch}; returns the tokens each sequence emits. */
     public Verified run(List<SequenceView> batch) {
         RoundShape shape = shapeOf(batch);
+        long t0 = System.nanoTime();
         Drafts drafts = drafter.draft(batch, policy.draftLength(shape));
+        long t1 = System.nanoTime();
         Allocation allocation =
                 policy.allocate(drafts.logProbs(), weightsOf(batch), groupsOf(batch), shape);
+        long t2 = System.nanoTime();
         Verified verified = verifier.verify(batch, drafts, allocation.verify());
+        long t3 = System.nanoTime();
         policy.observe(verified.verified(), verified.accepted());
         record(stats, drafts, verified, allocation);
+        int steps = 0;
+        for (int[] row : drafts.tokens()) {
+            steps = Math.max(steps, row.length);
+        }
+        int longest = 0;
+        for (int n : allocation.verify()) {
+            longest = Math.max(longest, n);
+        }
+        lastTiming =
+                new RoundTiming(
+                        batch.size(),
+                        shape.meanContextLength(),
+                        steps,
+                        longest + 1,
+                        (t1 - t0) / 1e9,
+                        (t2 - t1) / 1e9,
+                        (t3 - t2) / 1e9);
         return verified;
+    }
+
+    /** Where the last round's time went; null before the first round. */
+    public RoundTiming lastTiming() {
+        return lastTiming;
     }
 
     /** The policy's view of a batch: its size and mean committed length. */

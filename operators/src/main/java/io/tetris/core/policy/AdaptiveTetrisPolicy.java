@@ -9,19 +9,21 @@ import java.util.Optional;
  * to the paper's algorithm).
  *
  * <ul>
- *   <li><b>Draft length.</b> Each round plans a window {@code w} like dsd, maximising expected
- *       tokens per predicted round time, but with the observed acceptance of each draft position
- *       instead of one global rate; it then drafts {@code w + extra}, so there is something to
- *       choose from.
+ *   <li><b>Draft length.</b> Each round plans how far to draft like dsd, maximising expected tokens
+ *       per predicted round time, but with the observed acceptance of each draft position instead
+ *       of one global rate, and up to {@code extra} beyond dsd's largest window. Extra draft steps
+ *       are not free (on this machine a draft step costs a fifth of a verification pass), so the
+ *       plan pays for them like any other.
  *   <li><b>Estimates.</b> Each drafted token's acceptance probability is the {@link
  *       AcceptanceCalibrator}'s estimate from its draft probability, position and group, not the
  *       raw draft probability.
- *   <li><b>Budget.</b> The TETRIS order ranks every drafted token once; walking it gives the
- *       expected accepted tokens of every budget {@code C}. The policy verifies the prefix that
- *       maximises (expected accepted + one token per sequence) / predicted round time. Because our
- *       runner pads a batch to its longest row, it also tries capping every row at {@code L} tokens
- *       for each {@code L}, so one confident outlier cannot make the whole batch pay for a long
- *       row; a variable-length cost model makes the cap irrelevant.
+ *   <li><b>Budget.</b> The budget reported is every drafted token; the TETRIS order ranks every
+ *       drafted token once; walking it gives the expected accepted tokens of every budget {@code
+ *       C}. The policy verifies the prefix that maximises (expected accepted + one token per
+ *       sequence) / predicted round time. Because our runner pads a batch to its longest row, it
+ *       also tries capping every row at {@code L} tokens for each {@code L}, so one confident
+ *       outlier cannot make the whole batch pay for a long row; a variable-length cost model makes
+ *       the cap irrelevant.
  * </ul>
  *
  * Verification is lossless whatever is chosen; only speed depends on these estimates.
@@ -74,28 +76,32 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
 
     @Override
     public int draftLength(RoundShape shape) {
-        int window = plannedWindow(shape);
-        draftLength = window == 0 ? 0 : window + extra;
+        draftLength = plannedDraft(shape);
         return draftLength;
     }
 
-    /** The uniform window with the best predicted goodput under per-position acceptance. */
-    int plannedWindow(RoundShape shape) {
+    /**
+     * The draft length with the best predicted goodput if every drafted token were verified, under
+     * per-position acceptance: dsd's plan with per-position rates, over windows up to the maximum
+     * plus {@code extra}. Selection can only improve on it, by not verifying tokens whose estimated
+     * value is below their cost.
+     */
+    int plannedDraft(RoundShape shape) {
         int b = Math.max(1, shape.batchSize());
         double ctx = shape.meanContextLength();
         int best = 0;
         double bestGoodput = b / costModel.verifySeconds(b, 0, 0, ctx);
         double survival = 1;
         double expected = b; // one emitted token per sequence
-        for (int w = 1; w <= maxWindow; w++) {
-            survival *= calibrator.positionRate(w - 1, initialAcceptance);
+        for (int d = 1; d <= maxWindow + extra; d++) {
+            survival *= calibrator.positionRate(d - 1, initialAcceptance);
             expected += b * survival;
             double seconds =
-                    w * costModel.draftStepSeconds(b, ctx)
-                            + costModel.verifySeconds(b, b * w, w, ctx);
+                    d * costModel.draftStepSeconds(b, ctx)
+                            + costModel.verifySeconds(b, b * d, d, ctx);
             double goodput = expected / seconds;
             if (goodput > bestGoodput) {
-                best = w;
+                best = d;
                 bestGoodput = goodput;
             }
         }
@@ -130,8 +136,7 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
         lastEstimates = estimates;
         lastGroups = groups.clone();
         int[] verify = bestPlan(estimates, logEstimates, weights, shape, longest);
-        int planned = draftLength == 0 ? 0 : (draftLength - extra) * n;
-        return new Allocation(verify, planned);
+        return new Allocation(verify, draftLength * n);
     }
 
     /** Searches row caps and budgets for the best expected goodput; returns {@code [batch]}. */

@@ -1,0 +1,22 @@
+package io.tetris.engine;
+
+/**
+ * Where one round's wall time went, for fitting step-cost models to real rounds.
+ *
+ * @param batchSize sequences in the round
+ * @param meanContextLength mean committed tokens per sequence
+ * @param draftSteps batched draft-model steps taken (the longest draft)
+ * @param verifyTokensPerSequence new tokens per sequence in the padded verification pass (longest
+ *     verified draft plus one)
+ * @param draftSeconds drafting
+ * @param allocateSeconds the policy's allocation
+ * @param verifySeconds the target pass and acceptance
+ */
+public record RoundTiming(
+        int batchSize,
+        double meanContextLength,
+        int draftSteps,
+        int verifyTokensPerSequence,
+        double draftSeconds,
+        double allocateSeconds,
+        double verifySeconds) {}
