@@ -18,7 +18,7 @@ import org.apache.flink.configuration.Configuration;
  *
  * @param models model files and ONNX Runtime settings
  * @param policy the verification budget policy
- * @param costModel the step-cost model dsd plans with
+ * @param costModel the step-cost model dsd and tetris-adaptive plan with
  * @param batch continuous batching limits
  * @param limits request limits applied by validation
  */
@@ -119,10 +119,16 @@ public record TetrisConfig(
                         TetrisOptions.VERIFICATION.key(),
                         problems,
                         VerificationMode.COUPLED);
+        java.util.Optional<String> profileFile = conf.getOptional(TetrisOptions.COST_PROFILE);
         LinearStepCostModel cost =
                 attempt(
-                        () -> parseCost(conf.get(TetrisOptions.COST_MODEL)),
-                        TetrisOptions.COST_MODEL.key(),
+                        () ->
+                                profileFile.isPresent()
+                                        ? loadProfile(profileFile.get())
+                                        : parseCost(conf.get(TetrisOptions.COST_MODEL)),
+                        profileFile.isPresent()
+                                ? TetrisOptions.COST_PROFILE.key()
+                                : TetrisOptions.COST_MODEL.key(),
                         problems,
                         LinearStepCostModel.DEFAULT);
 
@@ -175,6 +181,14 @@ public record TetrisConfig(
                 batch,
                 limits,
                 new java.util.ArrayList<>(failAt));
+    }
+
+    private static LinearStepCostModel loadProfile(String file) {
+        try {
+            return io.tetris.engine.StepCostProfile.load(java.nio.file.Paths.get(file)).model();
+        } catch (java.io.UncheckedIOException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
     }
 
     private static LinearStepCostModel parseCost(String value) {

@@ -163,6 +163,16 @@ public final class TetrisOptions {
                                     + " verify fixed, verify per new token, verify per context"
                                     + " token.");
 
+    public static final ConfigOption<String> COST_PROFILE =
+            ConfigOptions.key("tetris.cost-profile")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "A step-cost profile measured on the serving machine (the"
+                                    + " cost-profile.txt that `tetris bench` writes); when set,"
+                                    + " dsd and tetris-adaptive plan with its fitted model instead"
+                                    + " of tetris.cost-model.");
+
     // ----- batching -----
 
     public static final ConfigOption<Integer> REPLICAS =

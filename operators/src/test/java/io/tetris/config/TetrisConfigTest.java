@@ -2,14 +2,21 @@ package io.tetris.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import io.tetris.core.policy.PolicyConfig;
+import io.tetris.core.policy.StepCostFit;
+import io.tetris.engine.StepCostProfile;
 import io.tetris.model.OnnxModelOptions.ExecutionProvider;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Tests for {@link TetrisConfig} and {@link TetrisOptions}. */
 class TetrisConfigTest {
@@ -40,6 +47,34 @@ class TetrisConfigTest {
         assertThat(config.batch().queueFull()).isEqualTo(TetrisConfig.QueueFull.REJECT);
         assertThat(config.costModel().verifyPerTokenSeconds()).isEqualTo(5.0);
         assertThat(config.models().onnx().executionProvider()).isEqualTo(ExecutionProvider.CUDA);
+    }
+
+    @Test
+    void aSavedCostProfileReplacesTheConfiguredCostModel(@TempDir Path dir) {
+        List<StepCostFit.Sample> draft = new ArrayList<>();
+        List<StepCostFit.Sample> verify = new ArrayList<>();
+        for (int b : new int[] {1, 4, 16}) {
+            for (int ctx : new int[] {10, 100}) {
+                draft.add(new StepCostFit.Sample(b, 1, ctx, 1e-3 + b * 1e-4 + b * ctx * 1e-6));
+                for (int t : new int[] {1, 5}) {
+                    verify.add(new StepCostFit.Sample(b, t, ctx, 2e-3 + b * t * 3e-4));
+                }
+            }
+        }
+        StepCostProfile profile =
+                new StepCostProfile(
+                        draft, verify, StepCostFit.fit(draft), StepCostFit.fit(verify), "test");
+        Path file = dir.resolve("cost-profile.txt");
+        profile.save(file);
+        Configuration conf = new Configuration();
+        conf.set(TetrisOptions.COST_PROFILE, file.toString());
+        assertThat(TetrisConfig.from(conf).costModel()).isEqualTo(profile.model());
+        assertThat(profile.model().verifyPerTokenSeconds()).isCloseTo(3e-4, within(1e-9));
+
+        conf.set(TetrisOptions.COST_PROFILE, dir.resolve("missing.txt").toString());
+        assertThatThrownBy(() -> TetrisConfig.from(conf))
+                .hasMessageContaining("tetris.cost-profile")
+                .hasMessageContaining("missing.txt");
     }
 
     @Test

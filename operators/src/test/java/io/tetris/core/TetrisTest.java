@@ -45,6 +45,24 @@ class TetrisTest {
     }
 
     @Test
+    void everyPrefixOfTheOrderIsTheSelectionForThatBudget() {
+        SplittableRandom random = new SplittableRandom(11);
+        for (int instance = 0; instance < 500; instance++) {
+            double[][] logProbs = randomRows(random, random.nextInt(0, 6), 6, instance % 2 == 0);
+            double[] w = randomWeights(random, logProbs.length, instance % 2 == 0);
+            int[] order = Tetris.order(logProbs, w);
+            assertThat(order).hasSize(total(logProbs));
+            int[] counts = new int[logProbs.length];
+            for (int c = 0; c <= order.length; c++) {
+                assertThat(counts).isEqualTo(Tetris.select(logProbs, w, c));
+                if (c < order.length) {
+                    counts[order[c]]++;
+                }
+            }
+        }
+    }
+
+    @Test
     void selectedSetIsAlwaysAPrefixPerRequestEvenWithCertainTokens() {
         // Log-probability 0 everywhere: every candidate of a row ties; order must stay prefix.
         double[][] logProbs = {{0, 0, 0}, {0, 0}, {0, 0, 0, 0}};

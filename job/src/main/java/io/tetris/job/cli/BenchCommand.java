@@ -188,8 +188,8 @@ final class BenchCommand implements Callable<Integer> {
                                 : new StepCostProfile(
                                         draftSamples,
                                         verifySamples,
-                                        StepCostFit.fit(draftSamples),
-                                        StepCostFit.fit(verifySamples),
+                                        StepCostFit.fitRelative(draftSamples),
+                                        StepCostFit.fitRelative(verifySamples),
                                         StepCostProfiler.machine());
                 if (costProfile == null) {
                     profile.save(output.resolve("cost-profile.txt"));

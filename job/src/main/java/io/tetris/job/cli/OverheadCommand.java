@@ -1,26 +1,15 @@
 package io.tetris.job.cli;
 
+import io.tetris.bench.BenchLoop;
+import io.tetris.bench.BenchModels;
+import io.tetris.bench.Workload;
 import io.tetris.config.TetrisConfig;
 import io.tetris.core.SamplingParams;
-import io.tetris.core.SpeculationStats;
-import io.tetris.engine.CachedModel;
-import io.tetris.engine.Drafter;
-import io.tetris.engine.Progress;
-import io.tetris.engine.RoundRunner;
-import io.tetris.engine.SequenceState;
-import io.tetris.engine.SequenceTracker;
-import io.tetris.engine.SequenceView;
-import io.tetris.engine.Verified;
-import io.tetris.engine.Verifier;
 import io.tetris.job.kafka.GenerationClient;
 import io.tetris.job.kafka.ResponseListener;
-import io.tetris.model.HuggingFaceTextTokenizer;
-import io.tetris.model.OnnxLanguageModel;
 import io.tetris.schemas.GenerationRequest;
 import io.tetris.schemas.TokenEvent;
-import java.nio.file.Paths;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -137,71 +126,29 @@ final class OverheadCommand implements Callable<Integer> {
     }
 
     /** Continuous batching over the engine, no Flink, no Kafka: output tokens per second. */
-    private double plainLoop(TetrisConfig config, List<String> prompts) {
-        try (CachedModel draft = new CachedModel(load(config.models().draft(), config));
-                CachedModel target = new CachedModel(load(config.models().target(), config));
-                HuggingFaceTextTokenizer tokenizer =
-                        HuggingFaceTextTokenizer.load(Paths.get(config.models().tokenizer()))) {
-            SequenceTracker tracker =
-                    new SequenceTracker(
-                            tokenizer,
-                            config.models().onnx().maxContext(),
-                            config.batch().tokenChunk());
-            SpeculationStats stats = new SpeculationStats();
-            RoundRunner runner =
-                    new RoundRunner(
-                            config.policy().create(config.costModel()),
-                            new Drafter(draft, tokenizer.endOfTextId()),
-                            new Verifier(target),
-                            stats);
-            ArrayDeque<SequenceState> waiting = new ArrayDeque<>();
+    private double plainLoop(TetrisConfig config, List<String> prompts) throws Exception {
+        try (BenchModels models =
+                BenchModels.load(
+                        config.models().draft(),
+                        config.models().target(),
+                        config.models().tokenizer(),
+                        config.models().onnx())) {
+            List<Workload.Request> requests = new ArrayList<>();
             for (int i = 0; i < prompts.size(); i++) {
-                SequenceState s = new SequenceState();
-                s.requestId = "plain-" + i;
-                s.promptTokens = tokenizer.encode(prompts.get(i));
-                s.maxNewTokens = maxNewTokens;
-                waiting.add(s);
+                requests.add(
+                        new Workload.Request(
+                                "plain-" + i,
+                                models.tokenizer().encode(prompts.get(i)),
+                                SamplingParams.GREEDY,
+                                0,
+                                maxNewTokens));
             }
-            List<SequenceState> running = new ArrayList<>();
-            long tokens = 0;
-            long start = System.nanoTime();
-            while (!waiting.isEmpty() || !running.isEmpty()) {
-                while (running.size() < config.batch().maxRunning() && !waiting.isEmpty()) {
-                    running.add(waiting.poll());
-                }
-                List<SequenceView> views = new ArrayList<>();
-                for (SequenceState s : running) {
-                    int[] context = s.context();
-                    int left =
-                            Math.min(
-                                    s.maxNewTokens - s.generated.length,
-                                    config.models().onnx().maxContext() - context.length);
-                    views.add(
-                            new SequenceView(
-                                    s.requestId,
-                                    context,
-                                    SamplingParams.GREEDY,
-                                    0,
-                                    1.0,
-                                    Math.max(0, left - 1)));
-                }
-                Verified verified = runner.run(views);
-                List<SequenceState> next = new ArrayList<>();
-                for (int i = 0; i < running.size(); i++) {
-                    SequenceState s = running.get(i);
-                    int before = s.generated.length;
-                    List<Progress> events = tracker.apply(s, verified.emitted()[i], 0);
-                    tokens += s.generated.length - before;
-                    if (!events.isEmpty() && events.get(events.size() - 1).finished()) {
-                        draft.release(s.requestId);
-                        target.release(s.requestId);
-                    } else {
-                        next.add(s);
-                    }
-                }
-                running = next;
-            }
-            return tokens / ((System.nanoTime() - start) / 1e9);
+            return new BenchLoop(models)
+                    .run(
+                            new Workload(requests),
+                            config.batch().maxRunning(),
+                            config.policy().create(config.costModel()))
+                    .tokensPerSecond();
         }
     }
 
@@ -248,9 +195,5 @@ final class OverheadCommand implements Callable<Integer> {
                 .setPrompt(prompt)
                 .setMaxNewTokens(maxNew)
                 .build();
-    }
-
-    private static OnnxLanguageModel load(String file, TetrisConfig config) {
-        return OnnxLanguageModel.load(Paths.get(file), config.models().onnx());
     }
 }

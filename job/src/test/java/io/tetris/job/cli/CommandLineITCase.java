@@ -13,12 +13,17 @@ import io.tetris.job.kafka.TopicNames;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The {@code tetris} commands as a user runs them, output captured. */
 class CommandLineITCase {
@@ -208,8 +213,82 @@ class CommandLineITCase {
     }
 
     @Test
+    void benchQuickMeasuresEveryPolicyWritesReportsAndReplaysItsTrace(@TempDir Path dir)
+            throws Exception {
+        Path out = dir.resolve("bench");
+        String models = TestModels.dir().toString();
+        Captured run =
+                capture(
+                        "bench",
+                        "--quick",
+                        "--json",
+                        "--models",
+                        models,
+                        "--batches",
+                        "2,4",
+                        "--max-new-tokens",
+                        "6",
+                        "--output",
+                        out.toString());
+        assertThat(run.code).as(run.stderr).isZero();
+        JsonNode configs = new ObjectMapper().readTree(run.lastLine()).get("configs");
+        assertThat(configs).hasSize(2 * 10);
+        Set<String> policies = new HashSet<>();
+        for (JsonNode c : configs) {
+            policies.add(c.get("policy").asText());
+            assertThat(c.get("tokens_per_second").asDouble()).isPositive();
+            assertThat(c.get("batch").asInt()).isIn(2, 4);
+            assertThat(c.has("verification_success_rate")).isTrue();
+            assertThat(c.get("mean_acceptance_length").asDouble()).isGreaterThanOrEqualTo(1.0);
+        }
+        assertThat(policies)
+                .containsExactlyInAnyOrder("none", "fixed", "dsd", "tetris", "tetris-adaptive");
+        for (String file :
+                List.of(
+                        "results.md",
+                        "results.csv",
+                        "throughput.png",
+                        "acceptance.png",
+                        "trace.txt",
+                        "cost-profile.txt",
+                        "startup-profile.txt",
+                        "gpu-like/results.md")) {
+            assertThat(out.resolve(file)).as(file).isNotEmptyFile();
+        }
+        String report = Files.readString(out.resolve("results.md"));
+        assertThat(report)
+                .contains(
+                        "## Claims",
+                        "## Calibration of tetris-adaptive",
+                        "## Simulator check against measured runs",
+                        "| 2 | 10 |");
+        assertThat(run.stderr).contains("[20/20]");
+
+        Path simulated = dir.resolve("simulated");
+        Captured replay =
+                capture(
+                        "bench",
+                        "--quick",
+                        "--json",
+                        "--simulate",
+                        "--models",
+                        models,
+                        "--trace",
+                        out.resolve("trace.txt").toString(),
+                        "--batches",
+                        "2,4",
+                        "--output",
+                        simulated.toString());
+        assertThat(replay.code).as(replay.stderr).isZero();
+        assertThat(new ObjectMapper().readTree(replay.lastLine()).get("configs")).hasSize(20);
+        assertThat(Files.readString(simulated.resolve("results.md")))
+                .contains("tetris bench --simulate (gpu-like)");
+    }
+
+    @Test
     void everyCommandHasHelp() {
-        for (String command : List.of("demo", "serve", "generate", "overhead", "load", "bulk")) {
+        for (String command :
+                List.of("demo", "serve", "generate", "overhead", "load", "bulk", "bench")) {
             Captured run = capture(command, "--help");
             assertThat(run.code).isZero();
             assertThat(run.stdout).contains("Usage: tetris " + command);

@@ -103,6 +103,19 @@ public final class StepCostFit {
      *     per sequence)
      */
     public static Linear fit(List<Sample> samples) {
+        return fit(samples, false);
+    }
+
+    /**
+     * Like {@link #fit(List)} but minimising relative rather than absolute error, so a round of one
+     * sequence is fitted as closely as a round of sixty-four: what a planner comparing alternatives
+     * at one batch size needs. {@link Linear#rSquared()} stays the ordinary one.
+     */
+    public static Linear fitRelative(List<Sample> samples) {
+        return fit(samples, true);
+    }
+
+    private static Linear fit(List<Sample> samples, boolean relative) {
         Objects.requireNonNull(samples, "samples");
         int n = samples.size();
         if (n < 3) {
@@ -128,15 +141,23 @@ public final class StepCostFit {
             }
             scale[j] = Math.sqrt(sum / n);
         }
+        double[] weight = new double[n]; // [sample] squared weight of each residual
+        for (int i = 0; i < n; i++) {
+            weight[i] = relative && y[i] > 0 ? 1 / (y[i] * y[i]) : 1;
+        }
+        double weightMean = java.util.Arrays.stream(weight).sum() / n;
+        for (int i = 0; i < n; i++) {
+            weight[i] /= weightMean;
+        }
         double[][] gram = new double[3][3];
         double[] moment = new double[3];
         for (int i = 0; i < n; i++) {
             for (int j = 0; j < 3; j++) {
                 double zj = scale[j] == 0 ? 0 : x[i][j] / scale[j];
-                moment[j] += zj * y[i] / n;
+                moment[j] += weight[i] * zj * y[i] / n;
                 for (int k = 0; k < 3; k++) {
                     double zk = scale[k] == 0 ? 0 : x[i][k] / scale[k];
-                    gram[j][k] += zj * zk / n;
+                    gram[j][k] += weight[i] * zj * zk / n;
                 }
             }
         }
@@ -163,7 +184,7 @@ public final class StepCostFit {
             if (!feasible) {
                 continue;
             }
-            double sse = sse(x, y, beta);
+            double sse = sse(x, y, beta, weight);
             if (sse < bestSse) {
                 bestSse = sse;
                 best = beta;
@@ -181,7 +202,8 @@ public final class StepCostFit {
         for (double v : y) {
             sst += (v - mean) * (v - mean);
         }
-        double rSquared = sst > 0 ? 1 - bestSse / sst : (bestSse == 0 ? 1 : 0);
+        double plainSse = sse(x, y, best, null);
+        double rSquared = sst > 0 ? 1 - plainSse / sst : (plainSse == 0 ? 1 : 0);
         return new Linear(best[0], best[1], best[2], rSquared, n);
     }
 
@@ -273,11 +295,12 @@ public final class StepCostFit {
                 + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
     }
 
-    private static double sse(double[][] x, double[] y, double[] beta) {
+    /** Residual sum of squares, each residual weighted when {@code weight} is given. */
+    private static double sse(double[][] x, double[] y, double[] beta, double[] weight) {
         double sum = 0;
         for (int i = 0; i < y.length; i++) {
             double r = y[i] - (beta[0] * x[i][0] + beta[1] * x[i][1] + beta[2] * x[i][2]);
-            sum += r * r;
+            sum += (weight == null ? 1 : weight[i]) * r * r;
         }
         return sum;
     }

@@ -201,4 +201,25 @@ class StepCostFitTest {
         double slope = sxy / sxx;
         return new double[] {my - slope * mx, slope};
     }
+
+    @Test
+    void relativeFitKeepsSmallRoundsAccurate() {
+        // Small rounds carry a fixed cost the large ones drown out; one large outlier pulls the
+        // absolute fit's intercept, not the relative one.
+        java.util.List<StepCostFit.Sample> samples = new java.util.ArrayList<>();
+        for (int b : new int[] {1, 2, 4, 8, 16, 32, 64}) {
+            for (int ctx : new int[] {20, 80}) {
+                samples.add(
+                        new StepCostFit.Sample(b, 4, ctx, 1e-3 + b * 4 * 1e-4 + b * ctx * 1e-6));
+            }
+        }
+        samples.add(new StepCostFit.Sample(64, 4, 80, 0.2)); // a disturbed large round
+        StepCostFit.Linear absolute = StepCostFit.fit(samples);
+        StepCostFit.Linear relative = StepCostFit.fitRelative(samples);
+        double truth = 1e-3 + 4e-4 + 20e-6;
+        double absError = Math.abs(absolute.predict(1, 4, 20) / truth - 1);
+        double relError = Math.abs(relative.predict(1, 4, 20) / truth - 1);
+        org.assertj.core.api.Assertions.assertThat(relError).isLessThan(0.05);
+        org.assertj.core.api.Assertions.assertThat(absError).isGreaterThan(relError);
+    }
 }
