@@ -12,7 +12,7 @@ class PolicyConfigTest {
     @Test
     void createsEachPolicyByName() {
         PolicyConfig config = PolicyConfig.defaults();
-        for (String name : new String[] {"none", "fixed", "dsd", "tetris"}) {
+        for (String name : new String[] {"none", "fixed", "dsd", "tetris", "tetris-adaptive"}) {
             BudgetPolicy policy =
                     config.withPolicy(Kind.parse(name)).create(LinearStepCostModel.DEFAULT);
             assertThat(policy.name()).isEqualTo(name);
@@ -24,7 +24,7 @@ class PolicyConfigTest {
         assertThatThrownBy(() -> Kind.parse("tetrys"))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("tetrys")
-                .hasMessageContaining("[none, fixed, dsd, tetris]");
+                .hasMessageContaining("[none, fixed, dsd, tetris, tetris-adaptive]");
     }
 
     @Test
