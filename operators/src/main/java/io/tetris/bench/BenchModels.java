@@ -1,5 +1,6 @@
 package io.tetris.bench;
 
+import io.tetris.config.TetrisConfig;
 import io.tetris.engine.CachedModel;
 import io.tetris.model.OnnxModelOptions;
 import io.tetris.model.TextTokenizer;
@@ -24,14 +25,14 @@ public record BenchModels(
         Objects.requireNonNull(tokenizer, "tokenizer");
     }
 
-    /** Loads the two ONNX files and the tokenizer. */
-    public static BenchModels load(
-            String draftFile, String targetFile, String tokenizerFile, OnnxModelOptions options) {
+    /** Loads the configured ONNX files and tokenizer. */
+    public static BenchModels load(TetrisConfig.Models models) {
+        OnnxModelOptions options = models.onnx();
         return new BenchModels(
-                CachedModel.load(draftFile, options),
-                CachedModel.load(targetFile, options),
+                CachedModel.load(models.draft(), options),
+                CachedModel.load(models.target(), options),
                 io.tetris.model.HuggingFaceTextTokenizer.load(
-                        java.nio.file.Paths.get(tokenizerFile)),
+                        java.nio.file.Paths.get(models.tokenizer())),
                 options.maxContext());
     }
 

@@ -94,6 +94,17 @@ final class BenchCommand implements Callable<Integer> {
     Path costProfile;
 
     @Option(
+            names = "--cost-fit",
+            paramLabel = "KIND",
+            description =
+                    "How the cost model is fitted to the warm-up rounds: absolute (least squares;"
+                            + " large rounds dominate, as they do the run time) or relative (least"
+                            + " squares of relative error; small rounds fit as well as large)"
+                            + " (default: ${DEFAULT-VALUE}).",
+            defaultValue = "absolute")
+    String costFit;
+
+    @Option(
             names = "--output",
             paramLabel = "DIR",
             description = "Where results go (default: ${DEFAULT-VALUE}).",
@@ -135,6 +146,11 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         long started = System.nanoTime();
+        if (!List.of("absolute", "relative").contains(costFit)) {
+            // Fail before minutes of profiling, not after.
+            throw new IllegalArgumentException(
+                    "--cost-fit must be absolute or relative, got '" + costFit + "'");
+        }
         List<Integer> batchSizes =
                 batches != null ? batches : quick ? List.of(8, 32) : List.of(1, 8, 32, 64);
         int runs = repeats != null ? repeats : quick ? 1 : 3;
@@ -146,12 +162,7 @@ final class BenchCommand implements Callable<Integer> {
         Files.createDirectories(output);
         List<BenchConfig> matrix = BenchConfig.matrix(quick);
         int largest = batchSizes.stream().mapToInt(Integer::intValue).max().orElseThrow();
-        try (BenchModels bench =
-                BenchModels.load(
-                        config.models().draft(),
-                        config.models().target(),
-                        config.models().tokenizer(),
-                        config.models().onnx())) {
+        try (BenchModels bench = BenchModels.load(config.models())) {
             Workload workload =
                     Workload.of(promptList, bench.tokenizer(), requestsFor(largest), maxNew, 42);
             BenchLoop loop = new BenchLoop(bench);
@@ -188,8 +199,8 @@ final class BenchCommand implements Callable<Integer> {
                                 : new StepCostProfile(
                                         draftSamples,
                                         verifySamples,
-                                        StepCostFit.fitRelative(draftSamples),
-                                        StepCostFit.fitRelative(verifySamples),
+                                        fit(draftSamples),
+                                        fit(verifySamples),
                                         StepCostProfiler.machine());
                 if (costProfile == null) {
                     profile.save(output.resolve("cost-profile.txt"));
@@ -293,6 +304,12 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    private StepCostFit.Linear fit(List<StepCostFit.Sample> samples) {
+        return costFit.equals("relative")
+                ? StepCostFit.fitRelative(samples)
+                : StepCostFit.fit(samples);
     }
 
     private TetrisConfig config(Path dir) {
