@@ -50,6 +50,11 @@ public record BenchRow(
 
     /** A short name for tables and legends, such as {@code fixed k=3} or {@code tetris k=3 e=2}. */
     public String label() {
+        return label(policy, k, extra);
+    }
+
+    /** The label of a configuration, by the same rule as {@link #label()}. */
+    public static String label(String policy, int k, int extra) {
         return switch (policy) {
             case "fixed" -> String.format(Locale.ROOT, "fixed k=%d", k);
             case "tetris" -> String.format(Locale.ROOT, "tetris k=%d e=%d", k, extra);

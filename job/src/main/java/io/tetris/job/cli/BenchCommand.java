@@ -11,7 +11,6 @@ import io.tetris.bench.Trace;
 import io.tetris.bench.TraceRecorder;
 import io.tetris.bench.Workload;
 import io.tetris.config.TetrisConfig;
-import io.tetris.config.TetrisOptions;
 import io.tetris.core.policy.CalibrationReport;
 import io.tetris.core.policy.KneeStepCostModel;
 import io.tetris.core.policy.PolicyConfig;
@@ -37,6 +36,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.flink.configuration.Configuration;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -133,13 +133,7 @@ final class BenchCommand implements Callable<Integer> {
             description = "Prompt file, one per line (default: models/bench_prompts.txt).")
     Path prompts;
 
-    @Option(
-            names = "--models",
-            paramLabel = "DIR",
-            description =
-                    "Folder with draft.onnx, target.onnx and tokenizer.json (default: the bundled"
-                            + " models).")
-    Path models;
+    @Mixin ModelsOption models = new ModelsOption();
 
     private final PrintStream log = System.err;
 
@@ -155,8 +149,8 @@ final class BenchCommand implements Callable<Integer> {
                 batches != null ? batches : quick ? List.of(8, 32) : List.of(1, 8, 32, 64);
         int runs = repeats != null ? repeats : quick ? 1 : 3;
         int maxNew = maxNewTokens != null ? maxNewTokens : quick ? 32 : 48;
-        Path dir = models != null ? models : EngineOptions.bundledModels();
-        TetrisConfig config = config(dir);
+        Path dir = models.dir();
+        TetrisConfig config = config();
         List<String> promptList =
                 Workload.readPrompts(prompts != null ? prompts : dir.resolve("bench_prompts.txt"));
         Files.createDirectories(output);
@@ -312,11 +306,9 @@ final class BenchCommand implements Callable<Integer> {
                 : StepCostFit.fit(samples);
     }
 
-    private TetrisConfig config(Path dir) {
+    private TetrisConfig config() {
         Configuration conf = new Configuration();
-        conf.set(TetrisOptions.DRAFT_MODEL, dir.resolve("draft.onnx").toString());
-        conf.set(TetrisOptions.TARGET_MODEL, dir.resolve("target.onnx").toString());
-        conf.set(TetrisOptions.TOKENIZER, dir.resolve("tokenizer.json").toString());
+        models.applyTo(conf);
         return TetrisConfig.from(conf);
     }
 
@@ -484,11 +476,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private static String label(BenchConfig c) {
-        return switch (c.kind()) {
-            case FIXED -> "fixed k=" + c.k();
-            case TETRIS -> "tetris k=" + c.k() + " e=" + c.extra();
-            default -> c.policyName();
-        };
+        return BenchRow.label(c.policyName(), c.k(), c.extra());
     }
 
     private static String json(List<BenchRow> rows) throws java.io.IOException {

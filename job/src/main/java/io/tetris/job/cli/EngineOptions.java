@@ -4,10 +4,10 @@ import io.tetris.config.TetrisConfig;
 import io.tetris.config.TetrisOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.flink.configuration.Configuration;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Options shared by the commands that run the job: models, policy, batching, raw settings. */
@@ -47,13 +47,7 @@ final class EngineOptions {
             defaultValue = "1")
     int replicas;
 
-    @Option(
-            names = "--models",
-            paramLabel = "DIR",
-            description =
-                    "Folder with draft.onnx, target.onnx and tokenizer.json (default: the bundled"
-                            + " models).")
-    Path models;
+    @Mixin ModelsOption models = new ModelsOption();
 
     @Option(
             names = "--checkpoint-interval",
@@ -92,10 +86,7 @@ final class EngineOptions {
     /** The Flink configuration these options describe, validated into a {@link TetrisConfig}. */
     Configuration configuration() {
         Configuration conf = new Configuration();
-        Path dir = models != null ? models : bundledModels();
-        conf.set(TetrisOptions.DRAFT_MODEL, dir.resolve("draft.onnx").toString());
-        conf.set(TetrisOptions.TARGET_MODEL, dir.resolve("target.onnx").toString());
-        conf.set(TetrisOptions.TOKENIZER, dir.resolve("tokenizer.json").toString());
+        models.applyTo(conf);
         conf.set(TetrisOptions.POLICY, policy);
         conf.set(TetrisOptions.K, k);
         conf.set(TetrisOptions.EXTRA, extra);
@@ -137,17 +128,5 @@ final class EngineOptions {
 
     TetrisConfig config(Configuration conf) {
         return TetrisConfig.from(conf);
-    }
-
-    /** {@code models/} under the installation (the launcher passes it) or the working folder. */
-    static Path bundledModels() {
-        String home = System.getProperty("tetris.home");
-        Path base = home != null ? Paths.get(home) : Paths.get("").toAbsolutePath();
-        Path dir = base.resolve("models");
-        if (!Files.isDirectory(dir)) {
-            throw new IllegalArgumentException(
-                    "no models/ folder under " + base + "; pass --models DIR");
-        }
-        return dir;
     }
 }

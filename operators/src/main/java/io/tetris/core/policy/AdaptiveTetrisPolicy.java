@@ -149,7 +149,7 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
         int n = estimates.length;
         double ctx = shape.meanContextLength();
         double draftSeconds = draftLength * costModel.draftStepSeconds(n, ctx);
-        int bestCap = 0;
+        int[] bestOrder = null;
         int bestBudget = 0;
         double bestGoodput = n / (draftSeconds + costModel.verifySeconds(n, 0, 0, ctx));
         for (int cap = 1; cap <= longest; cap++) {
@@ -169,17 +169,14 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
                 double goodput = expected / seconds;
                 if (goodput > bestGoodput) {
                     bestGoodput = goodput;
-                    bestCap = cap;
+                    bestOrder = order;
                     bestBudget = c + 1;
                 }
             }
         }
         int[] verify = new int[n];
-        if (bestBudget > 0) {
-            int[] order = Tetris.order(capped(logEstimates, bestCap), weights);
-            for (int c = 0; c < bestBudget; c++) {
-                verify[order[c]]++;
-            }
+        for (int c = 0; c < bestBudget; c++) {
+            verify[bestOrder[c]]++;
         }
         return verify;
     }
