@@ -7,6 +7,7 @@ import io.tetris.schemas.TokenEvent;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Properties;
+import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
@@ -78,15 +79,23 @@ public final class KafkaIo {
                 .build();
     }
 
-    /** The token events sink: at-least-once (duplicates carry the same request id and seq). */
-    public static KafkaSink<TokenEvent> tokenSink(KafkaClientSettings settings, TopicNames topics) {
-        return sink(settings, tokenEvents(topics.tokens()), DeliveryGuarantee.AT_LEAST_ONCE, null);
+    /**
+     * The token events sink: at-least-once (duplicates carry the same request id and seq), flushed
+     * at each checkpoint, without a committer ({@link WriterOnlySink}).
+     */
+    public static Sink<TokenEvent> tokenSink(KafkaClientSettings settings, TopicNames topics) {
+        return new WriterOnlySink<>(
+                sink(
+                        settings,
+                        tokenEvents(topics.tokens()),
+                        DeliveryGuarantee.AT_LEAST_ONCE,
+                        null));
     }
 
-    /** The errors sink: at-least-once. */
-    public static KafkaSink<GenerationError> errorSink(
-            KafkaClientSettings settings, TopicNames topics) {
-        return sink(settings, errors(topics.errors()), DeliveryGuarantee.AT_LEAST_ONCE, null);
+    /** The errors sink: at-least-once, without a committer ({@link WriterOnlySink}). */
+    public static Sink<GenerationError> errorSink(KafkaClientSettings settings, TopicNames topics) {
+        return new WriterOnlySink<>(
+                sink(settings, errors(topics.errors()), DeliveryGuarantee.AT_LEAST_ONCE, null));
     }
 
     /**
