@@ -5,6 +5,7 @@ import io.tetris.job.Topology;
 import io.tetris.job.kafka.KafkaClientSettings;
 import io.tetris.job.kafka.KafkaTopics;
 import io.tetris.job.kafka.TopicNames;
+import io.tetris.job.state.DurableState;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -31,6 +32,7 @@ final class ServeCommand implements Callable<Integer> {
 
     @Mixin EngineOptions engine;
     @Mixin KafkaOptions kafka;
+    @Mixin StateCliOptions state;
 
     @Option(
             names = "--group-id",
@@ -80,10 +82,15 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Configuration conf = engine.configuration();
+        state.applyTo(conf);
         TetrisConfig config = TetrisConfig.from(conf);
         KafkaClientSettings settings = kafka.settings();
         TopicNames topics = kafka.topics();
         System.err.println("Kafka: " + settings.describe());
+        DurableState.Plan plan =
+                DurableState.apply(
+                        conf, DurableState.jobName(topics, groupId, transactionalIdPrefix));
+        System.err.println(plan.describe());
         if (createTopics) {
             KafkaTopics.ensureExist(
                     settings, topics, partitions, replicationFactor, Duration.ofSeconds(60));
@@ -94,7 +101,7 @@ final class ServeCommand implements Callable<Integer> {
         Topology.build(
                 env, config, new Topology.Io(settings, topics, groupId, transactionalIdPrefix));
         Topology.checkChained(env);
-        env.execute("tetris-serve");
+        env.execute(plan.jobName());
         return 0;
     }
 

@@ -1,0 +1,249 @@
+package io.tetris.job.process;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.tetris.job.TestModels;
+import io.tetris.job.TopicReader;
+import io.tetris.job.kafka.KafkaClientSettings;
+import io.tetris.job.kafka.KafkaTopics;
+import io.tetris.job.kafka.TopicNames;
+import io.tetris.schemas.GenerationResult;
+import io.tetris.schemas.SingleObjectCodec;
+import io.tetris.schemas.TokenEvent;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.IntPredicate;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Exactly-once across process death, with every party its own OS process: a Kafka broker, and
+ * {@code tetris serve} started with the same command line each time, killed with SIGKILL at several
+ * moments and started again. A read_committed consumer must then see exactly one result per
+ * request, equal to a failure-free run's, and the token events, de-duplicated by (request_id, seq),
+ * equal to the failure-free run's.
+ */
+class ServeProcessKillITCase {
+
+    private static final int REQUESTS = 64;
+    private static final String[] PROMPTS = {
+        "The quick brown fox", "A computer is", "Hello, world", "In the beginning",
+        "Never trust a", "Hacker culture", "Once upon a time", "What is the"
+    };
+    private static final Duration RUN_TIMEOUT = Duration.ofMinutes(4);
+
+    // Kept after the run (under the build directory): the processes' logs explain a failure.
+    private static Path dir;
+    private static BrokerProcess broker;
+    private static Outcome failureFree;
+
+    @BeforeAll
+    static void brokerAndAFailureFreeRun() throws Exception {
+        dir = java.nio.file.Files.createTempDirectory("process-kill-");
+        broker = BrokerProcess.start(dir.resolve("broker"));
+        failureFree = runWithKills("clean", List.of());
+        assertThat(failureFree.counts.values()).containsOnly(1);
+        assertThat(failureFree.results).hasSize(REQUESTS);
+    }
+
+    @AfterAll
+    static void stopBroker() throws Exception {
+        if (broker != null) {
+            broker.close();
+        }
+    }
+
+    @Test
+    void serveKilledBeforeAnyResultMidRunAndNearTheEndLosesAndDuplicatesNothing() throws Exception {
+        Outcome killed =
+                runWithKills(
+                        "killed",
+                        List.of(
+                                committed -> committed == 0,
+                                committed -> committed >= REQUESTS / 2,
+                                committed -> committed >= REQUESTS - 16));
+        assertThat(killed.committedAtKill.get(0)).as("first kill before any result").isZero();
+        assertThat(killed.committedAtKill.get(1)).as("second kill mid-run").isLessThan(REQUESTS);
+        assertThat(killed.committedAtKill.get(2))
+                .as("third kill near the end")
+                .isLessThan(REQUESTS);
+        assertSameAsFailureFree(killed);
+    }
+
+    @Test
+    void aBrokerKilledAndRestartedMidRunLosesAndDuplicatesNothing() throws Exception {
+        String name = "broker-kill";
+        TopicNames topics = topics(name);
+        try (ChildJvm serve = serve(name, topics)) {
+            sendWorkload(topics);
+            awaitCommitted(topics, c -> c >= REQUESTS / 3, serve);
+            broker.kill();
+            Thread.sleep(5_000);
+            broker.restart();
+            awaitCommitted(topics, c -> c >= REQUESTS, serve);
+            Thread.sleep(3_000); // a few more checkpoints: a duplicate would be committed now
+        }
+        assertSameAsFailureFree(read(topics, List.of()));
+    }
+
+    private static void assertSameAsFailureFree(Outcome run) {
+        assertThat(run.counts).as("committed results per request").hasSize(REQUESTS);
+        assertThat(run.counts.values()).as("committed results per request").containsOnly(1);
+        for (String id : failureFree.results.keySet()) {
+            GenerationResult a = failureFree.results.get(id);
+            GenerationResult b = run.results.get(id);
+            assertThat(b.getTokenIds()).as(id).isEqualTo(a.getTokenIds());
+            assertThat(b.getText()).as(id).isEqualTo(a.getText());
+            assertThat(b.getFinishReason()).as(id).isEqualTo(a.getFinishReason());
+        }
+        assertThat(run.conflictingEvents).as("replayed events repeat their content").isEmpty();
+        assertThat(run.events).isEqualTo(failureFree.events);
+    }
+
+    /**
+     * Sends the workload, starts {@code serve}, kills it when the committed result count first
+     * meets each condition in turn, starts it again with the same command, and reads the outcome
+     * once every request has a committed result.
+     */
+    private static Outcome runWithKills(String name, List<IntPredicate> killWhen) throws Exception {
+        TopicNames topics = topics(name);
+        sendWorkload(topics);
+        List<Integer> committedAtKill = new ArrayList<>();
+        for (IntPredicate when : killWhen) {
+            try (ChildJvm serve = serve(name, topics)) {
+                committedAtKill.add(awaitCommitted(topics, when, serve));
+                serve.kill();
+                System.out.println(name + ": serve killed at " + committedAtKill + " results");
+            }
+        }
+        try (ChildJvm serve = serve(name, topics)) {
+            awaitCommitted(topics, c -> c >= REQUESTS, serve);
+            Thread.sleep(3_000); // a few more checkpoints: a duplicate would be committed now
+        }
+        return read(topics, committedAtKill);
+    }
+
+    private static TopicNames topics(String name) {
+        TopicNames topics = TopicNames.withPrefix(name);
+        KafkaTopics.ensureExist(broker.settings(), topics, 2, (short) 1, Duration.ofMinutes(1));
+        return topics;
+    }
+
+    /** The command a user runs, the same at every start. */
+    private static ChildJvm serve(String name, TopicNames topics) throws Exception {
+        ChildJvm serve =
+                ChildJvm.start(
+                        dir.resolve(name + "-serve.log"),
+                        "1g",
+                        "io.tetris.job.cli.Main",
+                        List.of(
+                                "serve",
+                                "--bootstrap-servers",
+                                broker.settings().bootstrapServers(),
+                                "--create-topics",
+                                "--requests-topic",
+                                topics.requests(),
+                                "--tokens-topic",
+                                topics.tokens(),
+                                "--results-topic",
+                                topics.results(),
+                                "--errors-topic",
+                                topics.errors(),
+                                "--group-id",
+                                name,
+                                "--transactional-id-prefix",
+                                name + "-results",
+                                "--models",
+                                TestModels.dir().toString(),
+                                "--state-dir",
+                                dir.resolve("state").toUri().toString(),
+                                "--batch",
+                                "4",
+                                "--checkpoint-interval",
+                                "500"));
+        serve.awaitLog("State of job", Duration.ofMinutes(1));
+        return serve;
+    }
+
+    /** Half greedy, half seeded sampling, of different lengths. */
+    private static void sendWorkload(TopicNames topics) {
+        try (KafkaProducer<byte[], byte[]> producer =
+                new KafkaProducer<>(broker.settings().producerProperties())) {
+            for (int i = 0; i < REQUESTS; i++) {
+                String id = "r" + i;
+                String sampling =
+                        i % 2 == 0 ? "" : ",\"temperature\":0.8,\"top_k\":40,\"seed\":" + (7 * i);
+                String json =
+                        "{\"request_id\":\""
+                                + id
+                                + "\",\"prompt\":\""
+                                + PROMPTS[i % PROMPTS.length]
+                                + "\",\"max_new_tokens\":"
+                                + (40 + (i % 4) * 16)
+                                + sampling
+                                + "}";
+                producer.send(
+                        new ProducerRecord<>(
+                                topics.requests(),
+                                id.getBytes(StandardCharsets.UTF_8),
+                                json.getBytes(StandardCharsets.UTF_8)));
+            }
+            producer.flush();
+        }
+    }
+
+    /** Polls the committed results until {@code when} holds for their count; returns it. */
+    private static int awaitCommitted(TopicNames topics, IntPredicate when, ChildJvm serve)
+            throws Exception {
+        long deadline = System.nanoTime() + RUN_TIMEOUT.toNanos();
+        while (System.nanoTime() < deadline) {
+            int committed = TopicReader.readAll(broker.settings(), topics.results()).size();
+            if (when.test(committed)) {
+                return committed;
+            }
+            if (!serve.isAlive()) {
+                throw new AssertionError("serve exited; " + serve.tail());
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("results did not arrive in time; " + serve.tail());
+    }
+
+    private record Outcome(
+            Map<String, GenerationResult> results,
+            Map<String, Integer> counts,
+            Map<String, String> events,
+            List<String> conflictingEvents,
+            List<Integer> committedAtKill) {}
+
+    private static Outcome read(TopicNames topics, List<Integer> committedAtKill) {
+        KafkaClientSettings kafka = broker.settings();
+        Map<String, GenerationResult> results = new HashMap<>();
+        Map<String, Integer> counts = new TreeMap<>();
+        for (byte[] value : TopicReader.readAll(kafka, topics.results())) {
+            GenerationResult r = SingleObjectCodec.RESULT.decode(value).toOptional().orElseThrow();
+            results.put(r.getRequestId(), r);
+            counts.merge(r.getRequestId(), 1, Integer::sum);
+        }
+        Map<String, String> events = new TreeMap<>();
+        List<String> conflicts = new ArrayList<>();
+        for (byte[] value : TopicReader.readAll(kafka, topics.tokens())) {
+            TokenEvent e = SingleObjectCodec.TOKEN_EVENT.decode(value).toOptional().orElseThrow();
+            String content = e.getTokenIds() + "|" + e.getText() + "|" + e.getFinished();
+            String previous = events.putIfAbsent(e.getRequestId() + "#" + e.getSeq(), content);
+            if (previous != null && !previous.equals(content)) {
+                conflicts.add(e.toString());
+            }
+        }
+        return new Outcome(results, counts, events, conflicts, committedAtKill);
+    }
+}
