@@ -165,8 +165,23 @@ rest_url() {
     echo "http://localhost:$(conf_value rest.port)"
 }
 
+# A process that exited but was not reaped (a zombie, when nothing reaps orphans) counts as gone.
+running() {
+    kill -0 "$1" 2>/dev/null && [ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" != "Z" ]
+}
+
 alive() {
-    [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
+    [ -f "$1" ] && running "$(cat "$1")"
+}
+
+# SIGKILL, then wait until the process is gone.
+kill9() {
+    kill -9 "$1" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+        running "$1" || return 0
+        sleep 0.1
+    done
+    die "process $1 survived SIGKILL"
 }
 
 # The JVM and dynamic memory settings Flink's scripts compute for a process (BashJavaUtils).
@@ -211,7 +226,7 @@ start_jobmanager() {
             say "JobManager up (pid $pid): $url"
             return
         fi
-        kill -0 "$pid" 2>/dev/null || die "JobManager exited; see $LOG/jobmanager.log and .out"
+        running "$pid" || die "JobManager exited; see $LOG/jobmanager.log and .out"
         sleep 0.5
     done
     die "JobManager not answering on $url after 60 s; see $LOG/jobmanager.log"
@@ -236,7 +251,7 @@ start_taskmanager() {
             echo "taskmanager-$n $pid"
             return
         fi
-        kill -0 "$pid" 2>/dev/null || die "TaskManager exited; see $LOG/taskmanager-$n.log and .out"
+        running "$pid" || die "TaskManager exited; see $LOG/taskmanager-$n.log and .out"
         sleep 0.5
     done
     die "TaskManager taskmanager-$n did not register within 60 s; see $LOG/taskmanager-$n.log"
@@ -258,14 +273,14 @@ kill_taskmanager() {
     fi
     [ -n "$victims" ] || die "no TaskManager running"
     for tm in $victims; do
-        kill -9 "$(cat "$PIDS/$tm.pid")"
+        kill9 "$(cat "$PIDS/$tm.pid")"
         say "SIGKILL $tm (pid $(cat "$PIDS/$tm.pid"))"
     done
 }
 
 kill_jobmanager() {
     alive "$PIDS/jobmanager.pid" || die "no JobManager running"
-    kill -9 "$(cat "$PIDS/jobmanager.pid")"
+    kill9 "$(cat "$PIDS/jobmanager.pid")"
     say "SIGKILL JobManager (pid $(cat "$PIDS/jobmanager.pid"))"
 }
 
@@ -278,13 +293,17 @@ stop() {
             pids+=("$(cat "$f")")
         fi
     done
+    if [ ${#pids[@]} -eq 0 ]; then
+        say "nothing running"
+        return
+    fi
     for _ in $(seq 1 60); do
         local left=0
-        for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && left=1; done
+        for p in "${pids[@]}"; do running "$p" && left=1; done
         [ "$left" = 0 ] && break
         sleep 0.5
     done
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do running "$p" && kill9 "$p"; done
     say "stopped ${#pids[@]} process(es)"
 }
 

@@ -5,11 +5,9 @@ import io.tetris.job.kafka.KafkaClientSettings;
 import io.tetris.job.kafka.KafkaIo;
 import io.tetris.job.kafka.RawRecord;
 import io.tetris.job.kafka.TopicNames;
-import io.tetris.model.Vocabulary;
 import io.tetris.operators.DecodeLoop;
 import io.tetris.operators.LoopChainCheck;
 import io.tetris.operators.OperatorNames;
-import java.nio.file.Paths;
 import java.util.Objects;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
@@ -49,10 +47,8 @@ public final class Topology {
     public static void build(StreamExecutionEnvironment env, TetrisConfig config, Io io) {
         // Rounds are handed between the chained loop operators by reference, never copied.
         env.getConfig().enableObjectReuse();
-        int endOfText = Vocabulary.read(Paths.get(config.models().tokenizer())).endOfTextId();
-
         DataStream<byte[]> requests = readRequests(env, io);
-        DecodeLoop.Outputs outputs = DecodeLoop.attach(requests, config, endOfText);
+        DecodeLoop.Outputs outputs = DecodeLoop.attach(requests, config);
         writeTokens(outputs, io);
         writeResults(outputs, io);
         writeErrors(outputs, io);

@@ -32,14 +32,30 @@ public record TetrisConfig(
         java.util.List<Long> failAtRounds)
         implements Serializable {
 
-    /** Model files and runtime. {@code draftTokenizer} equals {@code tokenizer} when not set. */
+    /**
+     * Model files and runtime. {@code draftTokenizer} equals {@code tokenizer} when not set. A file
+     * is a path, or a {@code shipped:} reference to a file shipped with the job ({@link
+     * io.tetris.operators.TaskModels}); {@code checkAtSubmit} is false when the files exist only on
+     * the TaskManagers.
+     */
     public record Models(
             String draft,
             String target,
             String tokenizer,
             String draftTokenizer,
-            OnnxModelOptions onnx)
-            implements Serializable {}
+            OnnxModelOptions onnx,
+            boolean checkAtSubmit)
+            implements Serializable {
+
+        public Models(
+                String draft,
+                String target,
+                String tokenizer,
+                String draftTokenizer,
+                OnnxModelOptions onnx) {
+            this(draft, target, tokenizer, draftTokenizer, onnx, true);
+        }
+    }
 
     /** Per-replica continuous batching. */
     public record Batch(
@@ -94,7 +110,8 @@ public record TetrisConfig(
                         tokenizer,
                         draftTokenizer,
                         new OnnxModelOptions(
-                                Math.max(maxContext, 1), intra, inter, provider, device));
+                                Math.max(maxContext, 1), intra, inter, provider, device),
+                        conf.get(TetrisOptions.MODEL_CHECK_AT_SUBMIT));
 
         PolicyConfig policy =
                 attempt(

@@ -39,6 +39,16 @@ public final class TetrisOptions {
                             "tokenizer.json of the draft model, if it ships its own; it must"
                                     + " have exactly the target's vocabulary (checked at start).");
 
+    public static final ConfigOption<Boolean> MODEL_CHECK_AT_SUBMIT =
+            ConfigOptions.key("tetris.model.check-at-submit")
+                    .booleanType()
+                    .defaultValue(true)
+                    .withDescription(
+                            "Check the model files where the job is built (that they exist and"
+                                    + " that draft and target share one vocabulary). Off when"
+                                    + " the files exist only on the TaskManagers; every"
+                                    + " TaskManager checks that they exist when its tasks start.");
+
     public static final ConfigOption<Integer> MAX_CONTEXT =
             ConfigOptions.key("tetris.model.max-context")
                     .intType()

@@ -38,13 +38,25 @@ public final class DecodeLoop {
 
     private DecodeLoop() {}
 
+    /**
+     * Adds validation and the loop. The model files are checked here unless {@link
+     * TetrisConfig.Models#checkAtSubmit()} is off (files only on the TaskManagers, or shipped with
+     * the job after the client checked them); each TaskManager finds them when its tasks open.
+     */
+    public static Outputs attach(DataStream<byte[]> requests, TetrisConfig config) {
+        return attach(requests, config, -1);
+    }
+
+    /** {@link #attach(DataStream, TetrisConfig)} with the end-of-text token given. */
     public static Outputs attach(DataStream<byte[]> requests, TetrisConfig config, int endOfText) {
         int replicas = config.batch().replicas();
-        ModelCheck.requireCompatible(
-                Paths.get(config.models().draft()),
-                Paths.get(config.models().target()),
-                Paths.get(config.models().draftTokenizer()),
-                Paths.get(config.models().tokenizer()));
+        if (config.models().checkAtSubmit()) {
+            ModelCheck.requireCompatible(
+                    Paths.get(config.models().draft()),
+                    Paths.get(config.models().target()),
+                    Paths.get(config.models().draftTokenizer()),
+                    Paths.get(config.models().tokenizer()));
+        }
 
         SingleOutputStreamOperator<GenerationRequest> valid =
                 requests.process(new ValidateFunction(config))

@@ -33,6 +33,7 @@ final class ServeCommand implements Callable<Integer> {
     @Mixin EngineOptions engine;
     @Mixin KafkaOptions kafka;
     @Mixin StateCliOptions state;
+    @Mixin SubmitOptions submit;
 
     @Option(
             names = "--group-id",
@@ -96,13 +97,13 @@ final class ServeCommand implements Callable<Integer> {
                     settings, topics, partitions, replicationFactor, Duration.ofSeconds(60));
         }
         StreamExecutionEnvironment env = environment(conf);
+        config = submit.deliverModels(env, conf, jobManager != null, System.err);
         env.setParallelism(config.batch().replicas());
         env.enableCheckpointing(engine.checkpointInterval);
         Topology.build(
                 env, config, new Topology.Io(settings, topics, groupId, transactionalIdPrefix));
         Topology.checkChained(env);
-        env.execute(plan.jobName());
-        return 0;
+        return submit.execute(env, plan.jobName(), jobManager, plan, System.err);
     }
 
     private StreamExecutionEnvironment environment(Configuration conf) {

@@ -6,6 +6,7 @@ import io.tetris.engine.RoundRunner;
 import io.tetris.engine.SequenceState;
 import io.tetris.engine.SequenceTracker;
 import io.tetris.model.HuggingFaceTextTokenizer;
+import io.tetris.operators.TaskModels;
 import io.tetris.operators.replica.Replica;
 import io.tetris.operators.replica.ReplicaRegistry;
 import io.tetris.operators.round.Round;
@@ -14,7 +15,6 @@ import io.tetris.schemas.GenerationError;
 import io.tetris.schemas.GenerationRequest;
 import io.tetris.schemas.GenerationResult;
 import io.tetris.schemas.TokenEvent;
-import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -82,7 +82,7 @@ public final class MicroBatcher extends KeyedProcessFunction<Integer, Generation
         admitted = getRuntimeContext().getState(new ValueStateDescriptor<>("admitted", Types.LONG));
         rounds = getRuntimeContext().getState(new ValueStateDescriptor<>("rounds", Types.LONG));
         replica = ReplicaRegistry.acquire(getRuntimeContext(), config);
-        tokenizer = HuggingFaceTextTokenizer.load(Paths.get(config.models().tokenizer()));
+        tokenizer = TaskModels.tokenizer(getRuntimeContext(), config.models());
         tracker =
                 new SequenceTracker(
                         tokenizer,

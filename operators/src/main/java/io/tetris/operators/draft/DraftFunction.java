@@ -3,6 +3,7 @@ package io.tetris.operators.draft;
 import io.tetris.config.TetrisConfig;
 import io.tetris.engine.CachedModel;
 import io.tetris.engine.Drafter;
+import io.tetris.operators.TaskModels;
 import io.tetris.operators.replica.Replica;
 import io.tetris.operators.replica.ReplicaRegistry;
 import io.tetris.operators.round.Round;
@@ -31,6 +32,12 @@ public final class DraftFunction extends ProcessFunction<Round, Round> {
     private transient Counter draftTokens;
     private transient volatile long lastDraftMicros;
 
+    /** Reads the end-of-text token from the tokenizer on the TaskManager. */
+    public DraftFunction(TetrisConfig config) {
+        this(config, -1);
+    }
+
+    /** With the end-of-text token given ({@code -1}: read it on the TaskManager). */
     public DraftFunction(TetrisConfig config, int endOfText) {
         this.config = Objects.requireNonNull(config, "config");
         this.endOfText = endOfText;
@@ -39,8 +46,12 @@ public final class DraftFunction extends ProcessFunction<Round, Round> {
     @Override
     public void open(OpenContext openContext) {
         replica = ReplicaRegistry.acquire(getRuntimeContext(), config);
-        model = CachedModel.load(config.models().draft(), config.models().onnx());
-        drafter = new Drafter(model, endOfText, config.verification());
+        int eos =
+                endOfText >= 0
+                        ? endOfText
+                        : TaskModels.endOfText(getRuntimeContext(), config.models());
+        model = TaskModels.draft(getRuntimeContext(), config.models());
+        drafter = new Drafter(model, eos, config.verification());
         var metrics = getRuntimeContext().getMetricGroup();
         draftTokens = metrics.counter("draftTokens");
         metrics.gauge("draftMicros", () -> lastDraftMicros);

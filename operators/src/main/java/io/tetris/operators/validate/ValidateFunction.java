@@ -3,11 +3,11 @@ package io.tetris.operators.validate;
 import io.tetris.config.TetrisConfig;
 import io.tetris.engine.RequestValidator;
 import io.tetris.model.HuggingFaceTextTokenizer;
+import io.tetris.operators.TaskModels;
 import io.tetris.schemas.Decoded;
 import io.tetris.schemas.ErrorRecords;
 import io.tetris.schemas.GenerationError;
 import io.tetris.schemas.GenerationRequest;
-import java.nio.file.Paths;
 import java.util.Objects;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
@@ -42,7 +42,7 @@ public final class ValidateFunction extends ProcessFunction<byte[], GenerationRe
 
     @Override
     public void open(OpenContext openContext) {
-        tokenizer = HuggingFaceTextTokenizer.load(Paths.get(config.models().tokenizer()));
+        tokenizer = TaskModels.tokenizer(getRuntimeContext(), config.models());
         validator =
                 new RequestValidator(
                         tokenizer, config.limits(), config.models().onnx().maxContext());

@@ -4,6 +4,7 @@ import io.tetris.config.TetrisConfig;
 import io.tetris.engine.CachedModel;
 import io.tetris.engine.RoundRunner;
 import io.tetris.engine.Verifier;
+import io.tetris.operators.TaskModels;
 import io.tetris.operators.replica.Replica;
 import io.tetris.operators.replica.ReplicaRegistry;
 import io.tetris.operators.round.Round;
@@ -40,7 +41,7 @@ public final class VerifyFunction extends ProcessFunction<Round, Round> {
     @Override
     public void open(OpenContext openContext) {
         replica = ReplicaRegistry.acquire(getRuntimeContext(), config);
-        model = CachedModel.load(config.models().target(), config.models().onnx());
+        model = TaskModels.target(getRuntimeContext(), config.models());
         verifier = new Verifier(model, config.verification());
         var metrics = getRuntimeContext().getMetricGroup();
         acceptedTokens = metrics.counter("acceptedTokens");

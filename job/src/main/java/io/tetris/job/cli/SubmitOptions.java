@@ -1,0 +1,260 @@
+package io.tetris.job.cli;
+
+import io.tetris.config.TetrisConfig;
+import io.tetris.config.TetrisOptions;
+import io.tetris.job.state.DurableState;
+import io.tetris.model.ModelCheck;
+import io.tetris.operators.TaskModels;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.stream.Stream;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.runtime.client.JobCancellationException;
+import org.apache.flink.runtime.client.JobExecutionException;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.util.SerializedThrowable;
+import picocli.CommandLine.Option;
+
+/**
+ * How {@code serve --jobmanager} hands the job to a remote cluster: the models shipped with it or
+ * found on the TaskManagers, and whether the client stays attached.
+ */
+final class SubmitOptions {
+
+    /** Name prefix of the model folders shipped through Flink's distributed cache. */
+    static final String SHIPPED_FOLDER = "tetris-models-";
+
+    private static final long LARGE_SHIPMENT_BYTES = 2L << 30;
+
+    @Option(
+            names = "--detached",
+            description =
+                    "With --jobmanager: submit, print the job id and how to follow and cancel"
+                            + " it, and return; the job keeps running on the cluster. Without"
+                            + " it the command stays attached until the job ends.")
+    boolean detached;
+
+    @Option(
+            names = "--ship-models",
+            negatable = true,
+            defaultValue = "true",
+            fallbackValue = "true",
+            description =
+                    "With --jobmanager: ship the model folder with the job (Flink's distributed"
+                            + " cache), so TaskManagers need no copy of their own (default)."
+                            + " --no-ship-models: the model paths must exist on every"
+                            + " TaskManager (e.g. an image's /opt/flink/usrlib/models); each"
+                            + " checks them when the job starts and a missing file ends the"
+                            + " job with its name.")
+    boolean shipModels = true;
+
+    /**
+     * Points the model settings at where the TaskManagers will find the files: for a remote
+     * cluster, the folders shipped with the job (after checking them here), or paths on the
+     * TaskManagers (checked here only if this machine has them). Returns the configuration to build
+     * the job with.
+     */
+    TetrisConfig deliverModels(
+            StreamExecutionEnvironment env, Configuration conf, boolean remote, PrintStream out) {
+        if (detached && !remote) {
+            throw new IllegalArgumentException("--detached needs --jobmanager");
+        }
+        if (!remote) {
+            return TetrisConfig.from(conf);
+        }
+        Map<ConfigOption<String>, Path> files = modelFiles(conf);
+        if (!shipModels) {
+            boolean here = files.values().stream().allMatch(Files::isRegularFile);
+            conf.set(TetrisOptions.MODEL_CHECK_AT_SUBMIT, here);
+            out.println(
+                    "Models: paths on the TaskManagers"
+                            + (here
+                                    ? " (checked here too)"
+                                    : ", not on this machine: each TaskManager checks them when"
+                                            + " the job starts")
+                            + ": "
+                            + files.values());
+            return TetrisConfig.from(conf);
+        }
+        TetrisConfig checked = TetrisConfig.from(conf);
+        ModelCheck.requireCompatible(
+                Paths.get(checked.models().draft()),
+                Paths.get(checked.models().target()),
+                Paths.get(checked.models().draftTokenizer()),
+                Paths.get(checked.models().tokenizer()));
+        Map<Path, String> folders = new LinkedHashMap<>();
+        for (Map.Entry<ConfigOption<String>, Path> e : files.entrySet()) {
+            Path folder = e.getValue().getParent();
+            String name =
+                    folders.computeIfAbsent(
+                            folder,
+                            f -> {
+                                String n = SHIPPED_FOLDER + folders.size();
+                                env.registerCachedFile(f.toUri().toString(), n);
+                                out.println(
+                                        "Models: shipping "
+                                                + f
+                                                + " with the job ("
+                                                + describeSize(f)
+                                                + ")");
+                                return n;
+                            });
+            conf.set(e.getKey(), TaskModels.shipped(name, e.getValue().getFileName().toString()));
+        }
+        conf.set(TetrisOptions.MODEL_CHECK_AT_SUBMIT, false);
+        return TetrisConfig.from(conf);
+    }
+
+    /** The model files the settings name, absolute; the draft tokenizer only when set apart. */
+    private static Map<ConfigOption<String>, Path> modelFiles(Configuration conf) {
+        Map<ConfigOption<String>, Path> files = new LinkedHashMap<>();
+        List<ConfigOption<String>> options =
+                new ArrayList<>(
+                        List.of(
+                                TetrisOptions.DRAFT_MODEL,
+                                TetrisOptions.TARGET_MODEL,
+                                TetrisOptions.TOKENIZER));
+        if (conf.getOptional(TetrisOptions.DRAFT_TOKENIZER).isPresent()) {
+            options.add(TetrisOptions.DRAFT_TOKENIZER);
+        }
+        for (ConfigOption<String> option : options) {
+            String value = conf.get(option);
+            if (TaskModels.isShipped(value)) {
+                throw new IllegalArgumentException(
+                        option.key() + ": '" + value + "' is for the job itself; give a path");
+            }
+            files.put(option, Paths.get(value).toAbsolutePath().normalize());
+        }
+        return files;
+    }
+
+    private static String describeSize(Path folder) {
+        long bytes;
+        long count;
+        try (Stream<Path> walk = Files.walk(folder)) {
+            List<Path> regular = walk.filter(Files::isRegularFile).toList();
+            count = regular.size();
+            bytes = 0;
+            for (Path p : regular) {
+                bytes += Files.size(p);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read model folder " + folder, e);
+        }
+        String size = count + " files, " + String.format("%.1f MiB", bytes / (1024.0 * 1024.0));
+        if (bytes > LARGE_SHIPMENT_BYTES) {
+            size +=
+                    "; every submission uploads it: for models this large a path every"
+                            + " TaskManager has (--no-ship-models) is faster";
+        }
+        return size;
+    }
+
+    /**
+     * Runs the job: locally until it ends; on a remote cluster attached (prints the job id, waits,
+     * and explains a lost JobManager instead of a stack trace) or detached (prints the job id and
+     * how to follow it, then returns).
+     */
+    int execute(
+            StreamExecutionEnvironment env,
+            String jobName,
+            String jobManager,
+            DurableState.Plan plan,
+            PrintStream out)
+            throws Exception {
+        if (jobManager == null) {
+            env.execute(jobName);
+            return 0;
+        }
+        String web = "http://" + jobManager;
+        JobClient job = env.executeAsync(jobName);
+        String id = job.getJobID().toString();
+        out.println("Submitted job " + id + " ('" + jobName + "') to " + web);
+        out.println("  web UI:  " + web + "/#/job/running/" + id + "/overview");
+        out.println("  status:  curl -s " + web + "/jobs/" + id);
+        out.println(
+                "  cancel:  curl -s -X PATCH '"
+                        + web
+                        + "/jobs/"
+                        + id
+                        + "?mode=cancel'   (checkpoints stay in "
+                        + plan.directory()
+                        + "; the same serve command resumes from the newest)");
+        if (detached) {
+            System.out.println(id); // alone on stdout: JOB=$(./tetris serve ... --detached)
+            return 0;
+        }
+        try {
+            job.getJobExecutionResult().get();
+            out.println("Job " + id + " finished.");
+            return 0;
+        } catch (ExecutionException e) {
+            if (find(e, JobCancellationException.class)) {
+                out.println("Job " + id + " was cancelled; its checkpoints are kept.");
+                return 0;
+            }
+            if (find(e, JobExecutionException.class)) {
+                System.err.println("error: job " + id + " failed: " + reason(e));
+                return 1;
+            }
+            System.err.println(
+                    "error: lost contact with the JobManager at "
+                            + jobManager
+                            + " while attached to job "
+                            + id
+                            + " ("
+                            + reason(e)
+                            + "). A session cluster without high availability loses its jobs"
+                            + " with its JobManager: start the JobManager again, then run this"
+                            + " same serve command; it resumes from the newest checkpoint in "
+                            + plan.directory()
+                            + ". If the JobManager is still up, the job may still be running: "
+                            + web
+                            + "/jobs/"
+                            + id);
+            return 1;
+        }
+    }
+
+    private static boolean find(Throwable t, Class<? extends Throwable> type) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (type.isInstance(c)
+                    || (c instanceof SerializedThrowable s
+                            && type.getName().equals(s.getOriginalErrorClassName()))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The most telling message in a failure's causes: the first argument or state problem (the
+     * job's own errors are those), else the deepest cause.
+     */
+    static String reason(Throwable t) {
+        Throwable deepest = t;
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            String type =
+                    c instanceof SerializedThrowable s
+                            ? s.getOriginalErrorClassName()
+                            : c.getClass().getName();
+            if (type.equals(IllegalStateException.class.getName())
+                    || type.equals(IllegalArgumentException.class.getName())) {
+                return c.getMessage();
+            }
+            deepest = c;
+        }
+        return deepest instanceof SerializedThrowable ? deepest.getMessage() : deepest.toString();
+    }
+}

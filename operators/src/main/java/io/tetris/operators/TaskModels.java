@@ -1,0 +1,217 @@
+package io.tetris.operators;
+
+import io.tetris.config.TetrisConfig;
+import io.tetris.config.TetrisOptions;
+import io.tetris.engine.CachedModel;
+import io.tetris.model.HuggingFaceTextTokenizer;
+import io.tetris.model.OnnxModelOptions;
+import io.tetris.model.Vocabulary;
+import java.io.File;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.function.Supplier;
+import org.apache.flink.api.common.functions.RuntimeContext;
+import org.apache.flink.runtime.execution.SuppressRestartsException;
+import org.apache.flink.util.FlinkUserCodeClassLoader;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * How a task on a TaskManager finds its model files and loads the native code that runs them, and
+ * the two failures no restart can fix, which end the job once with what to do instead of restarting
+ * it forever.
+ *
+ * <p>A model setting is either a path, which must exist on every TaskManager, or a reference {@code
+ * shipped:<name>/<file>} to a folder the client shipped with the job through Flink's distributed
+ * cache ({@code serve --jobmanager} does this by default), which each TaskManager receives from the
+ * JobManager's blob server whatever its own file system holds.
+ */
+public final class TaskModels {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TaskModels.class);
+
+    /** Prefix of a model setting that names a file shipped with the job. */
+    public static final String SHIPPED = "shipped:";
+
+    private static volatile boolean warnedJobJar;
+
+    private TaskModels() {}
+
+    /** The setting for {@code file} inside the folder shipped as {@code name}. */
+    public static String shipped(String name, String file) {
+        return SHIPPED + name + "/" + file;
+    }
+
+    /** Whether {@code setting} names a shipped file. */
+    public static boolean isShipped(String setting) {
+        return setting.startsWith(SHIPPED);
+    }
+
+    /**
+     * The local file for a model setting on this TaskManager; ends the job (no restart) when it is
+     * not there, naming the setting, the TaskManager and what to do.
+     *
+     * @param option the setting's key, for the message
+     */
+    public static Path locate(RuntimeContext context, String setting, String option) {
+        Path file;
+        if (isShipped(setting)) {
+            String ref = setting.substring(SHIPPED.length());
+            int slash = ref.indexOf('/');
+            if (slash <= 0 || slash == ref.length() - 1) {
+                throw unrecoverable(
+                        option + ": malformed shipped model reference '" + setting + "'");
+            }
+            String name = ref.substring(0, slash);
+            File folder;
+            try {
+                folder = context.getDistributedCache().getFile(name);
+            } catch (RuntimeException e) {
+                throw unrecoverable(
+                        option
+                                + ": the job was not shipped with the model folder '"
+                                + name
+                                + "' ("
+                                + e.getMessage()
+                                + "); submit it with serve --ship-models, or give a path that"
+                                + " every TaskManager has");
+            }
+            file = folder.toPath().resolve(ref.substring(slash + 1));
+        } else {
+            file = Paths.get(setting);
+        }
+        if (!Files.isRegularFile(file)) {
+            throw unrecoverable(
+                    "model file not found on TaskManager "
+                            + host()
+                            + ": "
+                            + file.toAbsolutePath()
+                            + " ("
+                            + option
+                            + (isShipped(setting) ? ", shipped with the job as " + setting : "")
+                            + "). A model path must exist on every TaskManager; or let serve"
+                            + " --jobmanager ship the models with the job (--ship-models, the"
+                            + " default).");
+        }
+        return file;
+    }
+
+    /** A class of ONNX Runtime's Java binding, to see where it is loaded from. */
+    public static final String ONNX_RUNTIME = "ai.onnxruntime.OrtEnvironment";
+
+    /** A class of DJL's tokenizers binding, to see where it is loaded from. */
+    public static final String TOKENIZERS = "ai.djl.huggingface.tokenizers.HuggingFaceTokenizer";
+
+    /**
+     * Runs {@code load}, which loads native code (ONNX Runtime, DJL's tokenizers). The JVM binds a
+     * native library to the first class loader that loads it; when those libraries come from the
+     * job jar, every job (and every resubmission) on the TaskManager has a class loader of its own,
+     * and all but the first fail. That ends the job once, saying how to fix it, instead of
+     * restarting it forever.
+     *
+     * @param nativeBacked a class of the library, to warn when it comes from the job jar
+     */
+    public static <T> T loadNative(String what, String nativeBacked, Supplier<T> load) {
+        try {
+            warnIfFromJobJar(Class.forName(nativeBacked, false, TaskModels.class.getClassLoader()));
+            return load.get();
+        } catch (ClassNotFoundException e) {
+            throw unrecoverable(
+                    "cannot load " + what + ": " + nativeBacked + " is on no class path", e);
+        } catch (LinkageError e) {
+            String text = String.valueOf(e.getMessage());
+            boolean bound =
+                    text.contains("another classloader")
+                            || text.contains("Could not initialize class");
+            throw unrecoverable(
+                    "cannot load "
+                            + what
+                            + " on TaskManager "
+                            + host()
+                            + ": "
+                            + e
+                            + (bound
+                                    ? ". Its native library is bound to the class loader of an"
+                                            + " earlier job on this TaskManager. Put the jars of"
+                                            + " the job's target/flink-lib folder (ONNX Runtime,"
+                                            + " DJL, its tokenizers, JNA, Gson) into Flink's lib/"
+                                            + " on every TaskManager and set"
+                                            + " classloader.parent-first-patterns.additional:"
+                                            + " ai.djl.;ai.onnxruntime. (README, \"Remote Flink"
+                                            + " cluster\"); restarting the TaskManager clears it"
+                                            + " only until the next resubmission."
+                                    : ""),
+                    e);
+        }
+    }
+
+    /** The target tokenizer of {@code models}, loaded on this TaskManager. */
+    public static HuggingFaceTextTokenizer tokenizer(
+            RuntimeContext context, TetrisConfig.Models models) {
+        Path file = locate(context, models.tokenizer(), TetrisOptions.TOKENIZER.key());
+        return loadNative(
+                "the tokenizer " + file, TOKENIZERS, () -> HuggingFaceTextTokenizer.load(file));
+    }
+
+    /** The end-of-text token id of the target tokenizer, read on this TaskManager. */
+    public static int endOfText(RuntimeContext context, TetrisConfig.Models models) {
+        return Vocabulary.read(locate(context, models.tokenizer(), TetrisOptions.TOKENIZER.key()))
+                .endOfTextId();
+    }
+
+    /** The draft model of {@code models}, loaded on this TaskManager. */
+    public static CachedModel draft(RuntimeContext context, TetrisConfig.Models models) {
+        return model(context, models.draft(), TetrisOptions.DRAFT_MODEL.key(), models.onnx());
+    }
+
+    /** The target model of {@code models}, loaded on this TaskManager. */
+    public static CachedModel target(RuntimeContext context, TetrisConfig.Models models) {
+        return model(context, models.target(), TetrisOptions.TARGET_MODEL.key(), models.onnx());
+    }
+
+    private static CachedModel model(
+            RuntimeContext context, String setting, String option, OnnxModelOptions onnx) {
+        Path file = locate(context, setting, option);
+        return loadNative(
+                "the model " + file, ONNX_RUNTIME, () -> CachedModel.load(file.toString(), onnx));
+    }
+
+    /** Whether {@code type} was loaded from the job jar by a Flink user-code class loader. */
+    public static boolean fromJobJar(Class<?> type) {
+        return type.getClassLoader() instanceof FlinkUserCodeClassLoader;
+    }
+
+    private static void warnIfFromJobJar(Class<?> nativeBacked) {
+        if (!warnedJobJar && fromJobJar(nativeBacked)) {
+            warnedJobJar = true;
+            LOG.warn(
+                    "{} was loaded from the job jar, not from Flink's lib/: its native library"
+                            + " binds to this job's class loader, and the next job or"
+                            + " resubmission on this TaskManager cannot load it. Put the jars of"
+                            + " the job's target/flink-lib into Flink's lib/ (README, \"Remote"
+                            + " Flink cluster\").",
+                    nativeBacked.getName());
+        }
+    }
+
+    private static SuppressRestartsException unrecoverable(String message) {
+        return unrecoverable(message, null);
+    }
+
+    private static SuppressRestartsException unrecoverable(String message, Throwable cause) {
+        IllegalStateException problem = new IllegalStateException(message, cause);
+        LOG.error("{} (the job ends; restarting it would not help)", message);
+        return new SuppressRestartsException(problem);
+    }
+
+    private static String host() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (UnknownHostException e) {
+            return "(unknown host)";
+        }
+    }
+}
