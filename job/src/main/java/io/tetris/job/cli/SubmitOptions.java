@@ -251,7 +251,10 @@ final class SubmitOptions {
                             : c.getClass().getName();
             if (type.equals(IllegalStateException.class.getName())
                     || type.equals(IllegalArgumentException.class.getName())) {
-                return c.getMessage();
+                String message = String.valueOf(c.getMessage());
+                return message.startsWith(type + ": ")
+                        ? message.substring(type.length() + 2)
+                        : message;
             }
             deepest = c;
         }

@@ -1,0 +1,115 @@
+package io.tetris.job.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.tetris.config.TetrisConfig;
+import io.tetris.config.TetrisOptions;
+import io.tetris.job.TestModels;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.runtime.client.JobExecutionException;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.util.SerializedThrowable;
+import org.junit.jupiter.api.Test;
+
+class SubmitOptionsTest {
+
+    private final ByteArrayOutputStream printed = new ByteArrayOutputStream();
+    private final PrintStream out = new PrintStream(printed, true, StandardCharsets.UTF_8);
+
+    @Test
+    void aRemoteSubmissionShipsTheModelFolderAndPointsTheTasksAtIt() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        Configuration conf = TestModels.configuration();
+
+        TetrisConfig config = new SubmitOptions().deliverModels(env, conf, true, out);
+
+        assertThat(config.models().draft()).isEqualTo("shipped:tetris-models-0/draft.onnx");
+        assertThat(config.models().target()).isEqualTo("shipped:tetris-models-0/target.onnx");
+        assertThat(config.models().tokenizer()).isEqualTo("shipped:tetris-models-0/tokenizer.json");
+        assertThat(config.models().checkAtSubmit()).isFalse();
+        assertThat(env.getCachedFiles())
+                .singleElement()
+                .satisfies(
+                        f -> {
+                            assertThat(f.f0).isEqualTo("tetris-models-0");
+                            assertThat(Path.of(java.net.URI.create(f.f1.filePath)))
+                                    .isEqualTo(TestModels.dir().toAbsolutePath().normalize());
+                        });
+        assertThat(printed.toString(StandardCharsets.UTF_8))
+                .contains("Models: shipping")
+                .contains(" files, ")
+                .doesNotContain("faster");
+    }
+
+    @Test
+    void shippingChecksTheModelsFirst() {
+        Configuration conf = TestModels.configuration();
+        conf.set(TetrisOptions.TARGET_MODEL, "/no/such/target.onnx");
+
+        assertThatThrownBy(
+                        () ->
+                                new SubmitOptions()
+                                        .deliverModels(
+                                                StreamExecutionEnvironment
+                                                        .getExecutionEnvironment(),
+                                                conf,
+                                                true,
+                                                out))
+                .hasMessageContaining("file not found: /no/such/target.onnx");
+    }
+
+    @Test
+    void withoutShippingPathsAreLeftForTheTaskManagersAndCheckedHereOnlyIfPresent() {
+        SubmitOptions options = new SubmitOptions();
+        options.shipModels = false;
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+
+        TetrisConfig here = options.deliverModels(env, TestModels.configuration(), true, out);
+        assertThat(here.models().checkAtSubmit()).isTrue();
+        assertThat(here.models().draft()).endsWith("draft.onnx").doesNotStartWith("shipped:");
+
+        Configuration elsewhere = new Configuration();
+        elsewhere.set(TetrisOptions.DRAFT_MODEL, "/opt/flink/usrlib/models/draft.onnx");
+        elsewhere.set(TetrisOptions.TARGET_MODEL, "/opt/flink/usrlib/models/target.onnx");
+        elsewhere.set(TetrisOptions.TOKENIZER, "/opt/flink/usrlib/models/tokenizer.json");
+        TetrisConfig there = options.deliverModels(env, elsewhere, true, out);
+        assertThat(there.models().checkAtSubmit()).isFalse();
+        assertThat(there.models().target()).isEqualTo("/opt/flink/usrlib/models/target.onnx");
+        assertThat(env.getCachedFiles()).isEmpty();
+        assertThat(printed.toString(StandardCharsets.UTF_8)).contains("not on this machine");
+    }
+
+    @Test
+    void aLocalRunChangesNothingAndDetachedNeedsAJobManager() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        TetrisConfig local =
+                new SubmitOptions().deliverModels(env, TestModels.configuration(), false, out);
+        assertThat(local.models().checkAtSubmit()).isTrue();
+        assertThat(env.getCachedFiles()).isEmpty();
+
+        SubmitOptions detached = new SubmitOptions();
+        detached.detached = true;
+        assertThatThrownBy(
+                        () -> detached.deliverModels(env, TestModels.configuration(), false, out))
+                .hasMessageContaining("--detached needs --jobmanager");
+    }
+
+    @Test
+    void theReasonOfAFailedJobIsTheJobsOwnMessage() {
+        Throwable failure =
+                new JobExecutionException(
+                        null,
+                        "Job execution failed.",
+                        new SerializedThrowable(
+                                new RuntimeException(
+                                        "wrapped",
+                                        new IllegalStateException("model file not found: x"))));
+
+        assertThat(SubmitOptions.reason(failure)).isEqualTo("model file not found: x");
+    }
+}
