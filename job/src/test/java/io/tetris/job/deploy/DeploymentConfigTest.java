@@ -159,6 +159,215 @@ class DeploymentConfigTest {
         assertThat(Files.readString(ROOT.resolve("k8s/README.md"))).contains("kubectl apply");
     }
 
+    @Test
+    void theImagesPutTheNativeLibrariesInFlinksLibAndTheDeploymentsLoadThemParentFirst()
+            throws Exception {
+        String rootPom = Files.readString(ROOT.resolve("pom.xml"));
+        java.util.regex.Matcher module =
+                java.util.regex.Pattern.compile("<module>([^<]+)</module>").matcher(rootPom);
+        for (String file : List.of("Dockerfile", "Dockerfile.gpu")) {
+            String dockerfile = Files.readString(ROOT.resolve(file));
+            assertThat(dockerfile)
+                    .as(file)
+                    .contains("COPY --from=build /src/job/target/flink-lib/ /opt/flink/lib/")
+                    .contains("'pendingCommittables'");
+            module.reset();
+            while (module.find()) {
+                // The build stage needs every module of the reactor, or Maven stops at once.
+                String m = module.group(1);
+                assertThat(dockerfile)
+                        .as(file + " copies module " + m)
+                        .containsAnyOf("COPY " + m + " " + m, "COPY " + m + "/pom.xml " + m);
+            }
+        }
+        JsonNode compose = new YAMLMapper().readTree(ROOT.resolve("docker-compose.yml").toFile());
+        JsonNode k8s = yaml("k8s/flink-deployment.yaml").get(0).at("/spec/flinkConfiguration");
+        for (String patterns :
+                List.of(
+                        flinkProperties(compose)
+                                .getProperty("classloader.parent-first-patterns.additional"),
+                        k8s.get("classloader.parent-first-patterns.additional").asText())) {
+            assertThat(List.of(patterns.split(";"))).contains("ai.djl.", "ai.onnxruntime.");
+        }
+    }
+
+    @Test
+    void composeKeepsCheckpointsInAVolumeThatOutlivesTheContainersAndResumes() throws Exception {
+        JsonNode compose = new YAMLMapper().readTree(ROOT.resolve("docker-compose.yml").toFile());
+        JsonNode services = compose.get("services");
+        assertThat(compose.get("volumes").has("tetris-state")).isTrue();
+        String mount = null;
+        for (String service : List.of("jobmanager", "taskmanager")) {
+            List<String> volumes = strings(services.get(service).get("volumes"));
+            String state =
+                    volumes.stream()
+                            .filter(v -> v.startsWith("tetris-state:"))
+                            .findFirst()
+                            .orElseThrow(() -> new AssertionError(service + " mounts no state"));
+            mount = state.substring("tetris-state:".length());
+            assertThat(services.get(service).get("restart").asText())
+                    .as(service)
+                    .isEqualTo("unless-stopped");
+        }
+        List<String> args = strings(services.get("jobmanager").get("command"));
+        String stateDir = valueAfter(args, "--state-dir");
+        assertThat(java.net.URI.create(stateDir).getPath()).startsWith(mount);
+        assertThat(args).as("resumes from the newest checkpoint").doesNotContain("--fresh-start");
+        Properties flink = flinkProperties(compose);
+        for (String key :
+                List.of("execution.checkpointing.dir", "execution.checkpointing.savepoint-dir")) {
+            assertThat(java.net.URI.create(flink.getProperty(key)).getPath())
+                    .as(key)
+                    .startsWith(mount)
+                    .doesNotStartWith("/tmp");
+        }
+        assertThat(flink.getProperty("execution.checkpointing.externalized-checkpoint-retention"))
+                .isEqualTo("RETAIN_ON_CANCELLATION");
+        assertThat(services.get("kafka").get("environment").get("KAFKA_LOG_DIRS").asText())
+                .isEqualTo(strings(services.get("kafka").get("volumes")).get(0).split(":", 2)[1]);
+    }
+
+    @Test
+    void kubernetesHasHighAvailabilityAndLetsTheOperatorRestore() throws Exception {
+        JsonNode spec = yaml("k8s/flink-deployment.yaml").get(0).get("spec");
+        JsonNode flink = spec.get("flinkConfiguration");
+        assertThat(flink.get("high-availability.type").asText()).isEqualTo("kubernetes");
+        assertThat(java.net.URI.create(flink.get("high-availability.storageDir").asText()))
+                .satisfies(u -> assertThat(u.getScheme()).isNotIn(null, "file"));
+        List<String> args = strings(spec.get("job").get("args"));
+        assertThat(java.net.URI.create(valueAfter(args, "--state-dir")).getScheme())
+                .isNotIn(null, "file");
+        // Kubernetes HA and the operator's savepoints restore the job; serve must not pick one.
+        assertThat(args).contains("--fresh-start");
+    }
+
+    @Test
+    void everyStorageUriHasItsFileSystemPluginInTheImage() throws Exception {
+        JsonNode compose = new YAMLMapper().readTree(ROOT.resolve("docker-compose.yml").toFile());
+        List<String> composeUris = storageUris(flinkProperties(compose));
+        composeUris.add(
+                valueAfter(strings(compose.at("/services/jobmanager/command")), "--state-dir"));
+        assertThat(compose.at("/services/jobmanager/build").asText()).isEqualTo(".");
+        assertThat(missingPlugins(composeUris, Files.readString(ROOT.resolve("Dockerfile"))))
+                .isEmpty();
+
+        JsonNode spec = yaml("k8s/flink-deployment.yaml").get(0).get("spec");
+        Properties k8s = new Properties();
+        spec.get("flinkConfiguration")
+                .fields()
+                .forEachRemaining(e -> k8s.setProperty(e.getKey(), e.getValue().asText()));
+        List<String> k8sUris = storageUris(k8s);
+        k8sUris.add(valueAfter(strings(spec.get("job").get("args")), "--state-dir"));
+        assertThat(k8sUris).anyMatch(u -> u.startsWith("s3://")).hasSizeGreaterThan(3);
+        String image = spec.get("image").asText();
+        String dockerfile = image.endsWith(":gpu") ? "Dockerfile.gpu" : "Dockerfile";
+        assertThat(missingPlugins(k8sUris, Files.readString(ROOT.resolve(dockerfile)))).isEmpty();
+    }
+
+    @Test
+    void thePluginCheckFailsForASchemeWhoseFileSystemTheImageLacks() {
+        String plain = "FROM flink:2.2.1-java17\n";
+        String presto =
+                plain
+                        + "RUN mkdir -p /opt/flink/plugins/s3-fs-presto \\\n"
+                        + "    && cp /opt/flink/opt/flink-s3-fs-presto-*.jar"
+                        + " /opt/flink/plugins/s3-fs-presto/\n";
+        assertThat(missingPlugins(List.of("s3://bucket/checkpoints"), plain))
+                .singleElement()
+                .asString()
+                .contains("s3://bucket/checkpoints")
+                .contains("flink-s3-fs-presto");
+        assertThat(missingPlugins(List.of("s3://bucket/checkpoints", "s3p://b/x"), presto))
+                .isEmpty();
+        assertThat(missingPlugins(List.of("s3a://bucket/x", "gs://bucket/x"), presto)).hasSize(2);
+        assertThat(missingPlugins(List.of("hdfs://nn/x"), presto)).hasSize(1);
+        assertThat(
+                        missingPlugins(
+                                List.of("gs://bucket/x"),
+                                plain
+                                        + "ENV ENABLE_BUILT_IN_PLUGINS=flink-gs-fs-hadoop-2.2.1.jar\n"))
+                .isEmpty();
+        assertThat(missingPlugins(List.of("file:///opt/flink/state", "/data/x"), plain)).isEmpty();
+    }
+
+    /** File system schemes that need a plugin, and the Flink plugin jars that provide each. */
+    private static final java.util.Map<String, List<String>> PLUGIN_SCHEMES =
+            java.util.Map.of(
+                    "s3", List.of("flink-s3-fs-presto", "flink-s3-fs-hadoop"),
+                    "s3p", List.of("flink-s3-fs-presto"),
+                    "s3a", List.of("flink-s3-fs-hadoop"),
+                    "gs", List.of("flink-gs-fs-hadoop"),
+                    "abfs", List.of("flink-azure-fs-hadoop"),
+                    "abfss", List.of("flink-azure-fs-hadoop"),
+                    "wasb", List.of("flink-azure-fs-hadoop"),
+                    "wasbs", List.of("flink-azure-fs-hadoop"),
+                    "oss", List.of("flink-oss-fs-hadoop"));
+
+    /**
+     * The storage URIs whose scheme the image cannot serve: {@code file} is built in; every other
+     * scheme needs one of its plugin jars placed under {@code /opt/flink/plugins/} by the
+     * Dockerfile (or listed in {@code ENABLE_BUILT_IN_PLUGINS}).
+     */
+    static List<String> missingPlugins(List<String> uris, String dockerfile) {
+        Set<String> enabled = new HashSet<>();
+        java.util.regex.Pattern jar = java.util.regex.Pattern.compile("flink-[a-z0-9]+-fs-[a-z]+");
+        for (String instruction : dockerfile.replace("\\\n", " ").split("\n")) {
+            if (instruction.contains("/opt/flink/plugins/")
+                    || instruction.contains("ENABLE_BUILT_IN_PLUGINS")) {
+                java.util.regex.Matcher m = jar.matcher(instruction);
+                while (m.find()) {
+                    enabled.add(m.group());
+                }
+            }
+        }
+        List<String> problems = new ArrayList<>();
+        for (String uri : uris) {
+            String scheme = java.net.URI.create(uri).getScheme();
+            if (scheme == null || scheme.equals("file")) {
+                continue;
+            }
+            List<String> plugins = PLUGIN_SCHEMES.getOrDefault(scheme, List.of());
+            if (plugins.stream().noneMatch(enabled::contains)) {
+                problems.add(
+                        uri
+                                + ": scheme '"
+                                + scheme
+                                + "' needs "
+                                + (plugins.isEmpty()
+                                        ? "a file system this image does not provide"
+                                        : "one of " + plugins + " under /opt/flink/plugins/")
+                                + " in the image");
+            }
+        }
+        return problems;
+    }
+
+    /** The checkpoint, savepoint and HA storage locations among Flink settings. */
+    private static List<String> storageUris(Properties flink) {
+        List<String> uris = new ArrayList<>();
+        for (String key :
+                List.of(
+                        "execution.checkpointing.dir",
+                        "execution.checkpointing.savepoint-dir",
+                        "high-availability.storageDir")) {
+            if (flink.getProperty(key) != null) {
+                uris.add(flink.getProperty(key));
+            }
+        }
+        return uris;
+    }
+
+    private static Properties flinkProperties(JsonNode compose) throws Exception {
+        Properties flink = new Properties();
+        flink.load(
+                new StringReader(
+                        compose.get("x-flink-config")
+                                .get("FLINK_PROPERTIES")
+                                .asText()
+                                .replace(": ", "=")));
+        return flink;
+    }
+
     private static void assertAccepted(List<String> args) {
         // Throws a ParameterException naming any option the command line does not know.
         new CommandLine(Main.class).parseArgs(args.toArray(new String[0]));
