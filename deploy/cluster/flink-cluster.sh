@@ -167,7 +167,33 @@ rest_url() {
 
 # A process that exited but was not reaped (a zombie, when nothing reaps orphans) counts as gone.
 running() {
-    kill -0 "$1" 2>/dev/null && [ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" != "Z" ]
+    local state
+    kill -0 "$1" 2>/dev/null || return 1
+    if [ -r "/proc/$1/stat" ]; then
+        state="$(sed 's/.*) //' "/proc/$1/stat" | cut -c1)"
+    else
+        state="$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)"
+    fi
+    [ "$state" != "Z" ]
+}
+
+# GET of a JobManager REST path; curl when there is one, else bash's /dev/tcp.
+rest_get() {
+    local port
+    port="$(conf_value rest.port)"
+    if command -v curl >/dev/null 2>&1; then
+        curl -sf "http://localhost:$port$1"
+        return
+    fi
+    local reply
+    exec 3<>"/dev/tcp/localhost/$port" || return 1
+    printf 'GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$1" >&3
+    reply="$(cat <&3)"
+    exec 3<&-
+    case "$reply" in
+        "HTTP/1."?" 200"*) printf '%s' "${reply#*$'\r\n\r\n'}" ;;
+        *) return 1 ;;
+    esac
 }
 
 alive() {
@@ -222,7 +248,7 @@ start_jobmanager() {
         GET_JM_RESOURCE_PARAMS)"
     url="$(rest_url)"
     for _ in $(seq 1 120); do
-        if curl -sf "$url/overview" >/dev/null 2>&1; then
+        if rest_get /overview >/dev/null 2>&1; then
             say "JobManager up (pid $pid): $url"
             return
         fi
@@ -233,7 +259,7 @@ start_jobmanager() {
 }
 
 registered_taskmanagers() {
-    curl -sf "$(rest_url)/overview" 2>/dev/null | sed -n 's/.*"taskmanagers":\([0-9]*\).*/\1/p'
+    rest_get /overview 2>/dev/null | sed -n 's/.*"taskmanagers":\([0-9]*\).*/\1/p'
 }
 
 start_taskmanager() {
@@ -314,7 +340,7 @@ status() {
         if alive "$f"; then state=running; else state=gone; fi
         echo "$(basename "$f" .pid) pid $(cat "$f") $state"
     done
-    [ -f "$CONF/config.yaml" ] && curl -sf "$(rest_url)/overview" && echo
+    [ -f "$CONF/config.yaml" ] && rest_get /overview && echo
     return 0
 }
 

@@ -243,6 +243,12 @@ final class SubmitOptions {
      * job's own errors are those), else the deepest cause.
      */
     static String reason(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (String.valueOf(c.getMessage()).contains("Could not find Flink job")) {
+                return "the JobManager does not know the job any more: it was restarted, and"
+                        + " without high availability its jobs are gone with it";
+            }
+        }
         Throwable deepest = t;
         for (Throwable c = t; c != null; c = c.getCause()) {
             String type =
@@ -252,12 +258,20 @@ final class SubmitOptions {
             if (type.equals(IllegalStateException.class.getName())
                     || type.equals(IllegalArgumentException.class.getName())) {
                 String message = String.valueOf(c.getMessage());
-                return message.startsWith(type + ": ")
-                        ? message.substring(type.length() + 2)
-                        : message;
+                return firstLine(
+                        message.startsWith(type + ": ")
+                                ? message.substring(type.length() + 2)
+                                : message);
             }
             deepest = c;
         }
-        return deepest instanceof SerializedThrowable ? deepest.getMessage() : deepest.toString();
+        return firstLine(
+                deepest instanceof SerializedThrowable ? deepest.getMessage() : deepest.toString());
+    }
+
+    /** Server-side errors carry whole stack traces in their messages; the first line says it. */
+    private static String firstLine(String message) {
+        int end = message.indexOf('\n');
+        return end < 0 ? message : message.substring(0, end).trim();
     }
 }

@@ -112,4 +112,24 @@ class SubmitOptionsTest {
 
         assertThat(SubmitOptions.reason(failure)).isEqualTo("model file not found: x");
     }
+
+    @Test
+    void aJobTheRestartedJobManagerNoLongerKnowsIsExplainedInOneLine() {
+        Throwable lost =
+                new java.util.concurrent.ExecutionException(
+                        new RuntimeException(
+                                "[org.apache.flink.runtime.rest.handler.RestHandlerException:"
+                                        + " org.apache.flink.runtime.messages"
+                                        + ".FlinkJobNotFoundException: Could not find Flink job"
+                                        + " (abc)\n\tat org.apache.flink.Some.frame(Some.java:1)"));
+        Throwable refused =
+                new java.util.concurrent.ExecutionException(
+                        new java.net.ConnectException("Connection refused\n\tat frame"));
+
+        assertThat(SubmitOptions.reason(lost))
+                .contains("does not know the job any more")
+                .doesNotContain("\n");
+        assertThat(SubmitOptions.reason(refused))
+                .isEqualTo("java.net.ConnectException: Connection refused");
+    }
 }

@@ -39,11 +39,12 @@ import org.junit.jupiter.api.Test;
  *   <li>submit (models shipped with the job, the client's copy deleted right after), an injected
  *       failure ({@code --fail-at-round}) and a restart, then the TaskManager killed with SIGKILL
  *       mid-generation and a new one started, which gets the models from the JobManager;
- *   <li>cancel and the same command again on that same TaskManager: the native libraries, in the
- *       cluster's lib/, are not loaded a second time, and the job resumes from its retained
- *       checkpoint;
+ *   <li>cancel and the same command again (attached this time) on that same TaskManager: the native
+ *       libraries, in the cluster's lib/, are not loaded a second time, and the job resumes from
+ *       its retained checkpoint;
  *   <li>the JobManager killed with SIGKILL mid-generation and started again, the same command
- *       again: the job resumes from its retained checkpoint, again on the same TaskManager.
+ *       again: the job resumes from its retained checkpoint, again on the same TaskManager, and the
+ *       attached client of the lost job exits saying what happened and what to do.
  * </ol>
  *
  * A read_committed consumer then sees exactly one result per request, equal (text, token ids,
@@ -63,6 +64,7 @@ class ClusterITCase {
     private FlinkCluster cluster;
     private TopicNames topics;
     private final Map<String, String> requests = new LinkedHashMap<>();
+    private ChildJvm attached;
 
     @Test
     void submitKillCancelResubmitAndJobManagerLossAnswerEveryRequestOnce() throws Exception {
@@ -91,12 +93,13 @@ class ClusterITCase {
             assertThat(failures).anyMatch(f -> f.contains("chaos: verify fails at round 30"));
             assertThat(cluster.state(first)).isEqualTo("RUNNING");
 
-            // Cancel, the same command again, on the same (new) TaskManager.
+            // Cancel, the same command again (this time attached), on the same (new) TaskManager.
             cluster.cancel(first);
-            String second = submit();
+            attached = start("serve-attached.log", serveArgs(topics, "cluster", copyOfTheModels()));
+            String second = awaitSubmitted(attached, dir.resolve("serve-attached.log"));
             send("b", 24);
             awaitCommitted("b", c -> c >= 24);
-            report("b", "cancel and resubmit on " + newTaskManager);
+            report("b", "cancel and resubmit (attached) on " + newTaskManager);
 
             // JobManager SIGKILL mid-generation, started again, the same command again.
             send("c", 48);
@@ -106,6 +109,11 @@ class ClusterITCase {
             String third = submit();
             awaitCommitted("c", c -> c >= 48);
             report("c", "JobManager SIGKILL at " + atKill + " results, restart, resubmit");
+            // The attached client of the lost job says what happened and what to do.
+            assertThat(attached.awaitExit(TIMEOUT)).as(attached.tail()).isEqualTo(1);
+            assertThat(attached.tail())
+                    .contains("error: lost contact with the JobManager")
+                    .contains("run this same serve command");
             assertThat(List.of(first, second, third)).doesNotHaveDuplicates();
             Thread.sleep(3_000); // a few more checkpoints: a duplicate would be committed by now
 
@@ -116,6 +124,7 @@ class ClusterITCase {
             assertThat(taskManagers).doesNotContain("'pendingCommittables'");
             passed = true;
         } finally {
+            if (attached != null) {}
             cluster.close();
             broker.close();
             if (passed) {
@@ -147,17 +156,25 @@ class ClusterITCase {
         }
     }
 
-    /** The command a user runs, the same every time; returns the submitted job's id. */
+    /** The command a user runs, the same every time, detached; returns the job's id. */
     private String submit() throws Exception {
         Path models = copyOfTheModels();
         Path log = dir.resolve("serve.log");
         try (ChildJvm serve =
-                ChildJvm.start(
-                        log,
-                        "512m",
-                        "io.tetris.job.cli.Main",
-                        serveArgs(topics, "cluster", models, "--detached"))) {
+                start("serve.log", serveArgs(topics, "cluster", models, "--detached"))) {
             assertThat(serve.awaitExit(TIMEOUT)).as(serve.tail()).isZero();
+        }
+        return awaitSubmitted(null, log);
+    }
+
+    private ChildJvm start(String log, List<String> args) throws Exception {
+        return ChildJvm.start(dir.resolve(log), "512m", "io.tetris.job.cli.Main", args);
+    }
+
+    /** The id of the job the client in {@code log} submitted last, once it runs. */
+    private String awaitSubmitted(ChildJvm client, Path log) throws Exception {
+        if (client != null) {
+            client.awaitLog("Submitted job", TIMEOUT);
         }
         String text = Files.readString(log, StandardCharsets.UTF_8);
         Matcher m = SUBMITTED.matcher(text);
