@@ -21,6 +21,8 @@ import org.apache.flink.configuration.Configuration;
  * @param costModel the step-cost model dsd and tetris-adaptive plan with
  * @param batch continuous batching limits
  * @param limits request limits applied by validation
+ * @param failAtRounds chaos testing: rounds at which verify fails once
+ * @param requestIdRetention how long accepted request ids are remembered (zero: not at all)
  */
 public record TetrisConfig(
         Models models,
@@ -29,7 +31,8 @@ public record TetrisConfig(
         LinearStepCostModel costModel,
         Batch batch,
         Limits limits,
-        java.util.List<Long> failAtRounds)
+        java.util.List<Long> failAtRounds,
+        java.time.Duration requestIdRetention)
         implements Serializable {
 
     /** Model files and runtime. {@code draftTokenizer} equals {@code tokenizer} when not set. */
@@ -169,6 +172,13 @@ public record TetrisConfig(
                         TetrisOptions.FAIL_AT_ROUNDS.key() + " rounds must be >= 1, was " + round);
             }
         }
+        java.time.Duration retention = conf.get(TetrisOptions.REQUEST_ID_RETENTION);
+        if (retention.isNegative()) {
+            problems.add(
+                    TetrisOptions.REQUEST_ID_RETENTION.key()
+                            + " must be 0 (off) or positive, was "
+                            + retention);
+        }
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException(
                     "invalid configuration:\n  - " + String.join("\n  - ", problems));
@@ -180,7 +190,8 @@ public record TetrisConfig(
                 cost,
                 batch,
                 limits,
-                new java.util.ArrayList<>(failAt));
+                new java.util.ArrayList<>(failAt),
+                retention);
     }
 
     private static LinearStepCostModel loadProfile(String file) {

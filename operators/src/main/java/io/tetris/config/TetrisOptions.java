@@ -204,6 +204,18 @@ public final class TetrisOptions {
                                     + " input, so backpressure reaches Kafka) or reject (answer"
                                     + " with a QUEUE_FULL error).");
 
+    public static final ConfigOption<java.time.Duration> REQUEST_ID_RETENTION =
+            ConfigOptions.key("tetris.requests.id-retention")
+                    .durationType()
+                    .defaultValue(java.time.Duration.ofHours(1))
+                    .withDescription(
+                            "How long an accepted request_id is remembered: a request reusing it"
+                                    + " within this time is answered with DUPLICATE_REQUEST_ID"
+                                    + " instead of being executed again, across restarts too."
+                                    + " Memory grows with request rate x retention x id length"
+                                    + " (about 150 bytes per id plus the id); 0 turns the check"
+                                    + " off (ids in flight are still refused).");
+
     public static final ConfigOption<Integer> TOKEN_CHUNK =
             ConfigOptions.key("tetris.tokens.chunk-size")
                     .intType()

@@ -12,6 +12,8 @@ public final class OperatorNames {
     public static final String SOURCE_UID = "tetris-requests-source";
     public static final String VALIDATE = "validate";
     public static final String VALIDATE_UID = "tetris-validate";
+    public static final String DEDUPE = "dedupe";
+    public static final String DEDUPE_UID = "tetris-dedupe";
     public static final String BATCHER = "micro-batcher";
     public static final String BATCHER_UID = "tetris-micro-batcher";
     public static final String DRAFT = "draft";

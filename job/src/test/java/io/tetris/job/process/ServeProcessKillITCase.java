@@ -7,6 +7,8 @@ import io.tetris.job.TopicReader;
 import io.tetris.job.kafka.KafkaClientSettings;
 import io.tetris.job.kafka.KafkaTopics;
 import io.tetris.job.kafka.TopicNames;
+import io.tetris.schemas.ErrorCode;
+import io.tetris.schemas.GenerationError;
 import io.tetris.schemas.GenerationResult;
 import io.tetris.schemas.SingleObjectCodec;
 import io.tetris.schemas.TokenEvent;
@@ -77,6 +79,22 @@ class ServeProcessKillITCase {
                 .as("third kill near the end")
                 .isLessThan(REQUESTS);
         assertSameAsFailureFree(killed);
+
+        // Answered ids sent again after one more restart are refused, not executed again.
+        TopicNames topics = topics("killed");
+        try (ChildJvm serve = serve("killed", topics)) {
+            send(topics, 0, 3);
+            awaitErrors(topics, 3, serve);
+            Thread.sleep(2_000);
+        }
+        List<GenerationError> errors = errors(topics);
+        assertThat(errors)
+                .extracting(GenerationError::getCode)
+                .containsOnly(ErrorCode.DUPLICATE_REQUEST_ID);
+        assertThat(errors)
+                .extracting(GenerationError::getRequestId)
+                .containsExactlyInAnyOrder("r0", "r1", "r2");
+        assertSameAsFailureFree(read(topics, List.of()));
     }
 
     @Test
@@ -174,11 +192,15 @@ class ServeProcessKillITCase {
         return serve;
     }
 
-    /** Half greedy, half seeded sampling, of different lengths. */
     private static void sendWorkload(TopicNames topics) {
+        send(topics, 0, REQUESTS);
+    }
+
+    /** Requests r{from} to r{to - 1}: half greedy, half seeded sampling, of different lengths. */
+    private static void send(TopicNames topics, int from, int to) {
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(broker.settings().producerProperties())) {
-            for (int i = 0; i < REQUESTS; i++) {
+            for (int i = from; i < to; i++) {
                 String id = "r" + i;
                 String sampling =
                         i % 2 == 0 ? "" : ",\"temperature\":0.8,\"top_k\":40,\"seed\":" + (7 * i);
@@ -216,6 +238,22 @@ class ServeProcessKillITCase {
             Thread.sleep(100);
         }
         throw new AssertionError("results did not arrive in time; " + serve.tail());
+    }
+
+    private static void awaitErrors(TopicNames topics, int count, ChildJvm serve) throws Exception {
+        long deadline = System.nanoTime() + RUN_TIMEOUT.toNanos();
+        while (errors(topics).size() < count) {
+            if (!serve.isAlive() || System.nanoTime() > deadline) {
+                throw new AssertionError("no " + count + " errors; " + serve.tail());
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    private static List<GenerationError> errors(TopicNames topics) {
+        return TopicReader.readAll(broker.settings(), topics.errors()).stream()
+                .map(v -> SingleObjectCodec.ERROR.decode(v).toOptional().orElseThrow())
+                .toList();
     }
 
     private record Outcome(
