@@ -139,7 +139,7 @@ class CommandLineITCase {
     }
 
     @Test
-    void serveCreatesTopicsAndAnswersGenerate() throws Exception {
+    void serveCreatesTopicsAndAnswersGenerate(@TempDir Path state) throws Exception {
         KafkaClientSettings kafka = SharedKafka.settings();
         String prefix = "cli-serve-" + UUID.randomUUID().toString().substring(0, 8);
         String[] topicArgs = {
@@ -165,7 +165,9 @@ class CommandLineITCase {
                                                     "--checkpoint-interval",
                                                     "300",
                                                     "--group-id",
-                                                    prefix
+                                                    prefix,
+                                                    "--state-dir",
+                                                    state.toUri().toString()
                                                 },
                                                 topicArgs)),
                         "serve-command");
