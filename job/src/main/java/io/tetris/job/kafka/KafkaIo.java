@@ -90,6 +90,16 @@ public final class KafkaIo {
     }
 
     /**
+     * The pass-through properties plus {@code max.request.size}, set even when it is Kafka's
+     * default: the size guards rely on this exact value.
+     */
+    static Properties sinkProperties(KafkaClientSettings settings) {
+        Properties props = settings.commonProperties();
+        props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, String.valueOf(maxRecordBytes(settings)));
+        return props;
+    }
+
+    /**
      * The requests source. A new consumer group starts at the earliest offset, so requests sent
      * before the job's first start are served; afterwards the job resumes from its checkpointed
      * offsets, or (on a fresh start without a checkpoint) from the offsets it committed to Kafka at
@@ -158,9 +168,7 @@ public final class KafkaIo {
         Objects.requireNonNull(settings, "settings");
         Objects.requireNonNull(serializer, "serializer");
         Objects.requireNonNull(guarantee, "guarantee");
-        Properties props = settings.commonProperties();
-        // Set even when it is Kafka's default: the size guards rely on this exact value.
-        props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, String.valueOf(maxRecordBytes(settings)));
+        Properties props = sinkProperties(settings);
         KafkaSinkBuilder<T> builder =
                 KafkaSink.<T>builder()
                         .setBootstrapServers(settings.bootstrapServers())
