@@ -55,14 +55,34 @@ public record TetrisConfig(
         REJECT
     }
 
-    /** Limits on what a request may ask for. */
+    /**
+     * Limits on what a request may ask for. {@code maxRequestIdLength} bounds the one request field
+     * that is copied into every output record (and is their Kafka key).
+     */
     public record Limits(
             int maxPayloadBytes,
             int maxNewTokens,
             int maxStopStrings,
             int maxStopLength,
-            int maxPromptTokens)
+            int maxPromptTokens,
+            int maxRequestIdLength)
             implements Serializable {
+
+        /** Limits with the default request id length. */
+        public Limits(
+                int maxPayloadBytes,
+                int maxNewTokens,
+                int maxStopStrings,
+                int maxStopLength,
+                int maxPromptTokens) {
+            this(
+                    maxPayloadBytes,
+                    maxNewTokens,
+                    maxStopStrings,
+                    maxStopLength,
+                    maxPromptTokens,
+                    TetrisOptions.MAX_REQUEST_ID_LENGTH.defaultValue());
+        }
 
         /** Limits without a separate prompt cap (the model context still applies). */
         public Limits(
@@ -159,7 +179,8 @@ public record TetrisConfig(
                         positive(conf, TetrisOptions.MAX_NEW_TOKENS, problems),
                         atLeast(conf, TetrisOptions.MAX_STOP_STRINGS, 0, problems),
                         positive(conf, TetrisOptions.MAX_STOP_LENGTH, problems),
-                        atLeast(conf, TetrisOptions.MAX_PROMPT_TOKENS, 0, problems));
+                        atLeast(conf, TetrisOptions.MAX_PROMPT_TOKENS, 0, problems),
+                        positive(conf, TetrisOptions.MAX_REQUEST_ID_LENGTH, problems));
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException(
                     "invalid configuration:\n  - " + String.join("\n  - ", problems));

@@ -260,15 +260,30 @@ public final class TetrisOptions {
                     .defaultValue(4096)
                     .withDescription("Largest max_new_tokens a request may ask for.");
 
+    public static final ConfigOption<Integer> MAX_REQUEST_ID_LENGTH =
+            ConfigOptions.key("tetris.limits.max-request-id-length")
+                    .intType()
+                    .defaultValue(io.tetris.schemas.ErrorRecords.DEFAULT_MAX_REQUEST_ID_LENGTH)
+                    .withDescription(
+                            "Longest request_id, in characters (UTF-16 code units); a longer one"
+                                    + " is refused with REQUEST_ID_TOO_LONG. The id is the Kafka"
+                                    + " key of every token event, result and error of the request"
+                                    + " and is also inside each of them, so it must stay far below"
+                                    + " the sinks' max.request.size (1 MiB by default).");
+
     public static final ConfigOption<Integer> MAX_STOP_STRINGS =
             ConfigOptions.key("tetris.limits.max-stop-strings")
                     .intType()
                     .defaultValue(8)
-                    .withDescription("Most stop strings per request.");
+                    .withDescription(
+                            "Most stop strings per request; more are refused with"
+                                    + " TOO_MANY_STOP_STRINGS.");
 
     public static final ConfigOption<Integer> MAX_STOP_LENGTH =
             ConfigOptions.key("tetris.limits.max-stop-length")
                     .intType()
                     .defaultValue(64)
-                    .withDescription("Longest stop string, in characters.");
+                    .withDescription(
+                            "Longest stop string, in characters; an empty or longer one is"
+                                    + " refused with INVALID_STOP_STRING.");
 }
