@@ -9,15 +9,9 @@ import io.tetris.job.kafka.GenerationClient;
 import io.tetris.job.kafka.KafkaClientSettings;
 import io.tetris.job.kafka.SharedKafka;
 import io.tetris.job.kafka.TopicNames;
-import io.tetris.schemas.GenerationResult;
-import io.tetris.schemas.SingleObjectCodec;
-import io.tetris.schemas.TokenEvent;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import org.apache.flink.configuration.Configuration;
@@ -46,11 +40,7 @@ class RecoveryITCase {
             assertThat(failed.restartsAtLeast)
                     .as("restarts")
                     .isGreaterThanOrEqualTo(failures.size());
-            assertSameOutcome(clean, failed);
-            assertThat(failed.conflictingReplays)
-                    .as("replayed events repeat their content")
-                    .isEmpty();
-            assertThat(failed.events).isEqualTo(clean.events);
+            failed.outcome.assertSameAs(clean.outcome);
         }
     }
 
@@ -62,28 +52,10 @@ class RecoveryITCase {
     void tetrisRecoversWithTheSameResultsAndEvents() throws Exception {
         Run clean = serve("tetris", List.of());
         Run failed = serve("tetris", List.of(6L, 14L));
-        assertSameOutcome(clean, failed);
-        assertThat(failed.conflictingReplays).as("replayed events repeat their content").isEmpty();
-        assertThat(failed.events).isEqualTo(clean.events);
+        failed.outcome.assertSameAs(clean.outcome);
     }
 
-    private static void assertSameOutcome(Run clean, Run failed) {
-        assertThat(failed.committedCounts.values()).containsOnly(1);
-        assertThat(failed.results.keySet()).isEqualTo(clean.results.keySet());
-        for (String id : clean.results.keySet()) {
-            GenerationResult a = clean.results.get(id);
-            GenerationResult b = failed.results.get(id);
-            assertThat(b.getTokenIds()).as(id).isEqualTo(a.getTokenIds());
-            assertThat(b.getText()).as(id).isEqualTo(a.getText());
-        }
-    }
-
-    private record Run(
-            Map<String, GenerationResult> results,
-            Map<String, Integer> committedCounts,
-            Map<String, String> events,
-            List<String> conflictingReplays,
-            int restartsAtLeast) {}
+    private record Run(CommittedOutcome outcome, int restartsAtLeast) {}
 
     private static Run serve(String policy, List<Long> failAt) throws Exception {
         KafkaClientSettings kafka = SharedKafka.settings();
@@ -127,28 +99,8 @@ class RecoveryITCase {
         } finally {
             job.cancel().get();
         }
-        Map<String, GenerationResult> results = new HashMap<>();
-        Map<String, Integer> counts = new HashMap<>();
-        for (byte[] value : TopicReader.readAll(kafka, topics.results())) {
-            GenerationResult r = SingleObjectCodec.RESULT.decode(value).toOptional().orElseThrow();
-            results.put(r.getRequestId(), r);
-            counts.merge(r.getRequestId(), 1, Integer::sum);
-        }
-        Map<String, String> events = new HashMap<>();
-        List<String> conflicts = new ArrayList<>();
-        for (byte[] value : TopicReader.readAll(kafka, topics.tokens())) {
-            TokenEvent e = SingleObjectCodec.TOKEN_EVENT.decode(value).toOptional().orElseThrow();
-            String content = e.getTokenIds() + "|" + e.getText() + "|" + e.getFinished();
-            String previous = events.putIfAbsent(e.getRequestId() + "#" + e.getSeq(), content);
-            if (previous != null && !previous.equals(content)) {
-                conflicts.add(e.toString());
-            }
-        }
         return new Run(
-                results,
-                counts,
-                events,
-                conflicts,
+                CommittedOutcome.read(kafka, topics),
                 io.tetris.operators.replica.ReplicaRegistry.restartsObserved(
                         job.getJobID().toString()));
     }

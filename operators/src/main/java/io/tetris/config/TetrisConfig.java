@@ -21,6 +21,8 @@ import org.apache.flink.configuration.Configuration;
  * @param costModel the step-cost model dsd and tetris-adaptive plan with
  * @param batch continuous batching limits
  * @param limits request limits applied by validation
+ * @param failAtRounds chaos testing: rounds at which verify fails once
+ * @param requestIdRetention how long accepted request ids are remembered (zero: not at all)
  */
 public record TetrisConfig(
         Models models,
@@ -29,14 +31,15 @@ public record TetrisConfig(
         LinearStepCostModel costModel,
         Batch batch,
         Limits limits,
-        java.util.List<Long> failAtRounds)
+        java.util.List<Long> failAtRounds,
+        java.time.Duration requestIdRetention)
         implements Serializable {
 
     /**
-     * Model files and runtime. {@code draftTokenizer} equals {@code tokenizer} when not set. A file
-     * is a path, or a {@code shipped:} reference to a file shipped with the job ({@link
-     * io.tetris.operators.TaskModels}); {@code checkAtSubmit} is false when the files exist only on
-     * the TaskManagers.
+     * Model files and runtime. {@code draftTokenizer} equals {@code tokenizer} when not set. {@code
+     * checkAtSubmit} is false when the files exist only on the TaskManagers; {@code shippedFolders}
+     * ({@code NAME=FOLDER}) are the folders shipped with the job, whose files each TaskManager
+     * reads from its copy ({@link io.tetris.operators.TaskModels}).
      */
     public record Models(
             String draft,
@@ -44,8 +47,13 @@ public record TetrisConfig(
             String tokenizer,
             String draftTokenizer,
             OnnxModelOptions onnx,
-            boolean checkAtSubmit)
+            boolean checkAtSubmit,
+            java.util.List<String> shippedFolders)
             implements Serializable {
+
+        public Models {
+            shippedFolders = java.util.List.copyOf(shippedFolders);
+        }
 
         public Models(
                 String draft,
@@ -53,7 +61,7 @@ public record TetrisConfig(
                 String tokenizer,
                 String draftTokenizer,
                 OnnxModelOptions onnx) {
-            this(draft, target, tokenizer, draftTokenizer, onnx, true);
+            this(draft, target, tokenizer, draftTokenizer, onnx, true, java.util.List.of());
         }
     }
 
@@ -68,14 +76,34 @@ public record TetrisConfig(
         REJECT
     }
 
-    /** Limits on what a request may ask for. */
+    /**
+     * Limits on what a request may ask for. {@code maxRequestIdLength} bounds the one request field
+     * that is copied into every output record (and is their Kafka key).
+     */
     public record Limits(
             int maxPayloadBytes,
             int maxNewTokens,
             int maxStopStrings,
             int maxStopLength,
-            int maxPromptTokens)
+            int maxPromptTokens,
+            int maxRequestIdLength)
             implements Serializable {
+
+        /** Limits with the default request id length. */
+        public Limits(
+                int maxPayloadBytes,
+                int maxNewTokens,
+                int maxStopStrings,
+                int maxStopLength,
+                int maxPromptTokens) {
+            this(
+                    maxPayloadBytes,
+                    maxNewTokens,
+                    maxStopStrings,
+                    maxStopLength,
+                    maxPromptTokens,
+                    TetrisOptions.MAX_REQUEST_ID_LENGTH.defaultValue());
+        }
 
         /** Limits without a separate prompt cap (the model context still applies). */
         public Limits(
@@ -111,7 +139,8 @@ public record TetrisConfig(
                         draftTokenizer,
                         new OnnxModelOptions(
                                 Math.max(maxContext, 1), intra, inter, provider, device),
-                        conf.get(TetrisOptions.MODEL_CHECK_AT_SUBMIT));
+                        conf.get(TetrisOptions.MODEL_CHECK_AT_SUBMIT),
+                        conf.get(TetrisOptions.MODEL_SHIPPED_FOLDERS));
 
         PolicyConfig policy =
                 attempt(
@@ -173,7 +202,8 @@ public record TetrisConfig(
                         positive(conf, TetrisOptions.MAX_NEW_TOKENS, problems),
                         atLeast(conf, TetrisOptions.MAX_STOP_STRINGS, 0, problems),
                         positive(conf, TetrisOptions.MAX_STOP_LENGTH, problems),
-                        atLeast(conf, TetrisOptions.MAX_PROMPT_TOKENS, 0, problems));
+                        atLeast(conf, TetrisOptions.MAX_PROMPT_TOKENS, 0, problems),
+                        positive(conf, TetrisOptions.MAX_REQUEST_ID_LENGTH, problems));
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException(
                     "invalid configuration:\n  - " + String.join("\n  - ", problems));
@@ -186,6 +216,13 @@ public record TetrisConfig(
                         TetrisOptions.FAIL_AT_ROUNDS.key() + " rounds must be >= 1, was " + round);
             }
         }
+        java.time.Duration retention = conf.get(TetrisOptions.REQUEST_ID_RETENTION);
+        if (retention.isNegative()) {
+            problems.add(
+                    TetrisOptions.REQUEST_ID_RETENTION.key()
+                            + " must be 0 (off) or positive, was "
+                            + retention);
+        }
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException(
                     "invalid configuration:\n  - " + String.join("\n  - ", problems));
@@ -197,7 +234,8 @@ public record TetrisConfig(
                 cost,
                 batch,
                 limits,
-                new java.util.ArrayList<>(failAt));
+                new java.util.ArrayList<>(failAt),
+                retention);
     }
 
     private static LinearStepCostModel loadProfile(String file) {

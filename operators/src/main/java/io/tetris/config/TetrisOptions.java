@@ -49,6 +49,17 @@ public final class TetrisOptions {
                                     + " the files exist only on the TaskManagers; every"
                                     + " TaskManager checks that they exist when its tasks start.");
 
+    public static final ConfigOption<java.util.List<String>> MODEL_SHIPPED_FOLDERS =
+            ConfigOptions.key("tetris.model.shipped-folders")
+                    .stringType()
+                    .asList()
+                    .defaultValues()
+                    .withDescription(
+                            "Set by serve --jobmanager: model folders shipped with the job through"
+                                    + " Flink's distributed cache, as NAME=FOLDER; a model file"
+                                    + " under FOLDER is read from the copy each TaskManager"
+                                    + " receives.");
+
     public static final ConfigOption<Integer> MAX_CONTEXT =
             ConfigOptions.key("tetris.model.max-context")
                     .intType()
@@ -214,6 +225,18 @@ public final class TetrisOptions {
                                     + " input, so backpressure reaches Kafka) or reject (answer"
                                     + " with a QUEUE_FULL error).");
 
+    public static final ConfigOption<java.time.Duration> REQUEST_ID_RETENTION =
+            ConfigOptions.key("tetris.requests.id-retention")
+                    .durationType()
+                    .defaultValue(java.time.Duration.ofHours(1))
+                    .withDescription(
+                            "How long an accepted request_id is remembered: a request reusing it"
+                                    + " within this time is answered with DUPLICATE_REQUEST_ID"
+                                    + " instead of being executed again, across restarts too."
+                                    + " Memory grows with request rate x retention x id length"
+                                    + " (about 150 bytes per id plus the id); 0 turns the check"
+                                    + " off (ids in flight are still refused).");
+
     public static final ConfigOption<Integer> TOKEN_CHUNK =
             ConfigOptions.key("tetris.tokens.chunk-size")
                     .intType()
@@ -258,15 +281,30 @@ public final class TetrisOptions {
                     .defaultValue(4096)
                     .withDescription("Largest max_new_tokens a request may ask for.");
 
+    public static final ConfigOption<Integer> MAX_REQUEST_ID_LENGTH =
+            ConfigOptions.key("tetris.limits.max-request-id-length")
+                    .intType()
+                    .defaultValue(io.tetris.schemas.ErrorRecords.DEFAULT_MAX_REQUEST_ID_LENGTH)
+                    .withDescription(
+                            "Longest request_id, in characters (UTF-16 code units); a longer one"
+                                    + " is refused with REQUEST_ID_TOO_LONG. The id is the Kafka"
+                                    + " key of every token event, result and error of the request"
+                                    + " and is also inside each of them, so it must stay far below"
+                                    + " the sinks' max.request.size (1 MiB by default).");
+
     public static final ConfigOption<Integer> MAX_STOP_STRINGS =
             ConfigOptions.key("tetris.limits.max-stop-strings")
                     .intType()
                     .defaultValue(8)
-                    .withDescription("Most stop strings per request.");
+                    .withDescription(
+                            "Most stop strings per request; more are refused with"
+                                    + " TOO_MANY_STOP_STRINGS.");
 
     public static final ConfigOption<Integer> MAX_STOP_LENGTH =
             ConfigOptions.key("tetris.limits.max-stop-length")
                     .intType()
                     .defaultValue(64)
-                    .withDescription("Longest stop string, in characters.");
+                    .withDescription(
+                            "Longest stop string, in characters; an empty or longer one is"
+                                    + " refused with INVALID_STOP_STRING.");
 }

@@ -46,7 +46,8 @@ public final class RequestValidator {
         String id = r.getRequestId();
         DecodeFailure problem = check(r);
         if (problem != null) {
-            return Decoded.failed(id.isBlank() ? problem : problem.withRequestId(id));
+            // An id that is blank or too long is not attached: it could not key the error record.
+            return Decoded.failed(acceptableId(id) ? problem.withRequestId(id) : problem);
         }
         if (!r.getPrompt().isEmpty()) {
             List<Integer> ids = new ArrayList<>();
@@ -81,9 +82,26 @@ public final class RequestValidator {
         return Decoded.ok(r);
     }
 
+    private boolean acceptableId(String id) {
+        return !id.isBlank() && id.length() <= limits.maxRequestIdLength();
+    }
+
     private DecodeFailure check(GenerationRequest r) {
-        if (r.getRequestId().isBlank()) {
+        String id = r.getRequestId();
+        if (id.isBlank()) {
             return new DecodeFailure(ErrorCode.MISSING_REQUEST_ID, "request_id is empty");
+        }
+        if (id.length() > limits.maxRequestIdLength()) {
+            // Checked first: every output record of the request would carry the id twice.
+            return new DecodeFailure(
+                    ErrorCode.REQUEST_ID_TOO_LONG,
+                    "request_id has "
+                            + id.length()
+                            + " characters, at most "
+                            + limits.maxRequestIdLength()
+                            + " are allowed (tetris.limits.max-request-id-length); it starts \""
+                            + id.substring(0, Math.min(id.length(), 32))
+                            + "\"");
         }
         if (r.getPrompt().isEmpty() && r.getPromptTokenIds().isEmpty()) {
             return new DecodeFailure(
@@ -136,13 +154,24 @@ public final class RequestValidator {
         if (r.getStop().size() > limits.maxStopStrings()) {
             return new DecodeFailure(
                     ErrorCode.TOO_MANY_STOP_STRINGS,
-                    r.getStop().size() + " stop strings, at most " + limits.maxStopStrings());
+                    r.getStop().size()
+                            + " stop strings, at most "
+                            + limits.maxStopStrings()
+                            + " (tetris.limits.max-stop-strings)");
         }
-        for (String stop : r.getStop()) {
-            if (stop.isEmpty() || stop.length() > limits.maxStopLength()) {
+        List<String> stops = r.getStop();
+        for (int i = 0; i < stops.size(); i++) {
+            int length = stops.get(i).length();
+            if (length == 0 || length > limits.maxStopLength()) {
                 return new DecodeFailure(
-                        ErrorCode.TOO_MANY_STOP_STRINGS,
-                        "stop strings must have 1 to " + limits.maxStopLength() + " characters");
+                        ErrorCode.INVALID_STOP_STRING,
+                        "stop["
+                                + i
+                                + "] has "
+                                + length
+                                + " characters; stop strings must have 1 to "
+                                + limits.maxStopLength()
+                                + " (tetris.limits.max-stop-length)");
             }
         }
         return null;

@@ -84,6 +84,18 @@ public final class Vocabulary {
         return -1;
     }
 
+    /**
+     * Bytes of the longest entry in UTF-8: an upper bound of the text one token adds to an output
+     * (byte-level vocabularies spell each byte as one character of at most two UTF-8 bytes).
+     */
+    public int longestTokenBytes() {
+        int longest = 0;
+        for (String token : ids.keySet()) {
+            longest = Math.max(longest, token.getBytes(StandardCharsets.UTF_8).length);
+        }
+        return longest;
+    }
+
     /** One past the largest id. */
     public int size() {
         return size;

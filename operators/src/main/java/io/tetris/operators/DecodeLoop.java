@@ -5,6 +5,7 @@ import io.tetris.model.ModelCheck;
 import io.tetris.operators.batcher.LoopOutputs;
 import io.tetris.operators.batcher.MicroBatcher;
 import io.tetris.operators.batcher.MicroBatcherOperator;
+import io.tetris.operators.dedupe.DedupeFunction;
 import io.tetris.operators.draft.DraftFunction;
 import io.tetris.operators.round.Round;
 import io.tetris.operators.validate.ValidateFunction;
@@ -22,8 +23,9 @@ import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 
 /**
  * Wires validation and the decode loop onto a stream of raw request values, as named steps:
- * validate, route to a replica, micro-batch, draft, window, verify. The four loop operators share
- * one parallelism (the replica count) and forward edges, so Flink chains them into one task.
+ * validate, one execution per request id, route to a replica, micro-batch, draft, window, verify.
+ * The four loop operators share one parallelism (the replica count) and forward edges, so Flink
+ * chains them into one task.
  */
 public final class DecodeLoop {
 
@@ -40,8 +42,8 @@ public final class DecodeLoop {
 
     /**
      * Adds validation and the loop. The model files are checked here unless {@link
-     * TetrisConfig.Models#checkAtSubmit()} is off (files only on the TaskManagers, or shipped with
-     * the job after the client checked them); each TaskManager finds them when its tasks open.
+     * TetrisConfig.Models#checkAtSubmit()} is off (files only on the TaskManagers); each
+     * TaskManager finds them when its tasks open.
      */
     public static Outputs attach(DataStream<byte[]> requests, TetrisConfig config) {
         return attach(requests, config, -1);
@@ -63,8 +65,22 @@ public final class DecodeLoop {
                         .name(OperatorNames.VALIDATE)
                         .uid(OperatorNames.VALIDATE_UID);
 
+        DataStream<GenerationRequest> admitted = valid;
+        DataStream<GenerationError> duplicates = null;
+        if (!config.requestIdRetention().isZero()) {
+            SingleOutputStreamOperator<GenerationRequest> once =
+                    valid.keyBy(GenerationRequest::getRequestId)
+                            .process(new DedupeFunction(config.requestIdRetention()))
+                            .name(OperatorNames.DEDUPE)
+                            .uid(OperatorNames.DEDUPE_UID)
+                            .setParallelism(replicas)
+                            .setMaxParallelism(MAX_REPLICAS);
+            admitted = once;
+            duplicates = once.getSideOutput(DedupeFunction.ERRORS);
+        }
+
         SingleOutputStreamOperator<Round> batched =
-                valid.keyBy(new ReplicaKeys(replicas, MAX_REPLICAS))
+                admitted.keyBy(new ReplicaKeys(replicas, MAX_REPLICAS))
                         .transform(
                                 OperatorNames.BATCHER,
                                 TypeInformation.of(Round.class),
@@ -99,6 +115,9 @@ public final class DecodeLoop {
         DataStream<GenerationError> errors =
                 valid.getSideOutput(ValidateFunction.ERRORS)
                         .union(batched.getSideOutput(LoopOutputs.ERRORS));
+        if (duplicates != null) {
+            errors = errors.union(duplicates);
+        }
         return new Outputs(
                 batched.getSideOutput(LoopOutputs.TOKENS),
                 batched.getSideOutput(LoopOutputs.RESULTS),

@@ -12,6 +12,8 @@ public final class OperatorNames {
     public static final String SOURCE_UID = "tetris-requests-source";
     public static final String VALIDATE = "validate";
     public static final String VALIDATE_UID = "tetris-validate";
+    public static final String DEDUPE = "dedupe";
+    public static final String DEDUPE_UID = "tetris-dedupe";
     public static final String BATCHER = "micro-batcher";
     public static final String BATCHER_UID = "tetris-micro-batcher";
     public static final String DRAFT = "draft";
@@ -24,6 +26,12 @@ public final class OperatorNames {
     public static final String LOOP_END_UID = "tetris-loop-end";
     public static final String ERRORS = "errors";
     public static final String ERRORS_UID = "tetris-errors";
+    public static final String TOKENS_GUARD = "tokens-size-guard";
+    public static final String TOKENS_GUARD_UID = "tetris-tokens-size-guard";
+    public static final String RESULTS_GUARD = "results-size-guard";
+    public static final String RESULTS_GUARD_UID = "tetris-results-size-guard";
+    public static final String ERRORS_GUARD = "errors-size-guard";
+    public static final String ERRORS_GUARD_UID = "tetris-errors-size-guard";
     public static final String TOKENS_SINK = "tokens-sink";
     public static final String TOKENS_SINK_UID = "tetris-tokens-sink";
     public static final String RESULTS_SINK = "results-sink";

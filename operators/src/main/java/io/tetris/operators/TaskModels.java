@@ -4,7 +4,6 @@ import io.tetris.config.TetrisConfig;
 import io.tetris.config.TetrisOptions;
 import io.tetris.engine.CachedModel;
 import io.tetris.model.HuggingFaceTextTokenizer;
-import io.tetris.model.OnnxModelOptions;
 import io.tetris.model.Vocabulary;
 import java.io.File;
 import java.net.InetAddress;
@@ -12,6 +11,7 @@ import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.List;
 import java.util.function.Supplier;
 import org.apache.flink.api.common.functions.RuntimeContext;
 import org.apache.flink.runtime.execution.SuppressRestartsException;
@@ -24,30 +24,26 @@ import org.slf4j.LoggerFactory;
  * the two failures no restart can fix, which end the job once with what to do instead of restarting
  * it forever.
  *
- * <p>A model setting is either a path, which must exist on every TaskManager, or a reference {@code
- * shipped:<name>/<file>} to a folder the client shipped with the job through Flink's distributed
- * cache ({@code serve --jobmanager} does this by default), which each TaskManager receives from the
- * JobManager's blob server whatever its own file system holds.
+ * <p>A model setting is a path. It must exist on every TaskManager, unless it lies in a folder the
+ * client shipped with the job through Flink's distributed cache ({@code serve --jobmanager} does
+ * this by default, {@link TetrisConfig.Models#shippedFolders()}): each TaskManager then receives
+ * that folder from the JobManager's blob server and reads the file from its copy, whatever its own
+ * file system holds.
  */
 public final class TaskModels {
 
     private static final Logger LOG = LoggerFactory.getLogger(TaskModels.class);
 
-    /** Prefix of a model setting that names a file shipped with the job. */
-    public static final String SHIPPED = "shipped:";
-
     private static volatile boolean warnedJobJar;
 
     private TaskModels() {}
 
-    /** The setting for {@code file} inside the folder shipped as {@code name}. */
-    public static String shipped(String name, String file) {
-        return SHIPPED + name + "/" + file;
-    }
-
-    /** Whether {@code setting} names a shipped file. */
-    public static boolean isShipped(String setting) {
-        return setting.startsWith(SHIPPED);
+    /**
+     * The entry of {@link TetrisConfig.Models#shippedFolders()} for a folder shipped as {@code
+     * name}.
+     */
+    public static String shippedFolder(String name, Path folder) {
+        return name + "=" + folder;
     }
 
     /**
@@ -55,33 +51,36 @@ public final class TaskModels {
      * not there, naming the setting, the TaskManager and what to do.
      *
      * @param option the setting's key, for the message
+     * @param shippedFolders {@code NAME=FOLDER} entries of the folders shipped with the job
      */
-    public static Path locate(RuntimeContext context, String setting, String option) {
-        Path file;
-        if (isShipped(setting)) {
-            String ref = setting.substring(SHIPPED.length());
-            int slash = ref.indexOf('/');
-            if (slash <= 0 || slash == ref.length() - 1) {
-                throw unrecoverable(
-                        option + ": malformed shipped model reference '" + setting + "'");
+    public static Path locate(
+            RuntimeContext context, String setting, String option, List<String> shippedFolders) {
+        Path path = Paths.get(setting);
+        Path file = path;
+        String shipped = null;
+        for (String entry : shippedFolders) {
+            int eq = entry.indexOf('=');
+            String name = entry.substring(0, eq);
+            Path folder = Paths.get(entry.substring(eq + 1));
+            if (eq > 0 && path.isAbsolute() && path.normalize().startsWith(folder)) {
+                File copy;
+                try {
+                    copy = context.getDistributedCache().getFile(name);
+                } catch (RuntimeException e) {
+                    throw unrecoverable(
+                            option
+                                    + ": the model folder "
+                                    + folder
+                                    + " was not shipped with the job as '"
+                                    + name
+                                    + "' ("
+                                    + e.getMessage()
+                                    + ")");
+                }
+                file = copy.toPath().resolve(folder.relativize(path.normalize()).toString());
+                shipped = folder.toString();
+                break;
             }
-            String name = ref.substring(0, slash);
-            File folder;
-            try {
-                folder = context.getDistributedCache().getFile(name);
-            } catch (RuntimeException e) {
-                throw unrecoverable(
-                        option
-                                + ": the job was not shipped with the model folder '"
-                                + name
-                                + "' ("
-                                + e.getMessage()
-                                + "); submit it with serve --ship-models, or give a path that"
-                                + " every TaskManager has");
-            }
-            file = folder.toPath().resolve(ref.substring(slash + 1));
-        } else {
-            file = Paths.get(setting);
         }
         if (!Files.isRegularFile(file)) {
             throw unrecoverable(
@@ -91,7 +90,9 @@ public final class TaskModels {
                             + file.toAbsolutePath()
                             + " ("
                             + option
-                            + (isShipped(setting) ? ", shipped with the job as " + setting : "")
+                            + (shipped != null
+                                    ? ", in the copy of " + shipped + " shipped with the job"
+                                    : "")
                             + "). A model path must exist on every TaskManager; or let serve"
                             + " --jobmanager ship the models with the job (--ship-models, the"
                             + " default).");
@@ -151,32 +152,44 @@ public final class TaskModels {
     /** The target tokenizer of {@code models}, loaded on this TaskManager. */
     public static HuggingFaceTextTokenizer tokenizer(
             RuntimeContext context, TetrisConfig.Models models) {
-        Path file = locate(context, models.tokenizer(), TetrisOptions.TOKENIZER.key());
+        Path file =
+                locate(
+                        context,
+                        models.tokenizer(),
+                        TetrisOptions.TOKENIZER.key(),
+                        models.shippedFolders());
         return loadNative(
                 "the tokenizer " + file, TOKENIZERS, () -> HuggingFaceTextTokenizer.load(file));
     }
 
     /** The end-of-text token id of the target tokenizer, read on this TaskManager. */
     public static int endOfText(RuntimeContext context, TetrisConfig.Models models) {
-        return Vocabulary.read(locate(context, models.tokenizer(), TetrisOptions.TOKENIZER.key()))
+        return Vocabulary.read(
+                        locate(
+                                context,
+                                models.tokenizer(),
+                                TetrisOptions.TOKENIZER.key(),
+                                models.shippedFolders()))
                 .endOfTextId();
     }
 
     /** The draft model of {@code models}, loaded on this TaskManager. */
     public static CachedModel draft(RuntimeContext context, TetrisConfig.Models models) {
-        return model(context, models.draft(), TetrisOptions.DRAFT_MODEL.key(), models.onnx());
+        return model(context, models.draft(), TetrisOptions.DRAFT_MODEL.key(), models);
     }
 
     /** The target model of {@code models}, loaded on this TaskManager. */
     public static CachedModel target(RuntimeContext context, TetrisConfig.Models models) {
-        return model(context, models.target(), TetrisOptions.TARGET_MODEL.key(), models.onnx());
+        return model(context, models.target(), TetrisOptions.TARGET_MODEL.key(), models);
     }
 
     private static CachedModel model(
-            RuntimeContext context, String setting, String option, OnnxModelOptions onnx) {
-        Path file = locate(context, setting, option);
+            RuntimeContext context, String setting, String option, TetrisConfig.Models models) {
+        Path file = locate(context, setting, option, models.shippedFolders());
         return loadNative(
-                "the model " + file, ONNX_RUNTIME, () -> CachedModel.load(file.toString(), onnx));
+                "the model " + file,
+                ONNX_RUNTIME,
+                () -> CachedModel.load(file.toString(), models.onnx()));
     }
 
     /** Whether {@code type} was loaded from the job jar by a Flink user-code class loader. */

@@ -95,6 +95,18 @@ class TetrisConfigTest {
     }
 
     @Test
+    void theRequestIdLimitIsReadAndMustBePositive() {
+        Configuration conf = new Configuration();
+        assertThat(TetrisConfig.from(conf).limits().maxRequestIdLength()).isEqualTo(256);
+        conf.set(TetrisOptions.MAX_REQUEST_ID_LENGTH, 36);
+        assertThat(TetrisConfig.from(conf).limits().maxRequestIdLength()).isEqualTo(36);
+
+        conf.set(TetrisOptions.MAX_REQUEST_ID_LENGTH, 0);
+        assertThatThrownBy(() -> TetrisConfig.from(conf))
+                .hasMessageContaining("tetris.limits.max-request-id-length must be >= 1, was 0");
+    }
+
+    @Test
     void everyOptionIsDocumented() throws Exception {
         int options = 0;
         for (Field field : TetrisOptions.class.getFields()) {

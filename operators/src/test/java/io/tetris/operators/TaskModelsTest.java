@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.lang.reflect.Proxy;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Future;
@@ -24,7 +25,12 @@ class TaskModelsTest {
         Path missing = dir.resolve("nowhere/target.onnx");
 
         assertThatThrownBy(
-                        () -> TaskModels.locate(context(Map.of()), missing.toString(), "opt.key"))
+                        () ->
+                                TaskModels.locate(
+                                        context(Map.of()),
+                                        missing.toString(),
+                                        "opt.key",
+                                        List.of()))
                 .isInstanceOf(SuppressRestartsException.class)
                 .cause()
                 .hasMessageContaining("model file not found on TaskManager")
@@ -34,38 +40,48 @@ class TaskModelsTest {
     }
 
     @Test
-    void aShippedFileIsFoundInTheFolderTheDistributedCacheHandsOver() throws Exception {
-        Path folder = Files.createDirectories(dir.resolve("copy-on-this-taskmanager"));
-        Files.writeString(folder.resolve("tokenizer.json"), "{}");
+    void aFileInAShippedFolderIsReadFromTheCopyTheDistributedCacheHandsOver() throws Exception {
+        Path client = dir.resolve("client/models");
+        Path copy = Files.createDirectories(dir.resolve("copy-on-this-taskmanager/models"));
+        Files.writeString(copy.resolve("tokenizer.json"), "{}");
         RuntimeContext context =
                 context(
                         Map.of(
                                 "tetris-models-0",
                                 CompletableFuture.completedFuture(
-                                        new org.apache.flink.core.fs.Path(folder.toUri()))));
+                                        new org.apache.flink.core.fs.Path(copy.toUri()))));
+        List<String> shipped = List.of(TaskModels.shippedFolder("tetris-models-0", client));
+        assertThat(shipped).containsExactly("tetris-models-0=" + client);
 
-        String setting = TaskModels.shipped("tetris-models-0", "tokenizer.json");
-        assertThat(setting).isEqualTo("shipped:tetris-models-0/tokenizer.json");
-        assertThat(TaskModels.isShipped(setting)).isTrue();
-        assertThat(TaskModels.locate(context, setting, "k"))
-                .isEqualTo(folder.resolve("tokenizer.json"));
-
+        assertThat(
+                        TaskModels.locate(
+                                context, client.resolve("tokenizer.json").toString(), "k", shipped))
+                .isEqualTo(copy.resolve("tokenizer.json"));
         assertThatThrownBy(
                         () ->
                                 TaskModels.locate(
                                         context,
-                                        TaskModels.shipped("tetris-models-0", "draft.onnx"),
-                                        "k"))
+                                        client.resolve("draft.onnx").toString(),
+                                        "k",
+                                        shipped))
                 .isInstanceOf(SuppressRestartsException.class)
                 .cause()
-                .hasMessageContaining("shipped with the job as shipped:tetris-models-0/draft.onnx");
+                .hasMessageContaining(copy.resolve("draft.onnx").toString())
+                .hasMessageContaining("in the copy of " + client + " shipped with the job");
         assertThatThrownBy(
                         () ->
                                 TaskModels.locate(
-                                        context, TaskModels.shipped("other", "draft.onnx"), "k"))
+                                        context,
+                                        client.resolve("draft.onnx").toString(),
+                                        "k",
+                                        List.of(TaskModels.shippedFolder("other", client))))
                 .isInstanceOf(SuppressRestartsException.class)
                 .cause()
-                .hasMessageContaining("not shipped with the model folder 'other'");
+                .hasMessageContaining("was not shipped with the job as 'other'");
+        // Outside the shipped folder a path is a path.
+        Path elsewhere = Files.writeString(dir.resolve("elsewhere.json"), "{}");
+        assertThat(TaskModels.locate(context, elsewhere.toString(), "k", shipped))
+                .isEqualTo(elsewhere);
     }
 
     @Test

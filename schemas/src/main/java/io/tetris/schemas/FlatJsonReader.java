@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
@@ -32,8 +33,8 @@ import org.apache.avro.specific.SpecificRecordBase;
  *
  * <ul>
  *   <li>omitted fields take the schema default; a field without a default must be present (missing
- *       {@code request_id} gives {@link ErrorCode#MISSING_REQUEST_ID}, any other such field {@link
- *       ErrorCode#MALFORMED_JSON});
+ *       or {@code null} {@code request_id} gives {@link ErrorCode#MISSING_REQUEST_ID}, any other
+ *       such field {@link ErrorCode#MALFORMED_JSON});
  *   <li>int/long take integral JSON numbers in range, float/double any finite number in range,
  *       string a JSON string, boolean true/false, array a JSON array of such items, and a {@code
  *       ["null", X]} union takes {@code null} or an X; {@code null} for any other field is a type
@@ -42,6 +43,11 @@ import org.apache.avro.specific.SpecificRecordBase;
  *       ErrorCode#MALFORMED_JSON} naming the field; invalid UTF-8 and unpaired {@code \}{@code
  *       uD800}-style escapes give {@link ErrorCode#INVALID_UTF8}.
  * </ul>
+ *
+ * <p>A failure carries the request's id whenever the id itself was readable: also when the value
+ * breaks down after it (a raw control character, a duplicate key, invalid UTF-8 further on), so the
+ * client can tell which of its requests was refused. An id that is not a string, is given twice
+ * with different values, or holds an unpaired surrogate is not reported.
  *
  * <p>Values are only converted, not judged: an empty id, a negative temperature or a 10 MB prompt
  * are valid JSON here and are the job's validation step's to reject. Thread-safe.
@@ -59,6 +65,9 @@ final class FlatJsonReader<T extends SpecificRecordBase> {
     private final SpecificData model;
     private final ObjectMapper mapper;
 
+    /** Reads only as far as the id, accepting duplicate keys, to attribute a broken value. */
+    private final JsonFactory salvage;
+
     FlatJsonReader(Supplier<T> factory) {
         this.factory = Objects.requireNonNull(factory, "factory");
         T prototype = factory.get();
@@ -73,14 +82,24 @@ final class FlatJsonReader<T extends SpecificRecordBase> {
                                         .build())
                         .build();
         this.mapper = new ObjectMapper(json);
+        this.salvage =
+                JsonFactory.builder()
+                        .streamReadConstraints(
+                                StreamReadConstraints.builder()
+                                        .maxNestingDepth(MAX_NESTING)
+                                        .build())
+                        .build();
     }
 
     /** Reads {@code bytes} (a whole Kafka value) as one JSON object; never throws. */
     Decoded<T> read(byte[] bytes) {
         int bad = StrictUtf8.firstInvalid(bytes, 0, bytes.length);
         if (bad >= 0) {
-            return Decoded.failed(
-                    ErrorCode.INVALID_UTF8, "JSON value is not valid UTF-8 at byte " + bad);
+            return failed(
+                    ErrorCode.INVALID_UTF8,
+                    "JSON value is not valid UTF-8 at byte " + bad,
+                    bytes,
+                    bad);
         }
         JsonNode tree;
         try (JsonParser parser = mapper.createParser(bytes)) {
@@ -91,26 +110,35 @@ final class FlatJsonReader<T extends SpecificRecordBase> {
                         "expected a JSON object of " + schema.getName() + " fields");
             }
             if (parser.nextToken() != null) {
-                return Decoded.failed(
+                return failed(
                         ErrorCode.MALFORMED_JSON,
-                        "unexpected content after the JSON object" + at(parser.currentLocation()));
+                        "unexpected content after the JSON object" + at(parser.currentLocation()),
+                        bytes,
+                        bytes.length);
             }
         } catch (JsonEOFException e) {
-            return Decoded.failed(
+            return failed(
                     ErrorCode.MALFORMED_JSON,
-                    "JSON ends before the object is complete (truncated?)" + at(e.getLocation()));
+                    "JSON ends before the object is complete (truncated?)" + at(e.getLocation()),
+                    bytes,
+                    bytes.length);
         } catch (StreamConstraintsException e) {
-            return Decoded.failed(
-                    ErrorCode.MALFORMED_JSON, "JSON too deep or too large: " + jacksonMessage(e));
-        } catch (JsonProcessingException e) {
-            return Decoded.failed(
+            return failed(
                     ErrorCode.MALFORMED_JSON,
-                    "JSON syntax error" + at(e.getLocation()) + ": " + jacksonMessage(e));
+                    "JSON too deep or too large: " + jacksonMessage(e),
+                    bytes,
+                    bytes.length);
+        } catch (JsonProcessingException e) {
+            return failed(
+                    ErrorCode.MALFORMED_JSON,
+                    "JSON syntax error" + at(e.getLocation()) + ": " + jacksonMessage(e),
+                    bytes,
+                    bytes.length);
         } catch (IOException | RuntimeException e) {
-            return Decoded.failed(ErrorCode.MALFORMED_JSON, "unreadable JSON: " + e);
+            return failed(ErrorCode.MALFORMED_JSON, "unreadable JSON: " + e, bytes, bytes.length);
         }
         JsonNode id = tree.get(ID_FIELD);
-        String requestId = id != null && id.isTextual() ? id.textValue() : null;
+        String requestId = id != null && id.isTextual() ? readable(id.textValue()) : null;
         try {
             return Decoded.ok(toRecord(tree));
         } catch (DecodeProblem p) {
@@ -122,6 +150,54 @@ final class FlatJsonReader<T extends SpecificRecordBase> {
                             "cannot build " + schema.getName() + ": " + e,
                             requestId));
         }
+    }
+
+    /** A failure of a value that could not be parsed, with the id if it precedes the problem. */
+    private Decoded<T> failed(ErrorCode code, String reason, byte[] bytes, int readable) {
+        return Decoded.failed(new DecodeFailure(code, reason, salvageId(bytes, readable)));
+    }
+
+    /**
+     * The top-level {@code request_id} of {@code bytes[0, length)}, read with a parser that stops
+     * at the first problem and keeps what it read before; {@code null} when the id does not come
+     * before the problem, is not a string, is given twice with different values, or is not readable
+     * (see {@link #readable}).
+     */
+    private String salvageId(byte[] bytes, int length) {
+        String found = null;
+        try (JsonParser parser = salvage.createParser(bytes, 0, length)) {
+            if (parser.nextToken() != JsonToken.START_OBJECT) {
+                return null;
+            }
+            while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                String name = parser.currentName();
+                JsonToken value = parser.nextToken();
+                if (!ID_FIELD.equals(name)) {
+                    parser.skipChildren();
+                    continue;
+                }
+                if (value != JsonToken.VALUE_STRING) {
+                    return null;
+                }
+                String id = parser.getText();
+                if (found != null && !found.equals(id)) {
+                    return null; // two different ids: neither can be trusted
+                }
+                found = id;
+            }
+        } catch (IOException | RuntimeException e) {
+            // The problem the strict parse reported; the id read before it stands.
+        }
+        return readable(found);
+    }
+
+    /**
+     * {@code id}, or {@code null} when it holds an unpaired surrogate: such a string has no UTF-8
+     * form, and writing it into an error record would silently turn it into {@code ?}, naming
+     * another request.
+     */
+    private static String readable(String id) {
+        return id == null || StrictUtf8.firstUnpairedSurrogate(id) >= 0 ? null : id;
     }
 
     private T toRecord(JsonNode object) throws DecodeProblem {
@@ -138,7 +214,11 @@ final class FlatJsonReader<T extends SpecificRecordBase> {
         for (Schema.Field field : schema.getFields()) {
             JsonNode node = object.get(field.name());
             Object value;
-            if (node != null) {
+            if (node != null && node.isNull() && ID_FIELD.equals(field.name())) {
+                throw new DecodeProblem(
+                        ErrorCode.MISSING_REQUEST_ID,
+                        "field '" + ID_FIELD + "' is null; it must be a non-empty string");
+            } else if (node != null) {
                 value = convert(node, field.schema(), field.name());
             } else if (field.hasDefaultValue()) {
                 value = model.deepCopy(field.schema(), model.getDefaultValue(field));

@@ -8,9 +8,9 @@ package io.tetris.schemas;
  * <p>Division of labour with the job's validation step: this decoder answers "is this a {@link
  * GenerationRequest} at all?" (size, format, schema fingerprint, syntax, field names and types,
  * UTF-8, presence of {@code request_id}); validation answers "is it a request we will serve?"
- * (empty or duplicate id, empty or too long prompt, sampling parameter ranges, control characters,
- * stop-string count, queue capacity). Both report with {@link ErrorCode}s, and {@link ErrorRecords}
- * turns either into a {@link GenerationError}.
+ * (empty, too long or duplicate id, empty or too long prompt, sampling parameter ranges, control
+ * characters, stop-string count and lengths, queue capacity). Both report with {@link ErrorCode}s,
+ * and {@link ErrorRecords} turns either into a {@link GenerationError}.
  *
  * <p>Thread-safe.
  */

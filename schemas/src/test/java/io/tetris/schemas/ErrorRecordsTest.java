@@ -74,8 +74,84 @@ class ErrorRecordsTest {
     }
 
     @Test
+    void longMessagesAreCutAndSaySo() {
+        GenerationError error =
+                new ErrorRecords().of(ErrorCode.MALFORMED_JSON, "m".repeat(900_000), "r", null, 1L);
+
+        assertThat(error.getMessage())
+                .hasSizeLessThanOrEqualTo(
+                        ErrorRecords.MAX_MESSAGE_LENGTH + ErrorRecords.MAX_MESSAGE_EXTRA)
+                .endsWith("(" + (900_000 - ErrorRecords.MAX_MESSAGE_LENGTH) + " more characters)");
+    }
+
+    @Test
+    void anIdOverTheLimitIsLeftOutAndTheMessageSaysWhichItWas() {
+        String id = "x".repeat(300);
+
+        GenerationError error =
+                new ErrorRecords(1024, 256).of(ErrorCode.MALFORMED_JSON, "bad", id, null, 1L);
+
+        assertThat(error.getRequestId()).isNull();
+        assertThat(error.getMessage())
+                .startsWith("bad [request_id not kept: it has 300 characters, more than 256")
+                .contains("it starts \"" + "x".repeat(32) + "... (268 more characters)\"]");
+        assertThat(new ErrorRecords(1024, 300).of(ErrorCode.INTERNAL, "m", id, null, 1L))
+                .extracting(GenerationError::getRequestId)
+                .isEqualTo(id);
+    }
+
+    @Test
+    void anIdWithAnUnpairedSurrogateIsLeftOutInsteadOfBecomingAQuestionMark() {
+        GenerationError error =
+                new ErrorRecords().of(ErrorCode.INVALID_UTF8, "bad \ud800", "a\ud800", null, 1L);
+        GenerationError read =
+                assertOk(SingleObjectCodec.ERROR.decode(SingleObjectCodec.ERROR.encode(error)));
+
+        assertThat(read.getRequestId()).isNull();
+        assertThat(read.getMessage())
+                .startsWith("bad \uFFFD [request_id not kept: it has an unpaired surrogate")
+                .doesNotContain("?");
+    }
+
+    @Test
+    void shrinkToFitDropsTheBytesThenTheIdThenCutsTheMessage() {
+        GenerationError error =
+                new ErrorRecords(4096, Integer.MAX_VALUE)
+                        .of(
+                                ErrorCode.EMPTY_PROMPT,
+                                "e".repeat(2000),
+                                "i".repeat(5000),
+                                new byte[4000],
+                                9L);
+        int full = encodedSize(error);
+
+        GenerationError noPayload =
+                ErrorRecords.shrinkToFit(error, e -> encodedSize(e) <= full - 3000);
+        GenerationError noId = ErrorRecords.shrinkToFit(error, e -> encodedSize(e) <= 3000);
+        GenerationError cut = ErrorRecords.shrinkToFit(error, e -> encodedSize(e) <= 700);
+
+        assertThat(ErrorRecords.shrinkToFit(error, e -> true)).isSameAs(error);
+        assertThat(noPayload.getPayload()).isNull();
+        assertThat(noPayload.getPayloadSize()).isEqualTo(4000);
+        assertThat(noPayload.getRequestId()).isEqualTo(error.getRequestId());
+        assertThat(noId.getRequestId()).isNull();
+        assertThat(noId.getMessage()).contains("request_id not kept").contains("iiii");
+        assertThat(encodedSize(cut)).isLessThanOrEqualTo(700);
+        for (GenerationError e : new GenerationError[] {noPayload, noId, cut}) {
+            assertThat(e.getCode()).isEqualTo(ErrorCode.EMPTY_PROMPT);
+            assertThat(e.getAtMs()).isEqualTo(9L);
+        }
+    }
+
+    @Test
     void rejectsANegativeLimit() {
         assertThatThrownBy(() -> new ErrorRecords(-1)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new ErrorRecords(0, 0))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    private static int encodedSize(GenerationError error) {
+        return SingleObjectCodec.ERROR.encode(error).length;
     }
 
     private static byte[] bytes(ByteBuffer buffer) {

@@ -181,6 +181,51 @@ class RequestDecoderTest {
                         ErrorCode.MALFORMED_JSON);
 
         assertThat(failure.reason()).contains("Duplicate field 'prompt'");
+        assertThat(failure.requestId()).as("the id was read before the duplicate").isEqualTo("a");
+    }
+
+    @Test
+    void aRawNulAfterTheIdIsMalformedJsonThatStillNamesTheId() {
+        byte[] json = utf8("{\"request_id\":\"nul-1\",\"prompt\":\"a#b\"}");
+        json[new String(json, java.nio.charset.StandardCharsets.UTF_8).indexOf('#')] = 0;
+
+        byte[] idAfterTheNul = utf8("{\"prompt\":\"a#b\",\"request_id\":\"late\"}");
+        idAfterTheNul[
+                        new String(idAfterTheNul, java.nio.charset.StandardCharsets.UTF_8)
+                                .indexOf('#')] =
+                0;
+
+        DecodeFailure failure = assertFailed(decoder.decode(json), ErrorCode.MALFORMED_JSON);
+        DecodeFailure unread =
+                assertFailed(decoder.decode(idAfterTheNul), ErrorCode.MALFORMED_JSON);
+
+        assertThat(failure.requestId()).isEqualTo("nul-1");
+        assertThat(unread.requestId()).as("the id comes after the problem").isNull();
+    }
+
+    @Test
+    void invalidUtf8AfterTheIdStillNamesTheId() {
+        byte[] json = utf8("{\"request_id\":\"u-1\",\"prompt\":\"xy\"}");
+        json[new String(json, java.nio.charset.StandardCharsets.UTF_8).indexOf('x')] = (byte) 0xFF;
+
+        DecodeFailure failure = assertFailed(decoder.decode(json), ErrorCode.INVALID_UTF8);
+
+        assertThat(failure.requestId()).isEqualTo("u-1");
+    }
+
+    @Test
+    void aRepeatedIdIsKeptOnlyWhenBothCopiesAgree() {
+        DecodeFailure same =
+                assertFailed(
+                        decoder.decode(utf8("{\"request_id\":\"a\",\"request_id\":\"a\"}")),
+                        ErrorCode.MALFORMED_JSON);
+        DecodeFailure different =
+                assertFailed(
+                        decoder.decode(utf8("{\"request_id\":\"a\",\"request_id\":\"b\"}")),
+                        ErrorCode.MALFORMED_JSON);
+
+        assertThat(same.requestId()).isEqualTo("a");
+        assertThat(different.requestId()).isNull();
     }
 
     @Test
@@ -195,12 +240,14 @@ class RequestDecoderTest {
     }
 
     @Test
-    void nullRequestIdIsAWrongType() {
+    void nullRequestIdIsAMissingRequestId() {
         DecodeFailure failure =
                 assertFailed(
-                        decoder.decode(utf8("{\"request_id\":null}")), ErrorCode.MALFORMED_JSON);
+                        decoder.decode(utf8("{\"request_id\":null,\"prompt\":\"x\"}")),
+                        ErrorCode.MISSING_REQUEST_ID);
 
-        assertThat(failure.reason()).contains("field 'request_id' must be a string, got null");
+        assertThat(failure.reason()).contains("'request_id' is null");
+        assertThat(failure.requestId()).isNull();
     }
 
     @Test
@@ -223,6 +270,17 @@ class RequestDecoderTest {
 
         assertThat(failure.reason()).contains("field 'prompt'").contains("character 3");
         assertThat(failure.requestId()).isEqualTo("a");
+    }
+
+    @Test
+    void anUnpairedSurrogateInTheIdIsInvalidUtf8AndTheIdIsNotReported() {
+        DecodeFailure failure =
+                assertFailed(
+                        decoder.decode(utf8("{\"request_id\":\"id\\udc00\",\"prompt\":\"x\"}")),
+                        ErrorCode.INVALID_UTF8);
+
+        assertThat(failure.reason()).contains("field 'request_id'").contains("character 2");
+        assertThat(failure.requestId()).as("would be written as 'id?'").isNull();
     }
 
     @Test

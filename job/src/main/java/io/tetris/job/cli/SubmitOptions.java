@@ -3,7 +3,6 @@ package io.tetris.job.cli;
 import io.tetris.config.TetrisConfig;
 import io.tetris.config.TetrisOptions;
 import io.tetris.job.state.DurableState;
-import io.tetris.model.ModelCheck;
 import io.tetris.operators.TaskModels;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -60,9 +59,10 @@ final class SubmitOptions {
     boolean shipModels = true;
 
     /**
-     * Points the model settings at where the TaskManagers will find the files: for a remote
-     * cluster, the folders shipped with the job (after checking them here), or paths on the
-     * TaskManagers (checked here only if this machine has them). Returns the configuration to build
+     * Tells the job where the TaskManagers find the model files: for a remote cluster, in the
+     * folders shipped with the job (the settings keep this machine's paths, which the job checks
+     * here as usual; each TaskManager maps them onto its copy), or at the same paths on every
+     * TaskManager (checked here only if this machine has them). Returns the configuration to build
      * the job with.
      */
     TetrisConfig deliverModels(
@@ -87,32 +87,36 @@ final class SubmitOptions {
                             + files.values());
             return TetrisConfig.from(conf);
         }
-        TetrisConfig checked = TetrisConfig.from(conf);
-        ModelCheck.requireCompatible(
-                Paths.get(checked.models().draft()),
-                Paths.get(checked.models().target()),
-                Paths.get(checked.models().draftTokenizer()),
-                Paths.get(checked.models().tokenizer()));
+        List<String> missing =
+                files.values().stream()
+                        .filter(f -> !Files.isRegularFile(f))
+                        .map(Path::toString)
+                        .toList();
+        if (!missing.isEmpty()) {
+            throw new IllegalArgumentException(
+                    "model files not found: "
+                            + String.join(", ", missing)
+                            + " (to use paths that only the TaskManagers have: --no-ship-models)");
+        }
         Map<Path, String> folders = new LinkedHashMap<>();
         for (Map.Entry<ConfigOption<String>, Path> e : files.entrySet()) {
             Path folder = e.getValue().getParent();
-            String name =
-                    folders.computeIfAbsent(
-                            folder,
-                            f -> {
-                                String n = SHIPPED_FOLDER + folders.size();
-                                env.registerCachedFile(f.toUri().toString(), n);
-                                out.println(
-                                        "Models: shipping "
-                                                + f
-                                                + " with the job ("
-                                                + describeSize(f)
-                                                + ")");
-                                return n;
-                            });
-            conf.set(e.getKey(), TaskModels.shipped(name, e.getValue().getFileName().toString()));
+            if (!folders.containsKey(folder)) {
+                String name = SHIPPED_FOLDER + folders.size();
+                env.registerCachedFile(folder.toUri().toString(), name);
+                out.println(
+                        "Models: shipping "
+                                + folder
+                                + " with the job ("
+                                + describeSize(folder)
+                                + ")");
+                folders.put(folder, name);
+            }
+            conf.set(e.getKey(), e.getValue().toString());
         }
-        conf.set(TetrisOptions.MODEL_CHECK_AT_SUBMIT, false);
+        List<String> shipped = new ArrayList<>();
+        folders.forEach((folder, name) -> shipped.add(TaskModels.shippedFolder(name, folder)));
+        conf.set(TetrisOptions.MODEL_SHIPPED_FOLDERS, shipped);
         return TetrisConfig.from(conf);
     }
 
@@ -129,12 +133,7 @@ final class SubmitOptions {
             options.add(TetrisOptions.DRAFT_TOKENIZER);
         }
         for (ConfigOption<String> option : options) {
-            String value = conf.get(option);
-            if (TaskModels.isShipped(value)) {
-                throw new IllegalArgumentException(
-                        option.key() + ": '" + value + "' is for the job itself; give a path");
-            }
-            files.put(option, Paths.get(value).toAbsolutePath().normalize());
+            files.put(option, Paths.get(conf.get(option)).toAbsolutePath().normalize());
         }
         return files;
     }

@@ -195,21 +195,42 @@ public final class GenerationClient implements AutoCloseable {
      */
     public RecordMetadata sendJson(String json, String requestId) {
         Objects.requireNonNull(json, "json");
+        requireUtf8(json, "the JSON request");
         return await(
                 sendRaw(requestId, json.getBytes(StandardCharsets.UTF_8)),
                 requestId == null ? "(json without id)" : requestId);
     }
 
     private Future<RecordMetadata> sendAsync(GenerationRequest request) {
+        requireUtf8(request.getPrompt(), "the prompt");
+        for (String stop : request.getStop()) {
+            requireUtf8(stop, "a stop string");
+        }
         return sendRaw(request.getRequestId(), SingleObjectCodec.REQUEST.encode(request));
     }
 
     private Future<RecordMetadata> sendRaw(String requestId, byte[] value) {
+        requireUtf8(requestId, "the request id");
         if (requestId != null) {
             sent.put(requestId, value);
         }
         byte[] key = requestId == null ? null : requestId.getBytes(StandardCharsets.UTF_8);
         return producer.send(new ProducerRecord<>(topics.requests(), key, value));
+    }
+
+    /**
+     * Refuses text with an unpaired surrogate: Java would encode it as {@code ?}, so the job would
+     * serve (and answer) a different request id or prompt than the caller asked for.
+     *
+     * @throws IllegalArgumentException naming {@code what}
+     */
+    private static void requireUtf8(String text, String what) {
+        if (text != null && !StandardCharsets.UTF_8.newEncoder().canEncode(text)) {
+            throw new IllegalArgumentException(
+                    what
+                            + " contains an unpaired UTF-16 surrogate, which has no UTF-8 form; it"
+                            + " would reach the job as '?'");
+        }
     }
 
     private RecordMetadata await(Future<RecordMetadata> future, String requestId) {

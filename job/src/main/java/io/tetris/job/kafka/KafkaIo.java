@@ -1,5 +1,7 @@
 package io.tetris.job.kafka;
 
+import io.tetris.operators.output.ErrorSizeGuard;
+import io.tetris.operators.output.KafkaRecordSize;
 import io.tetris.schemas.GenerationError;
 import io.tetris.schemas.GenerationResult;
 import io.tetris.schemas.SingleObjectCodec;
@@ -21,6 +23,9 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 /**
  * Builds the job's Kafka source and sinks (DESIGN.md section 4): requests in as {@link RawRecord}s;
  * token events and errors out at-least-once; results out exactly-once through Kafka transactions.
+ * Every sink's producer gets the same {@code max.request.size} ({@link #maxRecordBytes}), the limit
+ * the topology's size guards hold each record to, so a sink is never handed a record it cannot
+ * write.
  */
 public final class KafkaIo {
 
@@ -32,6 +37,40 @@ public final class KafkaIo {
     public static final Duration DEFAULT_TRANSACTION_TIMEOUT = Duration.ofMinutes(10);
 
     private KafkaIo() {}
+
+    /**
+     * The largest record the sinks write, in bytes: their producers' {@code max.request.size},
+     * which the job's size guards hold every output record to. It is the value given in the
+     * pass-through Kafka properties, else Kafka's default of 1 MiB, which brokers accept by
+     * default; the job never raises it by itself, because a broker that refuses a record the
+     * producer sent fails the sink just the same.
+     *
+     * @throws IllegalArgumentException if the given value is not a number of at least {@link
+     *     ErrorSizeGuard#MIN_MAX_RECORD_BYTES}
+     */
+    public static int maxRecordBytes(KafkaClientSettings settings) {
+        String given = settings.properties().get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
+        if (given == null) {
+            return KafkaRecordSize.KAFKA_DEFAULT_MAX_REQUEST_SIZE;
+        }
+        int value;
+        try {
+            value = Integer.parseInt(given.strip());
+        } catch (NumberFormatException e) {
+            value = -1;
+        }
+        if (value < ErrorSizeGuard.MIN_MAX_RECORD_BYTES) {
+            throw new IllegalArgumentException(
+                    "Kafka property "
+                            + ProducerConfig.MAX_REQUEST_SIZE_CONFIG
+                            + " = '"
+                            + given
+                            + "' must be a number of bytes of at least "
+                            + ErrorSizeGuard.MIN_MAX_RECORD_BYTES
+                            + " (the default, 1048576, suits brokers with default settings)");
+        }
+        return value;
+    }
 
     /** Token events keyed by request id. */
     public static AvroRecordSerializer<TokenEvent> tokenEvents(String topic) {
@@ -49,6 +88,16 @@ public final class KafkaIo {
     public static AvroRecordSerializer<GenerationError> errors(String topic) {
         return new AvroRecordSerializer<>(
                 topic, () -> SingleObjectCodec.ERROR, GenerationError::getRequestId);
+    }
+
+    /**
+     * The pass-through properties plus {@code max.request.size}, set even when it is Kafka's
+     * default: the size guards rely on this exact value.
+     */
+    static Properties sinkProperties(KafkaClientSettings settings) {
+        Properties props = settings.commonProperties();
+        props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, String.valueOf(maxRecordBytes(settings)));
+        return props;
     }
 
     /**
@@ -128,7 +177,7 @@ public final class KafkaIo {
         Objects.requireNonNull(settings, "settings");
         Objects.requireNonNull(serializer, "serializer");
         Objects.requireNonNull(guarantee, "guarantee");
-        Properties props = settings.commonProperties();
+        Properties props = sinkProperties(settings);
         KafkaSinkBuilder<T> builder =
                 KafkaSink.<T>builder()
                         .setBootstrapServers(settings.bootstrapServers())

@@ -140,6 +140,8 @@ class CommandLineITCase {
 
     @Test
     void serveCreatesTopicsAndAnswersGenerate() throws Exception {
+        // Not a @TempDir: the job keeps checkpointing there until the test JVM ends.
+        Path state = Files.createTempDirectory("cli-serve-state-");
         KafkaClientSettings kafka = SharedKafka.settings();
         String prefix = "cli-serve-" + UUID.randomUUID().toString().substring(0, 8);
         String[] topicArgs = {
@@ -165,7 +167,9 @@ class CommandLineITCase {
                                                     "--checkpoint-interval",
                                                     "300",
                                                     "--group-id",
-                                                    prefix
+                                                    prefix,
+                                                    "--state-dir",
+                                                    state.toUri().toString()
                                                 },
                                                 topicArgs)),
                         "serve-command");

@@ -28,10 +28,12 @@ class SubmitOptionsTest {
 
         TetrisConfig config = new SubmitOptions().deliverModels(env, conf, true, out);
 
-        assertThat(config.models().draft()).isEqualTo("shipped:tetris-models-0/draft.onnx");
-        assertThat(config.models().target()).isEqualTo("shipped:tetris-models-0/target.onnx");
-        assertThat(config.models().tokenizer()).isEqualTo("shipped:tetris-models-0/tokenizer.json");
-        assertThat(config.models().checkAtSubmit()).isFalse();
+        Path models = TestModels.dir().toAbsolutePath().normalize();
+        assertThat(config.models().shippedFolders()).containsExactly("tetris-models-0=" + models);
+        assertThat(config.models().draft()).isEqualTo(models.resolve("draft.onnx").toString());
+        assertThat(config.models().tokenizer())
+                .isEqualTo(models.resolve("tokenizer.json").toString());
+        assertThat(config.models().checkAtSubmit()).as("still checked here").isTrue();
         assertThat(env.getCachedFiles())
                 .singleElement()
                 .satisfies(
@@ -60,7 +62,8 @@ class SubmitOptionsTest {
                                                 conf,
                                                 true,
                                                 out))
-                .hasMessageContaining("file not found: /no/such/target.onnx");
+                .hasMessageContaining("model files not found: /no/such/target.onnx")
+                .hasMessageContaining("--no-ship-models");
     }
 
     @Test
@@ -71,7 +74,7 @@ class SubmitOptionsTest {
 
         TetrisConfig here = options.deliverModels(env, TestModels.configuration(), true, out);
         assertThat(here.models().checkAtSubmit()).isTrue();
-        assertThat(here.models().draft()).endsWith("draft.onnx").doesNotStartWith("shipped:");
+        assertThat(here.models().shippedFolders()).isEmpty();
 
         Configuration elsewhere = new Configuration();
         elsewhere.set(TetrisOptions.DRAFT_MODEL, "/opt/flink/usrlib/models/draft.onnx");
@@ -80,6 +83,7 @@ class SubmitOptionsTest {
         TetrisConfig there = options.deliverModels(env, elsewhere, true, out);
         assertThat(there.models().checkAtSubmit()).isFalse();
         assertThat(there.models().target()).isEqualTo("/opt/flink/usrlib/models/target.onnx");
+        assertThat(there.models().shippedFolders()).isEmpty();
         assertThat(env.getCachedFiles()).isEmpty();
         assertThat(printed.toString(StandardCharsets.UTF_8)).contains("not on this machine");
     }

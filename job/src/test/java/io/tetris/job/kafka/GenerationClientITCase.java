@@ -69,6 +69,25 @@ class GenerationClientITCase {
     }
 
     @Test
+    void refusesTextWithAnUnpairedSurrogateInsteadOfSendingAQuestionMark() {
+        TopicNames topics = SharedKafka.freshTopics("client-surrogate", 1);
+
+        try (GenerationClient client =
+                GenerationClient.open(settings, topics, ResponseListener.ignoring())) {
+            assertThatThrownBy(() -> client.send(Records.request("id\ud800", "Hello")))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("the request id contains an unpaired UTF-16 surrogate");
+            assertThatThrownBy(() -> client.send(Records.request("ok", "Hello \udc00")))
+                    .hasMessageContaining("the prompt");
+            assertThatThrownBy(
+                            () ->
+                                    client.sendJson(
+                                            "{\"request_id\":\"a\ud800\",\"prompt\":\"x\"}", "a"))
+                    .hasMessageContaining("the JSON request");
+        }
+    }
+
+    @Test
     void deliversTokenEventsOnceAndInSeqOrder() throws Exception {
         TopicNames topics = SharedKafka.freshTopics("client-tokens", 2);
         CollectingListener listener = new CollectingListener();

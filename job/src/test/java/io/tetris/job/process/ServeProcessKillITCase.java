@@ -2,22 +2,19 @@ package io.tetris.job.process;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.tetris.job.CommittedOutcome;
 import io.tetris.job.TestModels;
 import io.tetris.job.TopicReader;
-import io.tetris.job.kafka.KafkaClientSettings;
 import io.tetris.job.kafka.KafkaTopics;
 import io.tetris.job.kafka.TopicNames;
-import io.tetris.schemas.GenerationResult;
+import io.tetris.schemas.ErrorCode;
+import io.tetris.schemas.GenerationError;
 import io.tetris.schemas.SingleObjectCodec;
-import io.tetris.schemas.TokenEvent;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
 import java.util.function.IntPredicate;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -44,15 +41,15 @@ class ServeProcessKillITCase {
     // Kept after the run (under the build directory): the processes' logs explain a failure.
     private static Path dir;
     private static BrokerProcess broker;
-    private static Outcome failureFree;
+    private static CommittedOutcome failureFree;
 
     @BeforeAll
     static void brokerAndAFailureFreeRun() throws Exception {
         dir = java.nio.file.Files.createTempDirectory("process-kill-");
         broker = BrokerProcess.start(dir.resolve("broker"));
-        failureFree = runWithKills("clean", List.of());
-        assertThat(failureFree.counts.values()).containsOnly(1);
-        assertThat(failureFree.results).hasSize(REQUESTS);
+        failureFree = runWithKills("clean", List.of(), new ArrayList<>());
+        assertThat(failureFree.counts().values()).containsOnly(1);
+        assertThat(failureFree.results()).hasSize(REQUESTS);
     }
 
     @AfterAll
@@ -64,19 +61,35 @@ class ServeProcessKillITCase {
 
     @Test
     void serveKilledBeforeAnyResultMidRunAndNearTheEndLosesAndDuplicatesNothing() throws Exception {
-        Outcome killed =
+        List<Integer> committedAtKill = new ArrayList<>();
+        CommittedOutcome killed =
                 runWithKills(
                         "killed",
                         List.of(
                                 committed -> committed == 0,
                                 committed -> committed >= REQUESTS / 2,
-                                committed -> committed >= REQUESTS - 16));
-        assertThat(killed.committedAtKill.get(0)).as("first kill before any result").isZero();
-        assertThat(killed.committedAtKill.get(1)).as("second kill mid-run").isLessThan(REQUESTS);
-        assertThat(killed.committedAtKill.get(2))
-                .as("third kill near the end")
-                .isLessThan(REQUESTS);
-        assertSameAsFailureFree(killed);
+                                committed -> committed >= REQUESTS - 16),
+                        committedAtKill);
+        assertThat(committedAtKill.get(0)).as("first kill before any result").isZero();
+        assertThat(committedAtKill.get(1)).as("second kill mid-run").isLessThan(REQUESTS);
+        assertThat(committedAtKill.get(2)).as("third kill near the end").isLessThan(REQUESTS);
+        killed.assertSameAs(failureFree);
+
+        // Answered ids sent again after one more restart are refused, not executed again.
+        TopicNames topics = topics("killed");
+        try (ChildJvm serve = serve("killed", topics)) {
+            send(topics, 0, 3);
+            awaitErrors(topics, 3, serve);
+            Thread.sleep(2_000);
+        }
+        List<GenerationError> errors = errors(topics);
+        assertThat(errors)
+                .extracting(GenerationError::getCode)
+                .containsOnly(ErrorCode.DUPLICATE_REQUEST_ID);
+        assertThat(errors)
+                .extracting(GenerationError::getRequestId)
+                .containsExactlyInAnyOrder("r0", "r1", "r2");
+        read(topics).assertSameAs(failureFree);
     }
 
     @Test
@@ -92,21 +105,7 @@ class ServeProcessKillITCase {
             awaitCommitted(topics, c -> c >= REQUESTS, serve);
             Thread.sleep(3_000); // a few more checkpoints: a duplicate would be committed now
         }
-        assertSameAsFailureFree(read(topics, List.of()));
-    }
-
-    private static void assertSameAsFailureFree(Outcome run) {
-        assertThat(run.counts).as("committed results per request").hasSize(REQUESTS);
-        assertThat(run.counts.values()).as("committed results per request").containsOnly(1);
-        for (String id : failureFree.results.keySet()) {
-            GenerationResult a = failureFree.results.get(id);
-            GenerationResult b = run.results.get(id);
-            assertThat(b.getTokenIds()).as(id).isEqualTo(a.getTokenIds());
-            assertThat(b.getText()).as(id).isEqualTo(a.getText());
-            assertThat(b.getFinishReason()).as(id).isEqualTo(a.getFinishReason());
-        }
-        assertThat(run.conflictingEvents).as("replayed events repeat their content").isEmpty();
-        assertThat(run.events).isEqualTo(failureFree.events);
+        read(topics).assertSameAs(failureFree);
     }
 
     /**
@@ -114,10 +113,11 @@ class ServeProcessKillITCase {
      * meets each condition in turn, starts it again with the same command, and reads the outcome
      * once every request has a committed result.
      */
-    private static Outcome runWithKills(String name, List<IntPredicate> killWhen) throws Exception {
+    private static CommittedOutcome runWithKills(
+            String name, List<IntPredicate> killWhen, List<Integer> committedAtKill)
+            throws Exception {
         TopicNames topics = topics(name);
         sendWorkload(topics);
-        List<Integer> committedAtKill = new ArrayList<>();
         for (IntPredicate when : killWhen) {
             try (ChildJvm serve = serve(name, topics)) {
                 committedAtKill.add(awaitCommitted(topics, when, serve));
@@ -129,7 +129,7 @@ class ServeProcessKillITCase {
             awaitCommitted(topics, c -> c >= REQUESTS, serve);
             Thread.sleep(3_000); // a few more checkpoints: a duplicate would be committed now
         }
-        return read(topics, committedAtKill);
+        return read(topics);
     }
 
     private static TopicNames topics(String name) {
@@ -174,11 +174,15 @@ class ServeProcessKillITCase {
         return serve;
     }
 
-    /** Half greedy, half seeded sampling, of different lengths. */
     private static void sendWorkload(TopicNames topics) {
+        send(topics, 0, REQUESTS);
+    }
+
+    /** Requests r{from} to r{to - 1}: half greedy, half seeded sampling, of different lengths. */
+    private static void send(TopicNames topics, int from, int to) {
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(broker.settings().producerProperties())) {
-            for (int i = 0; i < REQUESTS; i++) {
+            for (int i = from; i < to; i++) {
                 String id = "r" + i;
                 String sampling =
                         i % 2 == 0 ? "" : ",\"temperature\":0.8,\"top_k\":40,\"seed\":" + (7 * i);
@@ -218,32 +222,23 @@ class ServeProcessKillITCase {
         throw new AssertionError("results did not arrive in time; " + serve.tail());
     }
 
-    private record Outcome(
-            Map<String, GenerationResult> results,
-            Map<String, Integer> counts,
-            Map<String, String> events,
-            List<String> conflictingEvents,
-            List<Integer> committedAtKill) {}
-
-    private static Outcome read(TopicNames topics, List<Integer> committedAtKill) {
-        KafkaClientSettings kafka = broker.settings();
-        Map<String, GenerationResult> results = new HashMap<>();
-        Map<String, Integer> counts = new TreeMap<>();
-        for (byte[] value : TopicReader.readAll(kafka, topics.results())) {
-            GenerationResult r = SingleObjectCodec.RESULT.decode(value).toOptional().orElseThrow();
-            results.put(r.getRequestId(), r);
-            counts.merge(r.getRequestId(), 1, Integer::sum);
-        }
-        Map<String, String> events = new TreeMap<>();
-        List<String> conflicts = new ArrayList<>();
-        for (byte[] value : TopicReader.readAll(kafka, topics.tokens())) {
-            TokenEvent e = SingleObjectCodec.TOKEN_EVENT.decode(value).toOptional().orElseThrow();
-            String content = e.getTokenIds() + "|" + e.getText() + "|" + e.getFinished();
-            String previous = events.putIfAbsent(e.getRequestId() + "#" + e.getSeq(), content);
-            if (previous != null && !previous.equals(content)) {
-                conflicts.add(e.toString());
+    private static void awaitErrors(TopicNames topics, int count, ChildJvm serve) throws Exception {
+        long deadline = System.nanoTime() + RUN_TIMEOUT.toNanos();
+        while (errors(topics).size() < count) {
+            if (!serve.isAlive() || System.nanoTime() > deadline) {
+                throw new AssertionError("no " + count + " errors; " + serve.tail());
             }
+            Thread.sleep(100);
         }
-        return new Outcome(results, counts, events, conflicts, committedAtKill);
+    }
+
+    private static List<GenerationError> errors(TopicNames topics) {
+        return TopicReader.readAll(broker.settings(), topics.errors()).stream()
+                .map(v -> SingleObjectCodec.ERROR.decode(v).toOptional().orElseThrow())
+                .toList();
+    }
+
+    private static CommittedOutcome read(TopicNames topics) {
+        return CommittedOutcome.read(broker.settings(), topics);
     }
 }

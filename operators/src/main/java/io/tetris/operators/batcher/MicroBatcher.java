@@ -165,7 +165,10 @@ public final class MicroBatcher extends KeyedProcessFunction<Integer, Generation
                         loop,
                         request,
                         ErrorCode.QUEUE_FULL,
-                        "waiting queue of " + config.batch().maxWaiting() + " is full");
+                        "waiting queue of "
+                                + config.batch().maxWaiting()
+                                + " is full; retry later with a new request_id (an accepted id"
+                                + " is remembered for tetris.requests.id-retention)");
                 return;
             }
             // Work off the queue before taking more input: the source stalls, Kafka buffers.

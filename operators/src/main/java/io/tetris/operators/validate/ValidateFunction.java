@@ -46,7 +46,10 @@ public final class ValidateFunction extends ProcessFunction<byte[], GenerationRe
         validator =
                 new RequestValidator(
                         tokenizer, config.limits(), config.models().onnx().maxContext());
-        errors = new ErrorRecords();
+        errors =
+                new ErrorRecords(
+                        ErrorRecords.DEFAULT_MAX_STORED_PAYLOAD_BYTES,
+                        config.limits().maxRequestIdLength());
         accepted = getRuntimeContext().getMetricGroup().counter("acceptedRequests");
         rejected = getRuntimeContext().getMetricGroup().counter("rejectedRequests");
     }

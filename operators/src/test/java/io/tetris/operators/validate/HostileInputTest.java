@@ -43,7 +43,7 @@ class HostileInputTest {
                             tokenizer,
                             new TetrisConfig.Limits(HostileInputs.MAX_PAYLOAD_BYTES, 4096, 8, 64),
                             512);
-            assertThat(HostileInputs.all()).hasSizeGreaterThanOrEqualTo(25);
+            assertThat(HostileInputs.all()).hasSizeGreaterThanOrEqualTo(33);
             for (HostileInputs.Case c : HostileInputs.all()) {
                 Decoded<GenerationRequest> result = validator.validate(c.value());
                 DecodeFailure failure =
@@ -52,9 +52,7 @@ class HostileInputTest {
                 assertThat(failure.code())
                         .as(c.name() + ": " + failure.reason())
                         .isEqualTo(c.code());
-                if (c.requestId() != null) {
-                    assertThat(failure.requestId()).as(c.name()).isEqualTo(c.requestId());
-                }
+                assertThat(failure.requestId()).as(c.name()).isEqualTo(c.requestId());
             }
         }
     }

@@ -12,11 +12,16 @@ import java.util.SplittableRandom;
 
 /**
  * A table of hostile request values, each with the error code it must produce. The limits assume
- * {@link #MAX_PAYLOAD_BYTES}, 8 stop strings, a 512-token context and at most 4096 new tokens.
+ * {@link #MAX_PAYLOAD_BYTES}, 8 stop strings of at most 64 characters, request ids of at most
+ * {@link #MAX_REQUEST_ID_LENGTH} characters, a 512-token context and at most 4096 new tokens. A
+ * case without an id must produce an error without one.
  */
 public final class HostileInputs {
 
     public static final int MAX_PAYLOAD_BYTES = 4096;
+
+    /** The default of {@code tetris.limits.max-request-id-length}. */
+    public static final int MAX_REQUEST_ID_LENGTH = 256;
 
     /** One bad value, its id (or null when the value carries none) and the expected code. */
     public record Case(String name, byte[] value, String requestId, ErrorCode code) {}
@@ -45,7 +50,7 @@ public final class HostileInputs {
                 json(
                         "malformed json",
                         "{\"request_id\":\"mj\",\"prompt\":",
-                        null,
+                        "mj",
                         ErrorCode.MALFORMED_JSON));
         cases.add(json("json array", "[1, 2, 3]", null, ErrorCode.UNKNOWN_FORMAT));
         cases.add(
@@ -153,7 +158,7 @@ public final class HostileInputs {
         int at = new String(invalidUtf8, StandardCharsets.UTF_8).indexOf("__");
         invalidUtf8[at] = (byte) 0xFF;
         invalidUtf8[at + 1] = (byte) 0xFE;
-        cases.add(new Case("invalid utf-8", invalidUtf8, null, ErrorCode.INVALID_UTF8));
+        cases.add(new Case("invalid utf-8", invalidUtf8, "u8", ErrorCode.INVALID_UTF8));
         cases.add(
                 json(
                         "control characters",
@@ -176,6 +181,48 @@ public final class HostileInputs {
                         "{\"request_id\":\"ti\",\"prompt_token_ids\":[65,300]}",
                         "ti",
                         ErrorCode.INVALID_TOKEN_ID));
+        cases.add(
+                json(
+                        "null request_id",
+                        "{\"request_id\":null,\"prompt\":\"hi\"}",
+                        null,
+                        ErrorCode.MISSING_REQUEST_ID));
+        cases.add(
+                json(
+                        "request_id over the length limit",
+                        "{\"request_id\":\"" + "i".repeat(MAX_REQUEST_ID_LENGTH + 1) + "\"}",
+                        null,
+                        ErrorCode.REQUEST_ID_TOO_LONG));
+        cases.add(
+                json(
+                        "empty stop string",
+                        "{\"request_id\":\"es\",\"prompt\":\"x\",\"stop\":[\"\"]}",
+                        "es",
+                        ErrorCode.INVALID_STOP_STRING));
+        cases.add(
+                json(
+                        "stop string over the length limit",
+                        "{\"request_id\":\"ls\",\"prompt\":\"x\",\"stop\":[\"."
+                                + "s".repeat(64)
+                                + "\"]}",
+                        "ls",
+                        ErrorCode.INVALID_STOP_STRING));
+        byte[] rawNul =
+                "{\"request_id\":\"nul\",\"prompt\":\"a#b\"}".getBytes(StandardCharsets.UTF_8);
+        rawNul[new String(rawNul, StandardCharsets.UTF_8).indexOf('#')] = 0;
+        cases.add(new Case("raw NUL after the id", rawNul, "nul", ErrorCode.MALFORMED_JSON));
+        cases.add(
+                json(
+                        "duplicate key after the id",
+                        "{\"request_id\":\"dk\",\"prompt\":\"x\",\"prompt\":\"y\"}",
+                        "dk",
+                        ErrorCode.MALFORMED_JSON));
+        cases.add(
+                json(
+                        "unpaired surrogate in request_id",
+                        "{\"request_id\":\"ls\\ud800\",\"prompt\":\"x\"}",
+                        null,
+                        ErrorCode.INVALID_UTF8));
         return cases;
     }
 
