@@ -278,7 +278,7 @@ class GatewayITCase {
                     "{\"model\": \""
                             + MODEL
                             + "\", \"prompt\": \"Long ago\","
-                            + " \"max_tokens\": 400, \"temperature\": 0}");
+                            + " \"max_tokens\": 200, \"temperature\": 0}");
             awaitTrue(() -> gateway.inFlight() == 1);
         }
         // Noticed at once, not when the answer would be written.
@@ -287,6 +287,34 @@ class GatewayITCase {
         GatewayStats after = gateway.stats();
         assertThat(after.disconnected()).isEqualTo(before.disconnected() + 1);
         assertThat(after.completed()).isEqualTo(before.completed());
+
+        // The job finishes it anyway (the next tests get its batch slot back); nothing is kept.
+        awaitResults(sentRequestWithPrompt("Long ago").getRequestId());
+        Thread.sleep(500);
+        assertThat(gateway.heldByClient()).isZero();
+        assertThat(gateway.inFlight()).isZero();
+    }
+
+    @Test
+    void aStreamThatOutlivesTheTimeoutEndsWithATimeoutErrorEvent() throws Exception {
+        try (Gateway impatient =
+                Gateway.start(GatewayConfig.of(0, MODEL, Duration.ofMillis(2500)), kafka, topics)) {
+            JsonNode error =
+                    new OpenAiNodeClient(impatient.baseUrl())
+                            .run(
+                                    "error",
+                                    "{\"model\": \""
+                                            + MODEL
+                                            + "\", \"prompt\": \"Once upon a time there\","
+                                            + " \"max_tokens\": 480, \"temperature\": 0,"
+                                            + " \"stream\": true}");
+            // Headers were sent with the first token: the client meets the error in the stream,
+            // without an HTTP status.
+            assertThat(error.get("status").isNull()).as("%s", error).isTrue();
+            assertThat(error.get("code").asText()).isEqualTo("TIMEOUT");
+            assertThat(impatient.stats().timedOut()).isEqualTo(1);
+            awaitTrue(() -> impatient.inFlight() == 0 && impatient.heldByClient() == 0);
+        }
     }
 
     // ------------------------------------------------------------------------------------------
@@ -345,6 +373,17 @@ class GatewayITCase {
             assertThat(System.nanoTime()).as("results of %s", List.of(ids)).isLessThan(deadline);
             Thread.sleep(200);
         }
+    }
+
+    private static GenerationRequest sentRequestWithPrompt(String prompt) {
+        RequestDecoder decoder = new RequestDecoder();
+        for (byte[] value : TopicReader.readAll(kafka, topics.requests())) {
+            GenerationRequest request = decoder.decode(value).toOptional().orElseThrow();
+            if (request.getPrompt().equals(prompt)) {
+                return request;
+            }
+        }
+        throw new AssertionError("no request of prompt " + prompt + " on " + topics.requests());
     }
 
     private static GenerationRequest sentRequest(String requestId) {
