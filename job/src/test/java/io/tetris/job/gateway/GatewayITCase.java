@@ -295,28 +295,6 @@ class GatewayITCase {
         assertThat(gateway.inFlight()).isZero();
     }
 
-    @Test
-    void aStreamThatOutlivesTheTimeoutEndsWithATimeoutErrorEvent() throws Exception {
-        try (Gateway impatient =
-                Gateway.start(GatewayConfig.of(0, MODEL, Duration.ofMillis(2500)), kafka, topics)) {
-            JsonNode error =
-                    new OpenAiNodeClient(impatient.baseUrl())
-                            .run(
-                                    "error",
-                                    "{\"model\": \""
-                                            + MODEL
-                                            + "\", \"prompt\": \"Once upon a time there\","
-                                            + " \"max_tokens\": 480, \"temperature\": 0,"
-                                            + " \"stream\": true}");
-            // Headers were sent with the first token: the client meets the error in the stream,
-            // without an HTTP status.
-            assertThat(error.get("status").isNull()).as("%s", error).isTrue();
-            assertThat(error.get("code").asText()).isEqualTo("TIMEOUT");
-            assertThat(impatient.stats().timedOut()).isEqualTo(1);
-            awaitTrue(() -> impatient.inFlight() == 0 && impatient.heldByClient() == 0);
-        }
-    }
-
     // ------------------------------------------------------------------------------------------
 
     private static void assertError(String params, int status, String code, String param)

@@ -4,14 +4,26 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tetris.job.TopicReader;
 import io.tetris.job.kafka.SharedKafka;
 import io.tetris.job.kafka.TopicNames;
+import io.tetris.schemas.ErrorCode;
+import io.tetris.schemas.ErrorRecords;
+import io.tetris.schemas.GenerationRequest;
+import io.tetris.schemas.RequestDecoder;
+import io.tetris.schemas.SingleObjectCodec;
+import io.tetris.schemas.TokenEvent;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -66,6 +78,98 @@ class GatewayRoutesITCase {
         assertThat(gateway.stats().timedOut()).isEqualTo(timedOut + 2);
         GatewayITCase.awaitTrue(() -> gateway.inFlight() == 0);
         assertThat(gateway.heldByClient()).isZero();
+    }
+
+    /**
+     * This test plays the job: it answers the gateway's request with a first token event by hand,
+     * then with nothing (the timeout) or with an error, so that the stream has begun for certain.
+     */
+    @Test
+    void aTimeoutOrAnErrorAfterTheFirstTokenEndsTheStreamWithAnErrorEvent() throws Exception {
+        TopicNames topics = SharedKafka.freshTopics("gateway-midstream", 1);
+        try (Gateway streaming =
+                        Gateway.start(
+                                GatewayConfig.of(0, MODEL, Duration.ofSeconds(6)),
+                                SharedKafka.settings(),
+                                topics);
+                KafkaProducer<byte[], byte[]> job =
+                        new KafkaProducer<>(SharedKafka.settings().producerProperties())) {
+            OpenAiNodeClient client = new OpenAiNodeClient(streaming.baseUrl());
+            for (String ending : new String[] {"timeout", "error"}) {
+                CompletableFuture<JsonNode> call =
+                        CompletableFuture.supplyAsync(
+                                () ->
+                                        client.runUnchecked(
+                                                "error",
+                                                "{\"model\": \""
+                                                        + MODEL
+                                                        + "\", \"prompt\": \""
+                                                        + ending
+                                                        + "\", \"stream\": true}"));
+                String id = awaitRequest(topics, ending);
+                send(
+                        job,
+                        topics.tokens(),
+                        id,
+                        SingleObjectCodec.TOKEN_EVENT.encode(firstToken(id)));
+                if (ending.equals("error")) {
+                    send(
+                            job,
+                            topics.errors(),
+                            id,
+                            SingleObjectCodec.ERROR.encode(
+                                    new ErrorRecords()
+                                            .of(
+                                                    ErrorCode.OUTPUT_TOO_LARGE,
+                                                    "too large",
+                                                    id,
+                                                    null,
+                                                    1L)));
+                }
+                JsonNode error = call.get(60, TimeUnit.SECONDS);
+                // Headers went out with the first token: the client meets the error in the
+                // stream, without an HTTP status.
+                assertThat(error.get("status").isNull()).as("%s", error).isTrue();
+                assertThat(error.get("code").asText())
+                        .isEqualTo(ending.equals("timeout") ? "TIMEOUT" : "OUTPUT_TOO_LARGE");
+            }
+            assertThat(streaming.stats().timedOut()).isEqualTo(1);
+            assertThat(streaming.stats().failed()).isEqualTo(1);
+            GatewayITCase.awaitTrue(
+                    () -> streaming.inFlight() == 0 && streaming.heldByClient() == 0);
+        }
+    }
+
+    private static String awaitRequest(TopicNames topics, String prompt) throws Exception {
+        RequestDecoder decoder = new RequestDecoder();
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (System.nanoTime() < deadline) {
+            for (byte[] value : TopicReader.readAll(SharedKafka.settings(), topics.requests())) {
+                GenerationRequest request = decoder.decode(value).toOptional().orElseThrow();
+                if (request.getPrompt().equals(prompt)) {
+                    return request.getRequestId();
+                }
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("the gateway sent no request with prompt " + prompt);
+    }
+
+    private static TokenEvent firstToken(String id) {
+        return TokenEvent.newBuilder()
+                .setRequestId(id)
+                .setSeq(0)
+                .setTokenIds(List.of(72, 105))
+                .setText("Hi")
+                .setFinished(false)
+                .build();
+    }
+
+    private static void send(
+            KafkaProducer<byte[], byte[]> producer, String topic, String id, byte[] value)
+            throws Exception {
+        producer.send(new ProducerRecord<>(topic, id.getBytes(StandardCharsets.UTF_8), value))
+                .get();
     }
 
     @Test

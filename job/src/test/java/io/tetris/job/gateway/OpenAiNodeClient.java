@@ -27,6 +27,15 @@ final class OpenAiNodeClient {
         this.baseUrl = baseUrl;
     }
 
+    /** {@link #run} for callers that cannot throw checked exceptions (futures). */
+    JsonNode runUnchecked(String action, String paramsJson) {
+        try {
+            return run(action, paramsJson);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /**
      * The printed JSON of one action ({@code models}, {@code complete}, {@code stream}, {@code
      * error}).
