@@ -5,7 +5,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
-/** The {@code tetris} command: demo, serve, generate. Also the job's entry point on a cluster. */
+/**
+ * The {@code tetris} command: demo, serve, generate, gateway. Also the job's entry point on a
+ * cluster.
+ */
 @Command(
         name = "tetris",
         mixinStandardHelpOptions = true,
@@ -17,6 +20,7 @@ import picocli.CommandLine.Spec;
             DemoCommand.class,
             ServeCommand.class,
             GenerateCommand.class,
+            GatewayCommand.class,
             OverheadCommand.class,
             BenchCommand.class,
             LoadCommand.class,

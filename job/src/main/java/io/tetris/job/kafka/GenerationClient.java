@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -60,6 +61,13 @@ import org.slf4j.LoggerFactory;
  * <p>Results and token events travel on different topics: a request's result may reach the listener
  * before its last token events. The result holds the complete text.
  *
+ * <p><b>Scoped clients.</b> A client from {@link #open} keeps a little state for every request it
+ * sees on the topics, its own and everyone else's, for as long as it lives: fine for a command that
+ * runs a few requests, a leak for a long-running server. A client from {@link #openScoped} only
+ * attends to the requests it sent: each {@link #send} starts watching the id, records of ids it
+ * does not watch are skipped before any state is kept, and {@link #forget} drops all state of an id
+ * and stops delivering its records.
+ *
  * <p>Thread-safe; listener methods run on one reader thread.
  */
 public final class GenerationClient implements AutoCloseable {
@@ -76,7 +84,16 @@ public final class GenerationClient implements AutoCloseable {
     private final KafkaProducer<byte[], byte[]> producer;
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final Thread reader;
+
+    /** Guarded by itself; taken before {@link #outcomes} where both are needed. */
     private final TokenSequencer sequencer = new TokenSequencer();
+
+    /**
+     * The ids a scoped client attends to, {@code null} for a client that attends to every request.
+     * Changed under the {@link #sequencer} and {@link #outcomes} locks, so that no state of an id
+     * is created after {@link #forget} dropped it.
+     */
+    private final Set<String> watched;
 
     /** Values sent per request id, to attribute errors whose request id the job could not read. */
     private final Map<String, byte[]> sent = new ConcurrentHashMap<>();
@@ -91,8 +108,10 @@ public final class GenerationClient implements AutoCloseable {
             TopicNames topics,
             ResponseListener listener,
             KafkaProducer<byte[], byte[]> producer,
-            KafkaConsumer<byte[], byte[]> consumer) {
+            KafkaConsumer<byte[], byte[]> consumer,
+            boolean scoped) {
         this.topics = topics;
+        this.watched = scoped ? ConcurrentHashMap.newKeySet() : null;
         this.listener = listener;
         this.producer = producer;
         this.consumer = consumer;
@@ -108,6 +127,23 @@ public final class GenerationClient implements AutoCloseable {
      */
     public static GenerationClient open(
             KafkaClientSettings settings, TopicNames topics, ResponseListener listener) {
+        return open(settings, topics, listener, false);
+    }
+
+    /**
+     * Like {@link #open}, but the client only attends to the requests it sends, until {@link
+     * #forget} (see the class comment): for long-running servers such as the gateway.
+     */
+    public static GenerationClient openScoped(
+            KafkaClientSettings settings, TopicNames topics, ResponseListener listener) {
+        return open(settings, topics, listener, true);
+    }
+
+    private static GenerationClient open(
+            KafkaClientSettings settings,
+            TopicNames topics,
+            ResponseListener listener,
+            boolean scoped) {
         Objects.requireNonNull(settings, "settings");
         Objects.requireNonNull(topics, "topics");
         Objects.requireNonNull(listener, "listener");
@@ -130,7 +166,8 @@ public final class GenerationClient implements AutoCloseable {
             }
             throw e;
         }
-        GenerationClient client = new GenerationClient(topics, listener, producer, consumer);
+        GenerationClient client =
+                new GenerationClient(topics, listener, producer, consumer, scoped);
         client.reader.start();
         return client;
     }
@@ -212,6 +249,9 @@ public final class GenerationClient implements AutoCloseable {
     private Future<RecordMetadata> sendRaw(String requestId, byte[] value) {
         requireUtf8(requestId, "the request id");
         if (requestId != null) {
+            if (watched != null) {
+                watch(requestId);
+            }
             sent.put(requestId, value);
         }
         byte[] key = requestId == null ? null : requestId.getBytes(StandardCharsets.UTF_8);
@@ -249,6 +289,64 @@ public final class GenerationClient implements AutoCloseable {
                             + e.getCause().getMessage(),
                     e.getCause());
         }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // scope
+    // ------------------------------------------------------------------------------------------
+
+    private void watch(String requestId) {
+        synchronized (sequencer) {
+            synchronized (outcomes) {
+                watched.add(requestId);
+            }
+        }
+    }
+
+    /**
+     * Drops every piece of state kept for {@code requestId}; a scoped client also stops delivering
+     * its records (an unscoped one would start a new token stream for it at the next event).
+     * Idempotent.
+     */
+    public void forget(String requestId) {
+        Objects.requireNonNull(requestId, "requestId");
+        synchronized (sequencer) {
+            synchronized (outcomes) {
+                if (watched != null) {
+                    watched.remove(requestId);
+                }
+                outcomes.remove(requestId);
+            }
+            sequencer.forget(requestId);
+        }
+        sent.remove(requestId);
+    }
+
+    /**
+     * How many request ids this client keeps any state for (watched, sent values, token streams,
+     * outcomes): what a long-running caller checks for leaks.
+     */
+    public int heldRequests() {
+        Set<String> held = new HashSet<>(sent.keySet());
+        synchronized (sequencer) {
+            synchronized (outcomes) {
+                if (watched != null) {
+                    held.addAll(watched);
+                }
+                held.addAll(outcomes.keySet());
+            }
+            held.addAll(sequencer.requestIds());
+        }
+        return held.size();
+    }
+
+    /** Whether the response reader is still running (it stops when closed or on a fatal error). */
+    public boolean isReading() {
+        return !closing && readerFailure == null && reader.isAlive();
+    }
+
+    private boolean attends(String requestId) {
+        return watched == null || (requestId != null && watched.contains(requestId));
     }
 
     // ------------------------------------------------------------------------------------------
@@ -359,7 +457,14 @@ public final class GenerationClient implements AutoCloseable {
         if (topic.equals(topics.tokens())) {
             Decoded<TokenEvent> decoded = SingleObjectCodec.TOKEN_EVENT.decode(record.value());
             if (decoded instanceof Decoded.Ok<TokenEvent> ok) {
-                for (TokenEvent event : sequencer.accept(ok.value())) {
+                List<TokenEvent> ready;
+                synchronized (sequencer) {
+                    if (!attends(ok.value().getRequestId())) {
+                        return;
+                    }
+                    ready = sequencer.accept(ok.value());
+                }
+                for (TokenEvent event : ready) {
                     callListener(() -> listener.onToken(event));
                 }
             } else {
@@ -368,6 +473,9 @@ public final class GenerationClient implements AutoCloseable {
         } else if (topic.equals(topics.results())) {
             Decoded<GenerationResult> decoded = SingleObjectCodec.RESULT.decode(record.value());
             if (decoded instanceof Decoded.Ok<GenerationResult> ok) {
+                if (!attends(ok.value().getRequestId())) {
+                    return;
+                }
                 // Listener first: when awaitAll returns, the listener has seen the answer.
                 callListener(() -> listener.onResult(ok.value()));
                 recordOutcome(new Outcome.Completed(ok.value()));
@@ -378,6 +486,9 @@ public final class GenerationClient implements AutoCloseable {
             Decoded<GenerationError> decoded = SingleObjectCodec.ERROR.decode(record.value());
             if (decoded instanceof Decoded.Ok<GenerationError> ok) {
                 GenerationError error = attribute(ok.value(), record.key());
+                if (!attends(error.getRequestId())) {
+                    return;
+                }
                 callListener(() -> listener.onError(error));
                 if (error.getRequestId() != null) {
                     recordOutcome(new Outcome.Failed(error));
@@ -420,6 +531,9 @@ public final class GenerationClient implements AutoCloseable {
 
     private void recordOutcome(Outcome outcome) {
         synchronized (outcomes) {
+            if (!attends(outcome.requestId())) {
+                return; // forgotten while the listener ran
+            }
             outcomes.putIfAbsent(outcome.requestId(), outcome);
             outcomes.notifyAll();
         }

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -61,6 +62,19 @@ final class TokenSequencer {
     int heldBack(String requestId) {
         Stream stream = streams.get(requestId);
         return stream == null ? 0 : stream.early.size();
+    }
+
+    /**
+     * Drops everything kept for {@code requestId}. A later event of it starts a new stream at seq
+     * 0, so only forget a request whose events no longer matter to the caller.
+     */
+    void forget(String requestId) {
+        streams.remove(requestId);
+    }
+
+    /** The requests with kept state (the next expected seq, held-back events). */
+    Set<String> requestIds() {
+        return streams.keySet();
     }
 
     /** Events dropped as duplicates so far. */

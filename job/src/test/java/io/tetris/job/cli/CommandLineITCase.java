@@ -11,7 +11,13 @@ import io.tetris.job.kafka.KafkaClientSettings;
 import io.tetris.job.kafka.SharedKafka;
 import io.tetris.job.kafka.TopicNames;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -136,6 +142,67 @@ class CommandLineITCase {
         } finally {
             job.cancel().get();
         }
+    }
+
+    @Test
+    void gatewayServesTheOpenAiModelsRouteAndRefusesBadSettings() throws Exception {
+        KafkaClientSettings kafka = SharedKafka.settings();
+        TopicNames topics = SharedKafka.freshTopics("cli-gateway", 1);
+        int port;
+        try (ServerSocket free = new ServerSocket(0)) {
+            port = free.getLocalPort();
+        }
+        String[] args = {
+            "gateway",
+            "--bootstrap-servers",
+            kafka.bootstrapServers(),
+            "--requests-topic",
+            topics.requests(),
+            "--tokens-topic",
+            topics.tokens(),
+            "--results-topic",
+            topics.results(),
+            "--errors-topic",
+            topics.errors(),
+            "--port",
+            String.valueOf(port),
+            "--served-model-name",
+            "cli-model"
+        };
+        Thread gateway = new Thread(() -> Main.run(args), "gateway-command");
+        // Serves until the test JVM ends; nothing waits for this thread.
+        gateway.setDaemon(true);
+        gateway.start();
+        HttpClient http = HttpClient.newHttpClient();
+        HttpRequest models =
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/models"))
+                        .build();
+        String body = null;
+        for (int attempt = 0; attempt < 100 && body == null; attempt++) {
+            try {
+                body = http.send(models, HttpResponse.BodyHandlers.ofString()).body();
+            } catch (IOException notYet) {
+                Thread.sleep(100);
+            }
+        }
+        assertThat(body).isNotNull();
+        assertThat(new ObjectMapper().readTree(body).get("data").get(0).get("id").asText())
+                .isEqualTo("cli-model");
+
+        Captured badTimeout =
+                capture(
+                        "gateway",
+                        "--bootstrap-servers",
+                        kafka.bootstrapServers(),
+                        "--request-timeout",
+                        "0");
+        assertThat(badTimeout.code).isEqualTo(2);
+        assertThat(badTimeout.stderr)
+                .contains("--request-timeout must be a positive number of seconds");
+        Captured badPort =
+                capture("gateway", "--bootstrap-servers", kafka.bootstrapServers(), "--port", "-1");
+        assertThat(badPort.code).isEqualTo(2);
+        assertThat(badPort.stderr).contains("--port must be in 0..65535, got -1");
     }
 
     @Test

@@ -120,6 +120,60 @@ class GenerationClientITCase {
     }
 
     @Test
+    void aScopedClientAttendsOnlyToWhatItSentAndForgetsItCompletely() throws Exception {
+        TopicNames topics = SharedKafka.freshTopics("client-scoped", 1);
+        CollectingListener listener = new CollectingListener();
+
+        try (GenerationClient client = GenerationClient.openScoped(settings, topics, listener);
+                KafkaProducer<byte[], byte[]> producer = producer(null);
+                KafkaProducer<byte[], byte[]> tx = producer("scoped-test-tx")) {
+            client.send(Records.request("mine", "Hello"));
+            assertThat(client.heldRequests()).isEqualTo(1);
+
+            // Someone else's request on the same topics, then the answer to ours.
+            sendToken(producer, topics, Records.token("theirs", 0, false));
+            sendToken(producer, topics, Records.token("mine", 0, false));
+            producer.send(
+                    new ProducerRecord<>(
+                            topics.errors(),
+                            "theirs".getBytes(StandardCharsets.UTF_8),
+                            SingleObjectCodec.ERROR.encode(
+                                    Records.error("theirs", ErrorCode.QUEUE_FULL, null))));
+            tx.initTransactions();
+            tx.beginTransaction();
+            tx.send(resultRecord(topics, "theirs"));
+            tx.send(resultRecord(topics, "mine"));
+            tx.commitTransaction();
+            producer.flush();
+
+            assertThat(client.awaitAll(Set.of("mine"), WAIT)).containsKey("mine");
+            assertThat(listener.tokens).extracting(TokenEvent::getRequestId).containsOnly("mine");
+            assertThat(listener.results).extracting(r -> r.getRequestId()).containsOnly("mine");
+            assertThat(listener.errors).isEmpty();
+            assertThat(client.outcome("theirs")).isEmpty();
+
+            client.forget("mine");
+            assertThat(client.heldRequests()).isZero();
+            assertThat(client.outcome("mine")).isEmpty();
+
+            // Late or replayed records of a forgotten id create no state and reach no one.
+            sendToken(producer, topics, Records.token("mine", 1, true));
+            sendToken(producer, topics, Records.token("mine", 0, false));
+            producer.flush();
+            client.send(Records.request("marker", "Hi"));
+            sendToken(producer, topics, Records.token("marker", 0, true));
+            producer.flush();
+            eventually(
+                    WAIT,
+                    () -> listener.tokens.stream().anyMatch(e -> e.getRequestId().equals("marker")),
+                    "the marker's token event");
+            assertThat(listener.seqsOf("mine")).containsExactly(0);
+            client.forget("marker");
+            assertThat(client.heldRequests()).isZero();
+        }
+    }
+
+    @Test
     void deliversOnlyCommittedResults() throws Exception {
         TopicNames topics = SharedKafka.freshTopics("client-results", 1);
         CollectingListener listener = new CollectingListener();

@@ -20,6 +20,19 @@ class TokenSequencerTest {
     }
 
     @Test
+    void forgettingARequestDropsItsStreamAndHeldBackEvents() {
+        sequencer.accept(token("a", 0, false));
+        sequencer.accept(token("a", 2, false));
+        sequencer.accept(token("b", 0, false));
+
+        sequencer.forget("a");
+
+        assertThat(sequencer.requestIds()).containsExactly("b");
+        assertThat(sequencer.heldBack("a")).isZero();
+        assertThat(sequencer.nextSeq("a")).isZero();
+    }
+
+    @Test
     void dropsDuplicatesDeliveredOrHeldBack() {
         sequencer.accept(token("a", 0, false));
         sequencer.accept(token("a", 2, false));
