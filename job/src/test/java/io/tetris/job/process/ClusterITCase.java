@@ -24,8 +24,6 @@ import java.util.function.IntPredicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -52,10 +50,6 @@ import org.junit.jupiter.api.Test;
  */
 class ClusterITCase {
 
-    private static final String[] PROMPTS = {
-        "The quick brown fox", "A computer is", "Hello, world", "In the beginning",
-        "Never trust a", "Hacker culture", "Once upon a time", "What is the"
-    };
     private static final Duration TIMEOUT = Duration.ofMinutes(4);
     private static final Pattern SUBMITTED = Pattern.compile("Submitted job ([0-9a-f]{32})");
 
@@ -252,30 +246,9 @@ class ClusterITCase {
 
     /** {@code count} requests with ids {@code <prefix>0..}: half greedy, half seeded sampling. */
     private void send(String prefix, int count) {
-        try (KafkaProducer<byte[], byte[]> producer =
-                new KafkaProducer<>(broker.settings().producerProperties())) {
-            for (int i = 0; i < count; i++) {
-                String id = prefix + i;
-                String sampling =
-                        i % 2 == 0 ? "" : ",\"temperature\":0.8,\"top_k\":40,\"seed\":" + (7 * i);
-                String json =
-                        "{\"request_id\":\""
-                                + id
-                                + "\",\"prompt\":\""
-                                + PROMPTS[i % PROMPTS.length]
-                                + "\",\"max_new_tokens\":"
-                                + (40 + (i % 4) * 16)
-                                + sampling
-                                + "}";
-                requests.put(id, json);
-                producer.send(
-                        new ProducerRecord<>(
-                                topics.requests(),
-                                id.getBytes(StandardCharsets.UTF_8),
-                                json.getBytes(StandardCharsets.UTF_8)));
-            }
-            producer.flush();
-        }
+        Map<String, String> batch = MixedWorkload.requests(prefix, 0, count);
+        requests.putAll(batch);
+        MixedWorkload.send(broker.settings(), topics.requests(), batch);
     }
 
     /** Committed results per request id, as a read_committed consumer sees them. */

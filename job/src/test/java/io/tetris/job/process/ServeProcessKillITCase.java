@@ -10,14 +10,11 @@ import io.tetris.job.kafka.TopicNames;
 import io.tetris.schemas.ErrorCode;
 import io.tetris.schemas.GenerationError;
 import io.tetris.schemas.SingleObjectCodec;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.IntPredicate;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -32,10 +29,6 @@ import org.junit.jupiter.api.Test;
 class ServeProcessKillITCase {
 
     private static final int REQUESTS = 64;
-    private static final String[] PROMPTS = {
-        "The quick brown fox", "A computer is", "Hello, world", "In the beginning",
-        "Never trust a", "Hacker culture", "Once upon a time", "What is the"
-    };
     private static final Duration RUN_TIMEOUT = Duration.ofMinutes(4);
 
     // Kept after the run (under the build directory): the processes' logs explain a failure.
@@ -180,29 +173,8 @@ class ServeProcessKillITCase {
 
     /** Requests r{from} to r{to - 1}: half greedy, half seeded sampling, of different lengths. */
     private static void send(TopicNames topics, int from, int to) {
-        try (KafkaProducer<byte[], byte[]> producer =
-                new KafkaProducer<>(broker.settings().producerProperties())) {
-            for (int i = from; i < to; i++) {
-                String id = "r" + i;
-                String sampling =
-                        i % 2 == 0 ? "" : ",\"temperature\":0.8,\"top_k\":40,\"seed\":" + (7 * i);
-                String json =
-                        "{\"request_id\":\""
-                                + id
-                                + "\",\"prompt\":\""
-                                + PROMPTS[i % PROMPTS.length]
-                                + "\",\"max_new_tokens\":"
-                                + (40 + (i % 4) * 16)
-                                + sampling
-                                + "}";
-                producer.send(
-                        new ProducerRecord<>(
-                                topics.requests(),
-                                id.getBytes(StandardCharsets.UTF_8),
-                                json.getBytes(StandardCharsets.UTF_8)));
-            }
-            producer.flush();
-        }
+        MixedWorkload.send(
+                broker.settings(), topics.requests(), MixedWorkload.requests("r", from, to));
     }
 
     /** Polls the committed results until {@code when} holds for their count; returns it. */
