@@ -9,6 +9,7 @@ import io.tetris.job.TestModels;
 import io.tetris.job.Topology;
 import io.tetris.job.kafka.KafkaClientSettings;
 import io.tetris.job.kafka.SharedKafka;
+import io.tetris.job.kafka.TopicArgs;
 import io.tetris.job.kafka.TopicNames;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -152,23 +153,18 @@ class CommandLineITCase {
         try (ServerSocket free = new ServerSocket(0)) {
             port = free.getLocalPort();
         }
-        String[] args = {
-            "gateway",
-            "--bootstrap-servers",
-            kafka.bootstrapServers(),
-            "--requests-topic",
-            topics.requests(),
-            "--tokens-topic",
-            topics.tokens(),
-            "--results-topic",
-            topics.results(),
-            "--errors-topic",
-            topics.errors(),
-            "--port",
-            String.valueOf(port),
-            "--served-model-name",
-            "cli-model"
-        };
+        String[] args =
+                concat(
+                        new String[] {
+                            "gateway",
+                            "--bootstrap-servers",
+                            kafka.bootstrapServers(),
+                            "--port",
+                            String.valueOf(port),
+                            "--served-model-name",
+                            "cli-model"
+                        },
+                        TopicArgs.of(topics).toArray(new String[0]));
         Thread gateway = new Thread(() -> Main.run(args), "gateway-command");
         // Serves until the test JVM ends; nothing waits for this thread.
         gateway.setDaemon(true);

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tetris.job.TestModels;
 import io.tetris.job.TopicReader;
 import io.tetris.job.kafka.KafkaTopics;
+import io.tetris.job.kafka.TopicArgs;
 import io.tetris.job.kafka.TopicNames;
 import io.tetris.schemas.GenerationResult;
 import io.tetris.schemas.SingleObjectCodec;
@@ -192,14 +193,6 @@ class ClusterITCase {
                                 "--create-topics",
                                 "--partitions",
                                 "2",
-                                "--requests-topic",
-                                t.requests(),
-                                "--tokens-topic",
-                                t.tokens(),
-                                "--results-topic",
-                                t.results(),
-                                "--errors-topic",
-                                t.errors(),
                                 "--group-id",
                                 name,
                                 "--transactional-id-prefix",
@@ -218,6 +211,7 @@ class ClusterITCase {
                                 cluster.jobManager(),
                                 "--jar",
                                 FlinkCluster.distJar().toString()));
+        args.addAll(TopicArgs.of(t));
         args.addAll(List.of(extra));
         return args;
     }

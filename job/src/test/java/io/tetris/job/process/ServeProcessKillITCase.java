@@ -6,6 +6,7 @@ import io.tetris.job.CommittedOutcome;
 import io.tetris.job.TestModels;
 import io.tetris.job.TopicReader;
 import io.tetris.job.kafka.KafkaTopics;
+import io.tetris.job.kafka.TopicArgs;
 import io.tetris.job.kafka.TopicNames;
 import io.tetris.schemas.ErrorCode;
 import io.tetris.schemas.GenerationError;
@@ -133,24 +134,13 @@ class ServeProcessKillITCase {
 
     /** The command a user runs, the same at every start. */
     private static ChildJvm serve(String name, TopicNames topics) throws Exception {
-        ChildJvm serve =
-                ChildJvm.start(
-                        dir.resolve(name + "-serve.log"),
-                        "1g",
-                        "io.tetris.job.cli.Main",
+        List<String> args =
+                new ArrayList<>(
                         List.of(
                                 "serve",
                                 "--bootstrap-servers",
                                 broker.settings().bootstrapServers(),
                                 "--create-topics",
-                                "--requests-topic",
-                                topics.requests(),
-                                "--tokens-topic",
-                                topics.tokens(),
-                                "--results-topic",
-                                topics.results(),
-                                "--errors-topic",
-                                topics.errors(),
                                 "--group-id",
                                 name,
                                 "--transactional-id-prefix",
@@ -163,6 +153,10 @@ class ServeProcessKillITCase {
                                 "4",
                                 "--checkpoint-interval",
                                 "500"));
+        args.addAll(TopicArgs.of(topics));
+        ChildJvm serve =
+                ChildJvm.start(
+                        dir.resolve(name + "-serve.log"), "1g", "io.tetris.job.cli.Main", args);
         serve.awaitLog("State of job", Duration.ofMinutes(1));
         return serve;
     }
