@@ -7,6 +7,7 @@ import io.tetris.job.kafka.TopicNames;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -73,21 +74,25 @@ final class DemoCommand implements Callable<Integer> {
         try (EmbeddedJob job =
                 EmbeddedJob.start(conf, config, engine.checkpointInterval, "tetris-demo")) {
             out.println("Ready. Sending " + texts.size() + " prompt(s).\n");
-            List<String> ids = new ArrayList<>();
+            Map<String, String> byId = new LinkedHashMap<>();
             for (int i = 0; i < texts.size(); i++) {
-                ids.add("demo-" + (i + 1));
+                byId.put("demo-" + (i + 1), texts.get(i));
             }
+            List<String> ids = new ArrayList<>(byId.keySet());
+            StreamPrinter printer =
+                    StreamPrinter.transcript(out, byId, System.console() != null && !json);
             Map<String, Outcome> outcomes;
             long start;
-            try (GenerationClient client = job.client(new StreamPrinter(out, ids))) {
+            try (GenerationClient client = job.client(printer)) {
                 start = System.nanoTime();
-                for (int i = 0; i < texts.size(); i++) {
-                    client.send(sampling.request(ids.get(i), texts.get(i)));
+                for (Map.Entry<String, String> request : byId.entrySet()) {
+                    client.send(sampling.request(request.getKey(), request.getValue()));
                 }
                 outcomes =
                         client.awaitAll(
                                 new LinkedHashSet<>(ids), Duration.ofSeconds(timeoutSeconds));
             }
+            printer.printTranscripts();
             double seconds = (System.nanoTime() - start) / 1e9;
             out.println();
             Summary summary = new Summary(ids, outcomes, seconds, engine.policy);

@@ -51,7 +51,7 @@ final class GenerateCommand implements Callable<Integer> {
                 GenerationClient.open(
                         kafka.settings(),
                         kafka.topics(),
-                        new StreamPrinter(System.out, List.of(id)))) {
+                        StreamPrinter.streaming(System.out, id))) {
             client.send(sampling.request(id, prompt));
             outcomes = client.awaitAll(Set.of(id), Duration.ofSeconds(timeoutSeconds));
         }

@@ -86,14 +86,15 @@ final class Summary {
         out.println();
         out.printf(
                 Locale.ROOT,
-                "%-14s %-8s %7s %7s %9s %9s %10s%n",
+                "%-14s %-8s %7s %7s %9s %9s %10s  %s%n",
                 "request",
                 "finish",
                 "tokens",
                 "rounds",
                 "verified",
                 "accepted",
-                "acceptance");
+                "acceptance",
+                "completion");
         for (String id : ids) {
             Outcome o = outcomes.get(id);
             if (o instanceof Outcome.Completed c) {
@@ -101,7 +102,7 @@ final class Summary {
                 SpeculationStats s = r.getSpeculation();
                 out.printf(
                         Locale.ROOT,
-                        "%-14s %-8s %7d %7d %9d %9d %10s%n",
+                        "%-14s %-8s %7d %7d %9d %9d %10s  %s%n",
                         abbreviate(id),
                         r.getFinishReason().toString().toLowerCase(Locale.ROOT),
                         r.getTokenIds().size(),
@@ -110,7 +111,8 @@ final class Summary {
                         s.getAcceptedTokens(),
                         s.getVerifiedDraftTokens() == 0
                                 ? "-"
-                                : String.format(Locale.ROOT, "%.3f", s.getAcceptanceRate()));
+                                : String.format(Locale.ROOT, "%.3f", s.getAcceptanceRate()),
+                        preview(r.getText()));
             } else if (o instanceof Outcome.Failed f) {
                 out.printf(
                         Locale.ROOT,
@@ -179,6 +181,12 @@ final class Summary {
                 .filter(o -> o instanceof Outcome.Completed)
                 .map(o -> ((Outcome.Completed) o).result())
                 .toList();
+    }
+
+    /** The start of a completion on one line, for the table. */
+    static String preview(String text) {
+        String line = text.replace('\n', '⏎').replace('\t', ' ').replace('\r', ' ');
+        return line.length() <= 32 ? line : line.substring(0, 31) + "…";
     }
 
     private static String abbreviate(String id) {
