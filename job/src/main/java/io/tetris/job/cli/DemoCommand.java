@@ -94,7 +94,6 @@ final class DemoCommand implements Callable<Integer> {
             }
             printer.printTranscripts();
             double seconds = (System.nanoTime() - start) / 1e9;
-            out.println();
             Summary summary = new Summary(ids, outcomes, seconds, engine.policy);
             summary.printTable(out);
             Map<String, Object> extra = new java.util.LinkedHashMap<>();

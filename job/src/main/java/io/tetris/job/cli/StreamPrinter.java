@@ -121,7 +121,6 @@ final class StreamPrinter implements ResponseListener {
             block.append('\n');
         }
         out.print(block);
-        out.println();
         out.flush();
     }
 

@@ -46,13 +46,10 @@ class StreamPrinterTest {
                                 "[a] The quick brown fox",
                                 "    →  jumps over",
                                 "      the dog",
-                                "",
                                 "[c] Hello",
                                 "    error PROMPT_TOO_LONG: too long",
-                                "",
                                 "[b] Once upon a time",
                                 "    →  there was a fox",
-                                "",
                                 ""));
     }
 
@@ -74,8 +71,8 @@ class StreamPrinterTest {
         printer.printTranscripts();
         assertThat(text().substring(live.length()))
                 .endsWith(
-                        "\n[a] The quick brown fox\n    →  jumps over\n\n"
-                                + "[b] Once upon a time\n    →  there\n\n");
+                        "\n[a] The quick brown fox\n    →  jumps over\n"
+                                + "[b] Once upon a time\n    →  there\n");
     }
 
     @Test
