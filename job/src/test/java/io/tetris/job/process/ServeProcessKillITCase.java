@@ -32,6 +32,9 @@ class ServeProcessKillITCase {
     private static final int REQUESTS = 64;
     private static final Duration RUN_TIMEOUT = Duration.ofMinutes(4);
 
+    /** Kill once generation has started (token events arrive) but nothing is committed yet. */
+    private static final IntPredicate BEFORE_ANY_RESULT = committed -> committed == 0;
+
     // Kept after the run (under the build directory): the processes' logs explain a failure.
     private static Path dir;
     private static BrokerProcess broker;
@@ -60,7 +63,7 @@ class ServeProcessKillITCase {
                 runWithKills(
                         "killed",
                         List.of(
-                                committed -> committed == 0,
+                                BEFORE_ANY_RESULT,
                                 committed -> committed >= REQUESTS / 2,
                                 committed -> committed >= REQUESTS - 16),
                         committedAtKill);
@@ -114,6 +117,9 @@ class ServeProcessKillITCase {
         sendWorkload(topics);
         for (IntPredicate when : killWhen) {
             try (ChildJvm serve = serve(name, topics)) {
+                if (when == BEFORE_ANY_RESULT) {
+                    awaitFirstTokenEvent(topics, serve);
+                }
                 committedAtKill.add(awaitCommitted(topics, when, serve));
                 serve.kill();
                 System.out.println(name + ": serve killed at " + committedAtKill + " results");
@@ -172,6 +178,16 @@ class ServeProcessKillITCase {
     }
 
     /** Polls the committed results until {@code when} holds for their count; returns it. */
+    private static void awaitFirstTokenEvent(TopicNames topics, ChildJvm serve) throws Exception {
+        long deadline = System.nanoTime() + RUN_TIMEOUT.toNanos();
+        while (TopicReader.readAll(broker.settings(), topics.tokens()).isEmpty()) {
+            if (!serve.isAlive() || System.nanoTime() > deadline) {
+                throw new AssertionError("no token event; " + serve.tail());
+            }
+            Thread.sleep(50);
+        }
+    }
+
     private static int awaitCommitted(TopicNames topics, IntPredicate when, ChildJvm serve)
             throws Exception {
         long deadline = System.nanoTime() + RUN_TIMEOUT.toNanos();
