@@ -8,6 +8,7 @@ WORKDIR /src
 COPY pom.xml ./
 COPY deploy/cluster/pom.xml deploy/cluster/pom.xml
 COPY schemas schemas
+COPY engine engine
 COPY operators operators
 COPY job job
 COPY models models

@@ -3,6 +3,7 @@ package io.tetris.config;
 import io.tetris.core.VerificationMode;
 import io.tetris.core.policy.LinearStepCostModel;
 import io.tetris.core.policy.PolicyConfig;
+import io.tetris.engine.RequestLimits;
 import io.tetris.model.OnnxModelOptions;
 import io.tetris.model.OnnxModelOptions.ExecutionProvider;
 import java.io.Serializable;
@@ -30,7 +31,7 @@ public record TetrisConfig(
         VerificationMode verification,
         LinearStepCostModel costModel,
         Batch batch,
-        Limits limits,
+        RequestLimits limits,
         java.util.List<Long> failAtRounds,
         java.time.Duration requestIdRetention)
         implements Serializable {
@@ -74,42 +75,6 @@ public record TetrisConfig(
     public enum QueueFull {
         WAIT,
         REJECT
-    }
-
-    /**
-     * Limits on what a request may ask for. {@code maxRequestIdLength} bounds the one request field
-     * that is copied into every output record (and is their Kafka key).
-     */
-    public record Limits(
-            int maxPayloadBytes,
-            int maxNewTokens,
-            int maxStopStrings,
-            int maxStopLength,
-            int maxPromptTokens,
-            int maxRequestIdLength)
-            implements Serializable {
-
-        /** Limits with the default request id length. */
-        public Limits(
-                int maxPayloadBytes,
-                int maxNewTokens,
-                int maxStopStrings,
-                int maxStopLength,
-                int maxPromptTokens) {
-            this(
-                    maxPayloadBytes,
-                    maxNewTokens,
-                    maxStopStrings,
-                    maxStopLength,
-                    maxPromptTokens,
-                    TetrisOptions.MAX_REQUEST_ID_LENGTH.defaultValue());
-        }
-
-        /** Limits without a separate prompt cap (the model context still applies). */
-        public Limits(
-                int maxPayloadBytes, int maxNewTokens, int maxStopStrings, int maxStopLength) {
-            this(maxPayloadBytes, maxNewTokens, maxStopStrings, maxStopLength, 0);
-        }
     }
 
     /** Reads and validates; throws {@link IllegalArgumentException} listing every problem. */
@@ -196,8 +161,8 @@ public record TetrisConfig(
                         atLeast(conf, TetrisOptions.MAX_WAITING, 0, problems),
                         queueFull,
                         positive(conf, TetrisOptions.TOKEN_CHUNK, problems));
-        Limits limits =
-                new Limits(
+        RequestLimits limits =
+                new RequestLimits(
                         positive(conf, TetrisOptions.MAX_PAYLOAD_BYTES, problems),
                         positive(conf, TetrisOptions.MAX_NEW_TOKENS, problems),
                         atLeast(conf, TetrisOptions.MAX_STOP_STRINGS, 0, problems),

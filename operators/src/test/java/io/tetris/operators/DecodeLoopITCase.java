@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.tetris.config.TetrisConfig;
 import io.tetris.config.TetrisOptions;
-import io.tetris.model.BundledModels;
 import io.tetris.schemas.ErrorCode;
 import io.tetris.schemas.FinishReason;
 import io.tetris.schemas.GenerationError;
@@ -55,7 +54,7 @@ class DecodeLoopITCase {
     /** Runs the loop over {@code requests}; returns results, token events and errors. */
     private static Run run(String policy, List<byte[]> requests, Configuration extra)
             throws Exception {
-        Configuration conf = BundledModels.configuration();
+        Configuration conf = io.tetris.config.BundledModelsConfig.configuration();
         conf.set(TetrisOptions.POLICY, policy);
         conf.set(TetrisOptions.K, 3);
         conf.set(TetrisOptions.REPLICAS, 2);

@@ -2,7 +2,6 @@ package io.tetris.operators;
 
 import io.tetris.config.TetrisConfig;
 import io.tetris.config.TetrisOptions;
-import io.tetris.model.BundledModels;
 import io.tetris.operators.round.Round;
 import java.nio.charset.StandardCharsets;
 import org.apache.flink.configuration.Configuration;
@@ -15,7 +14,7 @@ public final class LoopFixtures {
     /** Bundled models, the given policy and batching limits. */
     public static TetrisConfig config(
             String policy, int maxRunning, int maxWaiting, String queueFull) {
-        Configuration conf = BundledModels.configuration();
+        Configuration conf = io.tetris.config.BundledModelsConfig.configuration();
         conf.set(TetrisOptions.POLICY, policy);
         conf.set(TetrisOptions.K, 2);
         conf.set(TetrisOptions.EXTRA, 2);

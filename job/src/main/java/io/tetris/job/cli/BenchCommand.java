@@ -156,7 +156,12 @@ final class BenchCommand implements Callable<Integer> {
         Files.createDirectories(output);
         List<BenchConfig> matrix = BenchConfig.matrix(quick);
         int largest = batchSizes.stream().mapToInt(Integer::intValue).max().orElseThrow();
-        try (BenchModels bench = BenchModels.load(config.models())) {
+        try (BenchModels bench =
+                BenchModels.load(
+                        config.models().draft(),
+                        config.models().target(),
+                        config.models().tokenizer(),
+                        config.models().onnx())) {
             Workload workload =
                     Workload.of(promptList, bench.tokenizer(), requestsFor(largest), maxNew, 42);
             BenchLoop loop = new BenchLoop(bench);

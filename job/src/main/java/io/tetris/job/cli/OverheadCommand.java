@@ -127,7 +127,12 @@ final class OverheadCommand implements Callable<Integer> {
 
     /** Continuous batching over the engine, no Flink, no Kafka: output tokens per second. */
     private double plainLoop(TetrisConfig config, List<String> prompts) throws Exception {
-        try (BenchModels models = BenchModels.load(config.models())) {
+        try (BenchModels models =
+                BenchModels.load(
+                        config.models().draft(),
+                        config.models().target(),
+                        config.models().tokenizer(),
+                        config.models().onnx())) {
             List<Workload.Request> requests = new ArrayList<>();
             for (int i = 0; i < prompts.size(); i++) {
                 requests.add(

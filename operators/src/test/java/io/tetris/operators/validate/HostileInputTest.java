@@ -2,7 +2,6 @@ package io.tetris.operators.validate;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.tetris.config.TetrisConfig;
 import io.tetris.engine.RequestValidator;
 import io.tetris.model.BundledModels;
 import io.tetris.model.HuggingFaceTextTokenizer;
@@ -20,7 +19,9 @@ class HostileInputTest {
                 HuggingFaceTextTokenizer.load(BundledModels.tokenizer())) {
             RequestValidator validator =
                     new RequestValidator(
-                            tokenizer, new TetrisConfig.Limits(4096, 4096, 8, 64, 10), 512);
+                            tokenizer,
+                            new io.tetris.engine.RequestLimits(4096, 4096, 8, 64, 10),
+                            512);
             byte[] shortPrompt =
                     "{\"request_id\":\"s\",\"prompt\":\"0123456789\"}"
                             .getBytes(java.nio.charset.StandardCharsets.UTF_8);
@@ -41,7 +42,8 @@ class HostileInputTest {
             RequestValidator validator =
                     new RequestValidator(
                             tokenizer,
-                            new TetrisConfig.Limits(HostileInputs.MAX_PAYLOAD_BYTES, 4096, 8, 64),
+                            new io.tetris.engine.RequestLimits(
+                                    HostileInputs.MAX_PAYLOAD_BYTES, 4096, 8, 64),
                             512);
             assertThat(HostileInputs.all()).hasSizeGreaterThanOrEqualTo(33);
             for (HostileInputs.Case c : HostileInputs.all()) {

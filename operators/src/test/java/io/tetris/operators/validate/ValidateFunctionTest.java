@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tetris.config.TetrisConfig;
 import io.tetris.config.TetrisOptions;
-import io.tetris.model.BundledModels;
 import io.tetris.schemas.ErrorCode;
 import io.tetris.schemas.GenerationError;
 import io.tetris.schemas.GenerationRequest;
@@ -93,7 +92,7 @@ class ValidateFunctionTest {
     }
 
     private static TetrisConfig config(Integer maxRequestIdLength) {
-        Configuration conf = BundledModels.configuration();
+        Configuration conf = io.tetris.config.BundledModelsConfig.configuration();
         if (maxRequestIdLength != null) {
             conf.set(TetrisOptions.MAX_REQUEST_ID_LENGTH, maxRequestIdLength);
         }

@@ -1,6 +1,5 @@
 package io.tetris.engine;
 
-import io.tetris.config.TetrisConfig;
 import io.tetris.model.TextTokenizer;
 import io.tetris.schemas.DecodeFailure;
 import io.tetris.schemas.Decoded;
@@ -20,10 +19,10 @@ public final class RequestValidator {
 
     private final RequestDecoder decoder;
     private final TextTokenizer tokenizer;
-    private final TetrisConfig.Limits limits;
+    private final RequestLimits limits;
     private final int maxContext;
 
-    public RequestValidator(TextTokenizer tokenizer, TetrisConfig.Limits limits, int maxContext) {
+    public RequestValidator(TextTokenizer tokenizer, RequestLimits limits, int maxContext) {
         this.decoder =
                 new RequestDecoder(
                         SingleObjectCodec.of(

@@ -40,16 +40,6 @@ public final class BundledModels {
         return dir().resolve("tokenizer.json");
     }
 
-    /** A Flink configuration pointing the job at the bundled models. */
-    public static org.apache.flink.configuration.Configuration configuration() {
-        org.apache.flink.configuration.Configuration conf =
-                new org.apache.flink.configuration.Configuration();
-        conf.set(io.tetris.config.TetrisOptions.DRAFT_MODEL, draft().toString());
-        conf.set(io.tetris.config.TetrisOptions.TARGET_MODEL, target().toString());
-        conf.set(io.tetris.config.TetrisOptions.TOKENIZER, tokenizer().toString());
-        return conf;
-    }
-
     public static OnnxLanguageModel load(Path file) {
         return OnnxLanguageModel.load(file, OnnxModelOptions.defaults(CONTEXT).withThreads(1, 1));
     }

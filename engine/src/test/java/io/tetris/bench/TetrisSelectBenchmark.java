@@ -19,7 +19,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * Cost of one round's TETRIS selection at the paper's largest setting: B = 256 requests with k +
  * extra = 8 draft tokens each (2,048 candidates). The paper reports under 0.3 ms for its GPU top-k.
  *
- * <p>Run: {@code mvn -B -ntp -pl operators -am -Pjmh test-compile exec:exec
+ * <p>Run: {@code mvn -B -ntp -pl engine -am -Pjmh test-compile exec:exec
  * -Djmh.args=TetrisSelectBenchmark}
  */
 @State(Scope.Benchmark)

@@ -1,6 +1,5 @@
 package io.tetris.bench;
 
-import io.tetris.config.TetrisConfig;
 import io.tetris.engine.CachedModel;
 import io.tetris.model.OnnxModelOptions;
 import io.tetris.model.TextTokenizer;
@@ -25,14 +24,13 @@ public record BenchModels(
         Objects.requireNonNull(tokenizer, "tokenizer");
     }
 
-    /** Loads the configured ONNX files and tokenizer. */
-    public static BenchModels load(TetrisConfig.Models models) {
-        OnnxModelOptions options = models.onnx();
+    /** Loads the given ONNX files and tokenizer with the given runtime options. */
+    public static BenchModels load(
+            String draft, String target, String tokenizer, OnnxModelOptions options) {
         return new BenchModels(
-                CachedModel.load(models.draft(), options),
-                CachedModel.load(models.target(), options),
-                io.tetris.model.HuggingFaceTextTokenizer.load(
-                        java.nio.file.Paths.get(models.tokenizer())),
+                CachedModel.load(draft, options),
+                CachedModel.load(target, options),
+                io.tetris.model.HuggingFaceTextTokenizer.load(java.nio.file.Paths.get(tokenizer)),
                 options.maxContext());
     }
 
