@@ -65,6 +65,7 @@ public final class OrtApiShim {
 
     private final Pointer api;
     private final Function[] functions = new Function[SLOTS];
+    private long calls;
 
     private OrtApiShim(Pointer api) {
         this.api = api;
@@ -115,7 +116,13 @@ public final class OrtApiShim {
         }
     }
 
+    /** Native calls made through this shim so far (a per-step overhead figure). */
+    public long calls() {
+        return calls;
+    }
+
     private Function fn(int index) {
+        calls++;
         Function f = functions[index];
         if (f == null) {
             Pointer p = api.getPointer((long) index * Native.POINTER_SIZE);

@@ -43,7 +43,7 @@ class NativeKvDecoderTest {
                                                 BundledModels.target().toString(), options);
                                 NativeKvDecoder decoder =
                                         new NativeKvDecoder(ort, session, signature, null)) {
-                            run(reference, decoder, signature);
+                            run(reference, decoder, signature, ort);
                         }
                     } finally {
                         reference.close();
@@ -53,7 +53,10 @@ class NativeKvDecoderTest {
     }
 
     private static void run(
-            OnnxLanguageModel reference, NativeKvDecoder decoder, DecoderSignature signature) {
+            OnnxLanguageModel reference,
+            NativeKvDecoder decoder,
+            DecoderSignature signature,
+            OrtApiShim ort) {
         String id = "native-kv";
         // Prefill, greedy decode steps of one token, then a verification-like step of four.
         List<int[]> steps = new ArrayList<>();
@@ -63,6 +66,8 @@ class NativeKvDecoderTest {
                 2L * signature.layers() * signature.kvHeads() * signature.headDim() * 4;
         List<Long> heapBytes = new ArrayList<>();
         List<Long> javaPathBytes = new ArrayList<>();
+        List<Long> callsPerStep = new ArrayList<>();
+        double worst = 0;
         for (int s = 0; s < 10; s++) {
             int[] tokens;
             if (s == 0) {
@@ -74,10 +79,15 @@ class NativeKvDecoderTest {
             }
             List<Pointer> before = Arrays.asList(decoder.pastValues());
             float[][] expected = reference.extendLogits(List.of(new Extension(id, tokens)))[0];
+            long callsBefore = ort.calls();
             float[][] actual = decoder.step(tokens);
+            callsPerStep.add(ort.calls() - callsBefore);
             assertThat(actual.length).isEqualTo(tokens.length);
             for (int j = 0; j < tokens.length; j++) {
-                assertClose(actual[j], expected[j], "step " + s + " row " + j);
+                worst =
+                        Math.max(
+                                worst,
+                                assertClose(actual[j], expected[j], "step " + s + " row " + j));
             }
             assertThat(decoder.length()).isEqualTo(reference.cachedLength(id));
             // The cache is new native values each step, never a Java array.
@@ -104,8 +114,14 @@ class NativeKvDecoderTest {
         System.out.printf(
                 "native KV probe: %d tokens cached natively (%d B of KV); heap bytes per"
                         + " 1-token step %d (logits only); Java-array path KV bytes per step"
-                        + " %s%n",
-                decoder.length(), decoder.lastKvBytes(), heapBytes.get(0), javaPathBytes);
+                        + " %s; max |logit diff| %.2e; native calls per step %s (%d layers)%n",
+                decoder.length(),
+                decoder.lastKvBytes(),
+                heapBytes.get(0),
+                javaPathBytes,
+                worst,
+                callsPerStep,
+                signature.layers());
         reference.release(id);
     }
 
@@ -158,13 +174,14 @@ class NativeKvDecoderTest {
                 });
     }
 
-    private static void assertClose(float[] actual, float[] expected, String where) {
+    private static double assertClose(float[] actual, float[] expected, String where) {
         assertThat(actual.length).as(where).isEqualTo(expected.length);
         double worst = 0;
         for (int i = 0; i < actual.length; i++) {
             worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
         }
         assertThat(worst).as(where + " max |diff|").isLessThanOrEqualTo(TOLERANCE);
+        return worst;
     }
 
     private static int[] bytes(String text) {
