@@ -76,6 +76,11 @@ public final class NativeKvDecoder implements AutoCloseable {
         return lastKvBytes;
     }
 
+    /** Where the cache's first tensor lives ({@link OrtApiShim#location}); null before a step. */
+    public String kvLocation() {
+        return past == null ? null : ort.location(past[0]);
+    }
+
     /** The native {@code OrtValue*}s now holding the cache, key/value per layer (for tests). */
     public Pointer[] pastValues() {
         return past == null ? new Pointer[0] : past.clone();

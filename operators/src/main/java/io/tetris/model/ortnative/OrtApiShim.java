@@ -37,6 +37,8 @@ public final class OrtApiShim {
     static final int GET_TENSOR_TYPE_AND_SHAPE = 65;
     static final int CREATE_MEMORY_INFO = 68;
     static final int CREATE_CPU_MEMORY_INFO = 69;
+    static final int MEMORY_INFO_GET_NAME = 71;
+    static final int MEMORY_INFO_GET_ID = 72;
     static final int ALLOCATOR_FREE = 76;
     static final int GET_ALLOCATOR_WITH_DEFAULT_OPTIONS = 78;
     static final int RELEASE_STATUS = 93;
@@ -52,6 +54,7 @@ public final class OrtApiShim {
     static final int GET_BOUND_OUTPUT_VALUES = 140;
     static final int CLEAR_BOUND_INPUTS = 141;
     static final int CLEAR_BOUND_OUTPUTS = 142;
+    static final int GET_TENSOR_MEMORY_INFO = 194;
 
     /** {@code OrtAllocatorType}: OrtDeviceAllocator = 0, OrtArenaAllocator = 1. */
     public static final int DEVICE_ALLOCATOR = 0;
@@ -61,7 +64,7 @@ public final class OrtApiShim {
     /** {@code OrtMemType}: OrtMemTypeDefault = 0. */
     public static final int MEM_TYPE_DEFAULT = 0;
 
-    private static final int SLOTS = 143;
+    private static final int SLOTS = 195;
 
     private final Pointer api;
     private final Function[] functions = new Function[SLOTS];
@@ -72,14 +75,18 @@ public final class OrtApiShim {
     }
 
     /**
-     * The shim over the {@code OrtApi} table the official ORT jar uses; initialises the official
-     * runtime first (loads the native library) when nothing has yet.
+     * The shim over the {@code OrtApi} table the official ORT jar uses; loads the official native
+     * library first ({@code OnnxRuntime.init()}, idempotent) when nothing has yet. It deliberately
+     * does not create the {@link OrtEnvironment}: DJL's engine creates it with its own thread-pool
+     * options and fails if one already exists.
      */
     public static OrtApiShim fromOfficialRuntime() {
-        OrtEnvironment.getEnvironment();
         long handle;
         try {
             Class<?> runtime = Class.forName("ai.onnxruntime.OnnxRuntime");
+            java.lang.reflect.Method init = runtime.getDeclaredMethod("init");
+            init.setAccessible(true);
+            init.invoke(null);
             Field field = runtime.getDeclaredField("ortApiHandle");
             field.setAccessible(true);
             handle = field.getLong(null);
@@ -291,6 +298,21 @@ public final class OrtApiShim {
         PointerByReference out = new PointerByReference();
         check("GetTensorMutableData", GET_TENSOR_MUTABLE_DATA, value, out);
         return out(out);
+    }
+
+    /**
+     * Where a tensor's data lives, as {@code name:deviceId} of its {@code OrtMemoryInfo} ({@code
+     * GetTensorMemoryInfo}, {@code MemoryInfoGetName}, {@code MemoryInfoGetId}), e.g. {@code Cpu:0}
+     * or {@code Cuda:0}.
+     */
+    public String location(Pointer value) {
+        PointerByReference info = new PointerByReference();
+        check("GetTensorMemoryInfo", GET_TENSOR_MEMORY_INFO, value, info);
+        PointerByReference name = new PointerByReference();
+        check("MemoryInfoGetName", MEMORY_INFO_GET_NAME, info.getValue(), name);
+        com.sun.jna.ptr.IntByReference id = new com.sun.jna.ptr.IntByReference();
+        check("MemoryInfoGetId", MEMORY_INFO_GET_ID, info.getValue(), id);
+        return name.getValue().getString(0, "US-ASCII") + ":" + id.getValue();
     }
 
     /** The tensor's shape ({@code GetTensorTypeAndShape}, {@code GetDimensions}). */
