@@ -53,12 +53,22 @@ public final class NativeKvDecoder implements AutoCloseable {
         this.signature = signature;
         this.session = OrtApiShim.session(session);
         this.cpuInfo = ort.createCpuMemoryInfo();
-        this.kvInfo =
-                kvDevice == null
-                        ? null
-                        : ort.createMemoryInfo(kvDevice, OrtApiShim.DEVICE_ALLOCATOR, 0);
-        this.allocator = ort.defaultAllocator();
-        this.binding = ort.createIoBinding(this.session);
+        Pointer kv = null;
+        Pointer io = null;
+        try {
+            kv =
+                    kvDevice == null
+                            ? null
+                            : ort.createMemoryInfo(kvDevice, OrtApiShim.DEVICE_ALLOCATOR, 0);
+            this.allocator = ort.defaultAllocator();
+            io = ort.createIoBinding(this.session);
+        } catch (RuntimeException e) {
+            ort.releaseMemoryInfo(kv);
+            ort.releaseMemoryInfo(cpuInfo);
+            throw e;
+        }
+        this.kvInfo = kv;
+        this.binding = io;
     }
 
     /** Tokens in the native cache. */
