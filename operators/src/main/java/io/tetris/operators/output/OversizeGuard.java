@@ -39,6 +39,7 @@ public final class OversizeGuard<T> extends ProcessFunction<T, T> {
     private final SerializableFunction<T, byte[]> encode;
     private final SerializableFunction<T, String> requestIdOf;
     private final SerializableFunction<T, String> describe;
+    private final SerializableFunction<T, Long> quickBound;
 
     private transient ErrorRecords errors;
     private transient Counter tooLarge;
@@ -47,7 +48,8 @@ public final class OversizeGuard<T> extends ProcessFunction<T, T> {
             long maxRecordBytes,
             SerializableFunction<T, byte[]> encode,
             SerializableFunction<T, String> requestIdOf,
-            SerializableFunction<T, String> describe) {
+            SerializableFunction<T, String> describe,
+            SerializableFunction<T, Long> quickBound) {
         if (maxRecordBytes < 1) {
             throw new IllegalArgumentException("maxRecordBytes must be >= 1: " + maxRecordBytes);
         }
@@ -55,6 +57,7 @@ public final class OversizeGuard<T> extends ProcessFunction<T, T> {
         this.encode = Objects.requireNonNull(encode, "encode");
         this.requestIdOf = Objects.requireNonNull(requestIdOf, "requestIdOf");
         this.describe = Objects.requireNonNull(describe, "describe");
+        this.quickBound = Objects.requireNonNull(quickBound, "quickBound");
     }
 
     /** A guard for token events, which the sink writes keyed by request id. */
@@ -63,8 +66,32 @@ public final class OversizeGuard<T> extends ProcessFunction<T, T> {
                 maxRecordBytes,
                 event -> SingleObjectCodec.TOKEN_EVENT.encode(event),
                 TokenEvent::getRequestId,
-                event -> "token event seq " + event.getSeq());
+                event -> "token event seq " + event.getSeq(),
+                OversizeGuard::tokenEventBound);
     }
+
+    /**
+     * Bytes a token event can take at most as a Kafka record, without encoding it: the sink encodes
+     * every event anyway, and this keeps the guard from encoding each one a second time. Avro
+     * writes a string as a varint length (at most 5 bytes) and at most 3 UTF-8 bytes per char, an
+     * int in at most 5 bytes, an array as its items plus two block counts.
+     */
+    static long tokenEventBound(TokenEvent event) {
+        long id = 5 + 3L * event.getRequestId().length();
+        return KafkaRecordSize.OVERHEAD
+                + SINGLE_OBJECT_HEADER
+                + id // the key
+                + id
+                + 5 // seq
+                + 5L * (event.getTokenIds().size() + 2)
+                + 5
+                + 3L * event.getText().length()
+                + 1 // finished
+                + 10; // finish_reason: union branch and enum symbol
+    }
+
+    /** Avro single-object encoding's marker and schema fingerprint. */
+    private static final int SINGLE_OBJECT_HEADER = 10;
 
     /** A guard for results, which the sink writes keyed by request id. */
     public static OversizeGuard<GenerationResult> results(long maxRecordBytes) {
@@ -72,7 +99,8 @@ public final class OversizeGuard<T> extends ProcessFunction<T, T> {
                 maxRecordBytes,
                 result -> SingleObjectCodec.RESULT.encode(result),
                 GenerationResult::getRequestId,
-                result -> "result");
+                result -> "result",
+                result -> Long.MAX_VALUE); // one per request: measured exactly
     }
 
     @Override
@@ -84,6 +112,10 @@ public final class OversizeGuard<T> extends ProcessFunction<T, T> {
 
     @Override
     public void processElement(T record, Context ctx, Collector<T> out) {
+        if (quickBound.apply(record) <= maxRecordBytes) {
+            out.collect(record);
+            return;
+        }
         String id = requestIdOf.apply(record);
         long size = KafkaRecordSize.of(id, encode.apply(record));
         if (size <= maxRecordBytes) {

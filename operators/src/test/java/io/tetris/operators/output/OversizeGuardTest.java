@@ -57,6 +57,47 @@ class OversizeGuardTest {
                         });
     }
 
+    @Test
+    void theQuickBoundOfATokenEventIsNeverBelowItsEncodedSize() {
+        java.util.Random random = new java.util.Random(7);
+        String[] alphabet = {"a", "é", "€", "😀", "\n"};
+        for (int i = 0; i < 2_000; i++) {
+            StringBuilder id = new StringBuilder();
+            StringBuilder text = new StringBuilder();
+            for (int c = random.nextInt(40); c > 0; c--) {
+                id.append(alphabet[random.nextInt(alphabet.length)]);
+            }
+            for (int c = random.nextInt(200); c > 0; c--) {
+                text.append(alphabet[random.nextInt(alphabet.length)]);
+            }
+            List<Integer> tokens = new java.util.ArrayList<>();
+            for (int t = random.nextInt(40); t > 0; t--) {
+                tokens.add(random.nextBoolean() ? random.nextInt(300) : Integer.MAX_VALUE);
+            }
+            TokenEvent event =
+                    TokenEvent.newBuilder()
+                            .setRequestId(id.toString())
+                            .setSeq(random.nextInt(Integer.MAX_VALUE))
+                            .setTokenIds(tokens)
+                            .setText(text.toString())
+                            .setFinished(random.nextBoolean())
+                            .setFinishReason(
+                                    random.nextBoolean()
+                                            ? null
+                                            : io.tetris.schemas.FinishReason.values()[
+                                                    random.nextInt(
+                                                            io.tetris.schemas.FinishReason.values()
+                                                                    .length)])
+                            .build();
+            long exact =
+                    KafkaRecordSize.of(
+                            event.getRequestId(), SingleObjectCodec.TOKEN_EVENT.encode(event));
+            assertThat(OversizeGuard.tokenEventBound(event))
+                    .as(event.toString())
+                    .isGreaterThanOrEqualTo(exact);
+        }
+    }
+
     private record Run(List<Object> passed, List<GenerationError> errors) {}
 
     @SafeVarargs
