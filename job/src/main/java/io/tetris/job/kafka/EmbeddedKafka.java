@@ -34,7 +34,7 @@ import org.apache.kafka.common.test.TestKitNodes;
 public final class EmbeddedKafka implements AutoCloseable {
 
     /** Broker settings that make a single node behave like a small production cluster. */
-    static final Map<String, String> SINGLE_NODE_CONFIG =
+    public static final Map<String, String> SINGLE_NODE_CONFIG =
             Map.ofEntries(
                     Map.entry("offsets.topic.replication.factor", "1"),
                     Map.entry("offsets.topic.num.partitions", "1"),

@@ -1,5 +1,6 @@
 package io.tetris.job.process;
 
+import io.tetris.job.kafka.EmbeddedKafka;
 import io.tetris.job.kafka.KafkaClientSettings;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -51,16 +52,8 @@ final class BrokerProcess implements AutoCloseable {
                                 "inter.broker.listener.name=PLAINTEXT",
                                 "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
                                 "log.dirs=" + dir.resolve("logs"),
-                                "offsets.topic.replication.factor=1",
-                                "offsets.topic.num.partitions=1",
-                                "transaction.state.log.replication.factor=1",
-                                "transaction.state.log.min.isr=1",
-                                "transaction.state.log.num.partitions=1",
-                                "share.coordinator.state.topic.replication.factor=1",
-                                "share.coordinator.state.topic.min.isr=1",
-                                "group.initial.rebalance.delay.ms=0",
                                 "")
-                        + "\n",
+                        + singleNodeSettings(),
                 StandardCharsets.UTF_8);
         try (ChildJvm format =
                 ChildJvm.start(
@@ -79,6 +72,14 @@ final class BrokerProcess implements AutoCloseable {
         }
         broker.startProcess();
         return broker;
+    }
+
+    /** The same single-node settings as the in-process broker, as properties lines. */
+    private static String singleNodeSettings() {
+        StringBuilder lines = new StringBuilder();
+        EmbeddedKafka.SINGLE_NODE_CONFIG.forEach(
+                (key, value) -> lines.append(key).append('=').append(value).append('\n'));
+        return lines.toString();
     }
 
     /** Starts the broker process again on the same port and data after a kill. */
