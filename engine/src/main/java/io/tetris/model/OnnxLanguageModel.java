@@ -13,6 +13,8 @@ import ai.djl.translate.TranslateException;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession.SessionOptions;
 import io.tetris.core.LogitsTransform;
+import io.tetris.model.ortnative.OrtApiShim;
+import io.tetris.model.ortnative.ResidentKvBatch;
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
@@ -25,7 +27,13 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * {@link LanguageModel} over an Optimum-style ONNX decoder export, run by ONNX Runtime through DJL.
+ * {@link LanguageModel} over an Optimum-style ONNX decoder export, loaded by ONNX Runtime through
+ * DJL.
+ *
+ * <p>With {@link OnnxModelOptions.KvCacheMode#NATIVE} (the default) the caches stay resident in
+ * ONNX Runtime's memory between passes and runs go through IoBinding ({@link ResidentKvBatch});
+ * only token ids go in and logits come out. With {@link OnnxModelOptions.KvCacheMode#HEAP}, the
+ * previous engine, they live on the Java heap as follows.
  *
  * <p>A round batches sequences with different cached lengths {@code P_i} and different numbers of
  * new tokens {@code T_i}. Each batch row is laid out {@code [pad][past P_i][pad][new T_i]}: the
@@ -47,18 +55,25 @@ public final class OnnxLanguageModel implements LanguageModel {
 
     private final Map<String, KvCache> caches = new HashMap<>();
 
+    /** The native caches; null with {@link OnnxModelOptions.KvCacheMode#HEAP}. */
+    private final ResidentKvBatch resident;
+
+    private final ModelTraffic heapTraffic = new ModelTraffic();
+
     private OnnxLanguageModel(
             Path file,
             DecoderSignature signature,
             OnnxModelOptions options,
             Model model,
-            int vocab) {
+            int vocab,
+            ResidentKvBatch resident) {
         this.file = file;
         this.signature = signature;
         this.options = options;
         this.model = model;
         this.predictor = model.newPredictor(new NoopTranslator());
         this.vocab = vocab;
+        this.resident = resident;
     }
 
     /**
@@ -88,12 +103,67 @@ public final class OnnxLanguageModel implements LanguageModel {
             throw new IllegalArgumentException(
                     "cannot load ONNX model " + onnxFile + ": " + e.getMessage(), e);
         }
+        ResidentKvBatch resident = null;
+        if (options.kvCache() == OnnxModelOptions.KvCacheMode.NATIVE) {
+            try (SessionOptions gatherOptions = sessionOptions(options)) {
+                resident =
+                        new ResidentKvBatch(
+                                OrtApiShim.fromOfficialRuntime(),
+                                ortSession(model),
+                                gatherOptions,
+                                signature,
+                                options.executionProvider()
+                                                == OnnxModelOptions.ExecutionProvider.CUDA
+                                        ? "Cuda"
+                                        : null,
+                                options.deviceId());
+            } catch (OrtException | RuntimeException e) {
+                model.close();
+                throw new IllegalArgumentException(
+                        "cannot set up native KV caches for "
+                                + onnxFile
+                                + " (tetris.model.kv-cache=heap avoids them): "
+                                + e.getMessage(),
+                        e);
+            }
+        }
         OnnxLanguageModel loaded =
-                new OnnxLanguageModel(onnxFile, signature, options, model, signature.vocab());
+                new OnnxLanguageModel(
+                        onnxFile, signature, options, model, signature.vocab(), resident);
         if (loaded.vocab <= 0) {
             loaded.probeVocab();
         }
         return loaded;
+    }
+
+    /** The ONNX Runtime session DJL created (its symbol block holds it). */
+    private static ai.onnxruntime.OrtSession ortSession(Model model) {
+        Object block = model.getBlock();
+        try {
+            java.lang.reflect.Field field = block.getClass().getDeclaredField("session");
+            field.setAccessible(true);
+            return (ai.onnxruntime.OrtSession) field.get(block);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            throw new IllegalStateException(
+                    "cannot reach the ONNX Runtime session of DJL's "
+                            + block.getClass().getName()
+                            + " (DJL version changed?)",
+                    e);
+        }
+    }
+
+    /** Bytes and time this model's passes moved and took. */
+    public ModelTraffic traffic() {
+        return resident != null ? resident.traffic() : heapTraffic;
+    }
+
+    /** Where the KV caches live now ({@code Cpu:0}, {@code Cuda:0}, or {@code heap}). */
+    public String cacheLocation() {
+        return resident != null ? resident.cacheLocation() : "heap";
+    }
+
+    public OnnxModelOptions options() {
+        return options;
     }
 
     public DecoderSignature signature() {
@@ -151,8 +221,24 @@ public final class OnnxLanguageModel implements LanguageModel {
             maxPast = Math.max(maxPast, past);
             maxNew = Math.max(maxNew, e.tokens().length);
         }
-        if (!rows.isEmpty()) {
+        if (rows.isEmpty()) {
+            return result;
+        }
+        if (resident != null) {
+            float[][][] logits = resident.extend(batch);
+            for (float[][] r : logits) {
+                if (r.length > 0) {
+                    vocab = r[0].length;
+                    break;
+                }
+            }
+            return logits;
+        }
+        long started = System.nanoTime();
+        try {
             run(batch, rows, maxPast, maxNew, result);
+        } finally {
+            heapTraffic.totalNanos += System.nanoTime() - started;
         }
         return result;
     }
@@ -218,9 +304,15 @@ public final class OnnxLanguageModel implements LanguageModel {
                     inputs.add(named(manager.create(FloatBuffer.wrap(past), pastShape), name));
                 }
             }
+            long t0 = System.nanoTime();
             Map<String, NDArray> outputs = byName(predictor.predict(inputs));
+            heapTraffic.modelNanos += System.nanoTime() - t0;
+            heapTraffic.runs++;
+            heapTraffic.tokenBytesIn += 8L * (inputIds.length + mask.length + positionIds.length);
+            heapTraffic.maskBytesIn += 8L * mask.length;
             float[] logits =
                     output(outputs, DecoderSignature.LOGITS).toFloatArray(); // [n][maxNew][V]
+            heapTraffic.logitBytesOut += 4L * logits.length;
             vocab = logits.length / (n * maxNew);
             for (int r = 0; r < n; r++) {
                 int t = batch.get(rows.get(r)).tokens().length;
@@ -234,6 +326,7 @@ public final class OnnxLanguageModel implements LanguageModel {
             for (int l = 0; l < signature.layers(); l++) {
                 float[] key = output(outputs, DecoderSignature.presentKey(l)).toFloatArray();
                 float[] value = output(outputs, DecoderSignature.presentValue(l)).toFloatArray();
+                heapTraffic.kvBytesCrossed += 4L * (key.length + value.length + 2L * pastSize);
                 for (int r = 0; r < n; r++) {
                     int t = batch.get(rows.get(r)).tokens().length;
                     rowCaches.get(r).append(l, key, value, r, width, width - t, t);
@@ -247,12 +340,19 @@ public final class OnnxLanguageModel implements LanguageModel {
 
     @Override
     public int cachedLength(String sequenceId) {
+        if (resident != null) {
+            return resident.cachedLength(sequenceId);
+        }
         KvCache cache = caches.get(sequenceId);
         return cache == null ? 0 : cache.length();
     }
 
     @Override
     public void truncate(String sequenceId, int length) {
+        if (resident != null) {
+            resident.truncate(sequenceId, length);
+            return;
+        }
         KvCache cache = caches.get(sequenceId);
         if (cache == null) {
             if (length != 0) {
@@ -265,16 +365,22 @@ public final class OnnxLanguageModel implements LanguageModel {
 
     @Override
     public void release(String sequenceId) {
+        if (resident != null) {
+            resident.release(sequenceId);
+        }
         caches.remove(sequenceId);
     }
 
     @Override
     public int sequences() {
-        return caches.size();
+        return resident != null ? resident.sequences() : caches.size();
     }
 
-    /** Bytes held by all KV caches. */
+    /** Bytes held by all KV caches (with native caches, the resident batch including holes). */
     public long cacheBytes() {
+        if (resident != null) {
+            return resident.cacheBytes();
+        }
         long total = 0;
         for (KvCache cache : caches.values()) {
             total += cache.bytes();
@@ -284,6 +390,9 @@ public final class OnnxLanguageModel implements LanguageModel {
 
     @Override
     public void close() {
+        if (resident != null) {
+            resident.close();
+        }
         caches.clear();
         predictor.close();
         model.close();

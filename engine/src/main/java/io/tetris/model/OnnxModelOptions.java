@@ -14,14 +14,40 @@ import java.util.Properties;
  * @param interOpThreads threads across operators; 0 lets ONNX Runtime choose
  * @param executionProvider where the model runs
  * @param deviceId accelerator index for {@link ExecutionProvider#CUDA}
+ * @param kvCache where the KV caches live between forward passes
  */
 public record OnnxModelOptions(
         int maxContext,
         int intraOpThreads,
         int interOpThreads,
         ExecutionProvider executionProvider,
-        int deviceId)
+        int deviceId,
+        KvCacheMode kvCache)
         implements java.io.Serializable {
+
+    /** Where a model keeps its KV caches between forward passes. */
+    public enum KvCacheMode {
+        /**
+         * Resident where the model runs (ONNX Runtime memory, device memory on a GPU), bound
+         * through IoBinding; only token ids go in and logits come out.
+         */
+        NATIVE,
+        /**
+         * On the Java heap, copied into every forward pass and back (the previous engine; kept as
+         * the reference the native path is tested and benchmarked against).
+         */
+        HEAP;
+
+        /** Parses {@code native} or {@code heap}, failing with the valid names. */
+        public static KvCacheMode parse(String name) {
+            try {
+                return valueOf(name.trim().toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(
+                        "unknown KV cache mode '" + name + "'; use native or heap", e);
+            }
+        }
+    }
 
     /** Where the model runs. */
     public enum ExecutionProvider {
@@ -59,6 +85,7 @@ public record OnnxModelOptions(
         if (intraOpThreads < 0 || interOpThreads < 0) {
             throw new IllegalArgumentException("thread counts must be >= 0 (0 = automatic)");
         }
+        java.util.Objects.requireNonNull(kvCache, "kvCache");
         if (deviceId < 0) {
             throw new IllegalArgumentException("device id must be >= 0, was " + deviceId);
         }
@@ -66,10 +93,17 @@ public record OnnxModelOptions(
 
     /** CPU (or CUDA in a gpu build) with ONNX Runtime's thread defaults. */
     public static OnnxModelOptions defaults(int maxContext) {
-        return new OnnxModelOptions(maxContext, 0, 0, ExecutionProvider.buildDefault(), 0);
+        return new OnnxModelOptions(
+                maxContext, 0, 0, ExecutionProvider.buildDefault(), 0, KvCacheMode.NATIVE);
     }
 
     public OnnxModelOptions withThreads(int intraOp, int interOp) {
-        return new OnnxModelOptions(maxContext, intraOp, interOp, executionProvider, deviceId);
+        return new OnnxModelOptions(
+                maxContext, intraOp, interOp, executionProvider, deviceId, kvCache);
+    }
+
+    public OnnxModelOptions withKvCache(KvCacheMode mode) {
+        return new OnnxModelOptions(
+                maxContext, intraOpThreads, interOpThreads, executionProvider, deviceId, mode);
     }
 }

@@ -94,6 +94,12 @@ public record TetrisConfig(
                             problems,
                             ExecutionProvider.CPU);
         }
+        OnnxModelOptions.KvCacheMode kvCache =
+                attempt(
+                        () -> OnnxModelOptions.KvCacheMode.parse(conf.get(TetrisOptions.KV_CACHE)),
+                        TetrisOptions.KV_CACHE.key(),
+                        problems,
+                        OnnxModelOptions.KvCacheMode.NATIVE);
         String tokenizer = conf.get(TetrisOptions.TOKENIZER);
         String draftTokenizer = conf.getOptional(TetrisOptions.DRAFT_TOKENIZER).orElse(tokenizer);
         Models models =
@@ -103,7 +109,7 @@ public record TetrisConfig(
                         tokenizer,
                         draftTokenizer,
                         new OnnxModelOptions(
-                                Math.max(maxContext, 1), intra, inter, provider, device),
+                                Math.max(maxContext, 1), intra, inter, provider, device, kvCache),
                         conf.get(TetrisOptions.MODEL_CHECK_AT_SUBMIT),
                         conf.get(TetrisOptions.MODEL_SHIPPED_FOLDERS));
 

@@ -89,6 +89,17 @@ public final class TetrisOptions {
                             "cpu or cuda; defaults to cuda in a build with the gpu Maven profile,"
                                     + " otherwise cpu.");
 
+    public static final ConfigOption<String> KV_CACHE =
+            ConfigOptions.key("tetris.model.kv-cache")
+                    .stringType()
+                    .defaultValue("native")
+                    .withDescription(
+                            "Where each model keeps its KV caches between forward passes: native"
+                                    + " (resident in ONNX Runtime's memory, on the device with"
+                                    + " cuda; only token ids go in and logits come out) or heap"
+                                    + " (copied through the Java heap every pass; the previous"
+                                    + " engine, slower, kept as a reference).");
+
     public static final ConfigOption<Integer> DEVICE_ID =
             ConfigOptions.key("tetris.model.device-id")
                     .intType()

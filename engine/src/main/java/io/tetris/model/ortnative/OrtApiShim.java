@@ -31,6 +31,8 @@ public final class OrtApiShim {
     static final int CREATE_STATUS = 0;
     static final int GET_ERROR_CODE = 1;
     static final int GET_ERROR_MESSAGE = 2;
+    static final int CREATE_TENSOR_AS_ORT_VALUE = 48;
+    static final int CREATE_TENSOR_WITH_DATA_AS_ORT_VALUE = 49;
     static final int GET_TENSOR_MUTABLE_DATA = 51;
     static final int GET_DIMENSIONS_COUNT = 61;
     static final int GET_DIMENSIONS = 62;
@@ -60,6 +62,11 @@ public final class OrtApiShim {
     public static final int DEVICE_ALLOCATOR = 0;
 
     public static final int ARENA_ALLOCATOR = 1;
+
+    /** {@code ONNXTensorElementDataType}: FLOAT = 1, INT64 = 7. */
+    public static final int FLOAT = 1;
+
+    public static final int INT64 = 7;
 
     /** {@code OrtMemType}: OrtMemTypeDefault = 0. */
     public static final int MEM_TYPE_DEFAULT = 0;
@@ -286,6 +293,43 @@ public final class OrtApiShim {
     }
 
     // Values.
+
+    /**
+     * {@code CreateTensorAsOrtValue}: a tensor whose memory {@code allocator} allocates and the
+     * value owns (released with {@link #releaseValue}); its contents are uninitialised.
+     */
+    public Pointer createTensor(Pointer allocator, long[] shape, int elementType) {
+        PointerByReference out = new PointerByReference();
+        check(
+                "CreateTensorAsOrtValue",
+                CREATE_TENSOR_AS_ORT_VALUE,
+                allocator,
+                shape,
+                (long) shape.length,
+                elementType,
+                out);
+        return out(out);
+    }
+
+    /**
+     * {@code CreateTensorWithDataAsOrtValue}: a tensor over memory the caller owns and must keep
+     * alive, unchanged while a run reads it, until the value is released.
+     */
+    public Pointer createTensorOver(
+            Pointer memoryInfo, Pointer data, long bytes, long[] shape, int elementType) {
+        PointerByReference out = new PointerByReference();
+        check(
+                "CreateTensorWithDataAsOrtValue",
+                CREATE_TENSOR_WITH_DATA_AS_ORT_VALUE,
+                memoryInfo,
+                data,
+                bytes,
+                shape,
+                (long) shape.length,
+                elementType,
+                out);
+        return out(out);
+    }
 
     public void releaseValue(Pointer value) {
         if (value != null) {

@@ -17,28 +17,41 @@ import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Tests for {@link OnnxLanguageModel} on the bundled models: the committed reference logits, and
- * the KV cache invariants (incremental = recompute, padded batch = one by one, rollback).
+ * What {@link OnnxLanguageModel} must do on the bundled models with either KV cache mode: the
+ * committed reference logits, and the KV cache invariants (incremental = recompute, padded batch =
+ * one by one, rollback). {@link NativeKvModelTest} and {@link HeapKvModelTest} run it.
  */
-class OnnxLanguageModelTest {
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+abstract class OnnxLanguageModelContract {
 
     private static final double TOLERANCE = 1e-4;
 
-    private static OnnxLanguageModel target;
-    private static OnnxLanguageModel draft;
+    OnnxLanguageModel target;
+    OnnxLanguageModel draft;
+
+    abstract OnnxModelOptions.KvCacheMode mode();
+
+    static OnnxLanguageModel load(java.nio.file.Path file, OnnxModelOptions.KvCacheMode mode) {
+        return OnnxLanguageModel.load(
+                file,
+                OnnxModelOptions.defaults(BundledModels.CONTEXT)
+                        .withThreads(1, 1)
+                        .withKvCache(mode));
+    }
 
     @BeforeAll
-    static void load() {
-        target = BundledModels.load(BundledModels.target());
-        draft = BundledModels.load(BundledModels.draft());
+    void load() {
+        target = load(BundledModels.target(), mode());
+        draft = load(BundledModels.draft(), mode());
     }
 
     @AfterAll
-    static void close() {
+    void close() {
         target.close();
         draft.close();
     }
