@@ -1,0 +1,170 @@
+package io.tetris.model.ortnative;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.tetris.model.BundledModels;
+import io.tetris.model.LanguageModel.Extension;
+import io.tetris.model.ModelTraffic;
+import io.tetris.model.OnnxLanguageModel;
+import io.tetris.model.OnnxModelOptions;
+import io.tetris.model.OnnxModelOptions.KvCacheMode;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The resident native batch against the heap path it replaces, on the bundled models: the same
+ * logits under random traffic that exercises every way a batch changes (new sequences, ragged
+ * extensions, rollbacks, releases, compaction, growing and shrinking), and per-pass traffic that
+ * does not grow with the context.
+ */
+class ResidentKvBatchTest {
+
+    private static final double TOLERANCE = 1e-4;
+
+    @Test
+    void randomTrafficGivesTheLogitsOfTheHeapPath() {
+        try (OnnxLanguageModel heap = load(BundledModels.target(), KvCacheMode.HEAP);
+                OnnxLanguageModel resident = load(BundledModels.target(), KvCacheMode.NATIVE)) {
+            SplittableRandom random = new SplittableRandom(12);
+            Map<String, Integer> live = new HashMap<>(); // id -> cached length
+            int nextId = 0;
+            int compared = 0;
+            for (int op = 0; op < 160; op++) {
+                int kind = random.nextInt(10);
+                if (kind < 2 && live.size() < 12 || live.isEmpty()) {
+                    String id = "s" + nextId++;
+                    int[] prompt = tokens(random, 1 + random.nextInt(40));
+                    compared += compare(heap, resident, List.of(new Extension(id, prompt)));
+                    live.put(id, prompt.length);
+                } else if (kind < 7) {
+                    List<Extension> batch = new ArrayList<>();
+                    for (String id : live.keySet()) {
+                        int room = BundledModels.CONTEXT - live.get(id);
+                        int n = random.nextInt(4) == 0 ? 0 : 1 + random.nextInt(5);
+                        batch.add(new Extension(id, tokens(random, Math.min(n, room))));
+                    }
+                    compared += compare(heap, resident, batch);
+                    for (Extension e : batch) {
+                        live.merge(e.sequenceId(), e.tokens().length, Integer::sum);
+                    }
+                } else if (kind < 9) {
+                    String id = pick(random, live);
+                    int length = live.get(id) - random.nextInt(Math.min(live.get(id), 6) + 1);
+                    heap.truncate(id, length);
+                    resident.truncate(id, length);
+                    live.put(id, length);
+                } else {
+                    String id = pick(random, live);
+                    heap.release(id);
+                    resident.release(id);
+                    live.remove(id);
+                }
+                for (String id : live.keySet()) {
+                    assertThat(resident.cachedLength(id)).isEqualTo(heap.cachedLength(id));
+                }
+                assertThat(resident.sequences()).isEqualTo(live.size());
+            }
+            assertThat(compared).isGreaterThan(500);
+            ModelTraffic traffic = resident.traffic();
+            assertThat(traffic.compactions).as("compactions").isGreaterThan(3);
+            assertThat(traffic.kvBytesCrossed).isZero();
+            assertThat(heap.traffic().kvBytesCrossed).isPositive();
+        }
+    }
+
+    @Test
+    void perPassTrafficDoesNotGrowWithTheContextApartFromTheMask() {
+        try (OnnxLanguageModel model = load(BundledModels.draft(), KvCacheMode.NATIVE)) {
+            SplittableRandom random = new SplittableRandom(3);
+            int batch = 8;
+            List<Extension> prefill = new ArrayList<>();
+            for (int i = 0; i < batch; i++) {
+                prefill.add(new Extension("c" + i, tokens(random, 64)));
+            }
+            model.extend(prefill);
+            long[] logits = new long[2];
+            long[] tokens = new long[2];
+            long[] masks = new long[2];
+            int[] contexts = {64, 384};
+            int context = 64;
+            for (int point = 0; point < 2; point++) {
+                while (context < contexts[point]) {
+                    step(model, random, batch);
+                    context++;
+                }
+                ModelTraffic before = model.traffic().copy();
+                step(model, random, batch);
+                context++;
+                ModelTraffic one = model.traffic().since(before);
+                logits[point] = one.logitBytesOut;
+                tokens[point] = one.tokenBytesIn - one.maskBytesIn;
+                masks[point] = one.maskBytesIn;
+                assertThat(one.kvBytesCrossed).isZero();
+            }
+            // One step: batch x 1 token in (ids and positions), batch x vocab logits out, at 64
+            // and at 384 cached tokens alike.
+            assertThat(tokens[1]).isEqualTo(tokens[0]).isEqualTo(2L * batch * Long.BYTES);
+            assertThat(logits[1]).isEqualTo(logits[0]).isEqualTo(batch * 257L * Float.BYTES);
+            // The attention mask is the one input that grows: 8 bytes per cached column.
+            assertThat(masks[1]).isGreaterThan(masks[0]);
+            assertThat(masks[1]).isLessThanOrEqualTo(batch * Long.BYTES * (384L * 3 / 2 + 34));
+            assertThat(model.cacheLocation()).isEqualTo("Cpu:0");
+        }
+    }
+
+    private static void step(OnnxLanguageModel model, SplittableRandom random, int batch) {
+        List<Extension> step = new ArrayList<>();
+        for (int i = 0; i < batch; i++) {
+            step.add(new Extension("c" + i, tokens(random, 1)));
+        }
+        model.extend(step);
+    }
+
+    private static int compare(
+            OnnxLanguageModel heap, OnnxLanguageModel resident, List<Extension> batch) {
+        float[][][] expected = heap.extendLogits(batch);
+        float[][][] actual = resident.extendLogits(batch);
+        int compared = 0;
+        for (int b = 0; b < batch.size(); b++) {
+            assertThat(actual[b].length).isEqualTo(expected[b].length);
+            for (int j = 0; j < expected[b].length; j++) {
+                for (int v = 0; v < expected[b][j].length; v++) {
+                    assertThat((double) actual[b][j][v])
+                            .as("sequence %s position %d", batch.get(b).sequenceId(), j)
+                            .isCloseTo(
+                                    expected[b][j][v],
+                                    org.assertj.core.data.Offset.offset(TOLERANCE));
+                }
+                compared++;
+            }
+        }
+        return compared;
+    }
+
+    private static String pick(SplittableRandom random, Map<String, Integer> live) {
+        List<String> ids = new ArrayList<>(live.keySet());
+        ids.sort(null);
+        return ids.get(random.nextInt(ids.size()));
+    }
+
+    private static int[] tokens(SplittableRandom random, int n) {
+        int[] t = new int[n];
+        for (int i = 0; i < n; i++) {
+            t[i] = 32 + random.nextInt(95);
+        }
+        return t;
+    }
+
+    private static OnnxLanguageModel load(Path file, KvCacheMode mode) {
+        return OnnxLanguageModel.load(
+                file,
+                OnnxModelOptions.defaults(BundledModels.CONTEXT)
+                        .withThreads(1, 1)
+                        .withKvCache(mode));
+    }
+}
