@@ -19,16 +19,20 @@ import com.sun.jna.Pointer;
 final class KvGather implements AutoCloseable {
 
     private static final String DATA = "data";
+    private static final String DATA2 = "data2";
+    private static final String JOINED = "joined";
     private static final String INDEX = "index";
     private static final String OUT = "gathered";
 
     private final OrtApiShim ort;
     private final OrtSession session;
     private final Pointer binding;
+    private final int sources;
 
-    private KvGather(OrtApiShim ort, OrtSession session) {
+    private KvGather(OrtApiShim ort, OrtSession session, int sources) {
         this.ort = ort;
         this.session = session;
+        this.sources = sources;
         this.binding = ort.createIoBinding(OrtApiShim.session(session));
     }
 
@@ -36,29 +40,32 @@ final class KvGather implements AutoCloseable {
      * Creates the graph's session with {@code options} (the model's, so it runs on the same
      * provider). Session creation needs a large native stack, like every ORT session here.
      */
-    static KvGather create(OrtApiShim ort, OrtSession.SessionOptions options) {
+    static KvGather create(OrtApiShim ort, OrtSession.SessionOptions options, int sources) {
         try {
             OrtSession session =
-                    OrtEnvironment.getEnvironment().createSession(graph().toByteArray(), options);
-            return new KvGather(ort, session);
+                    OrtEnvironment.getEnvironment()
+                            .createSession(graph(sources).toByteArray(), options);
+            return new KvGather(ort, session, sources);
         } catch (OrtException e) {
             throw new IllegalStateException("cannot create the KV gather graph: " + e, e);
         }
     }
 
     /**
-     * {@code out[i] = data[index[i]]} over rows of {@code rowFloats} floats.
+     * {@code out[i] = data[index[i]]} over rows of {@code rowFloats} floats; with two sources,
+     * {@code data} is the first's rows followed by the second's.
      *
-     * @param data a tensor of any shape whose elements are {@code rowFloats}-float rows
-     * @param dataRows rows in {@code data}
+     * @param data {@code [sources]} tensors of any shape whose elements are {@code rowFloats}-float
+     *     rows
+     * @param dataRows {@code [sources]} rows in each
      * @param index {@code [n]} source row of each output row; host memory the caller owns
      * @param n output rows
      * @param outputInfo memory the output is allocated in (the caches' memory)
      * @return an ORT-owned {@code [n][rowFloats]} float tensor
      */
     Pointer gather(
-            Pointer data,
-            long dataRows,
+            Pointer[] data,
+            long[] dataRows,
             long rowFloats,
             Memory index,
             long n,
@@ -66,20 +73,26 @@ final class KvGather implements AutoCloseable {
             Pointer cpuInfo,
             Pointer outputInfo,
             Pointer allocator) {
-        Pointer dataView = null;
+        if (data.length != sources) {
+            throw new IllegalArgumentException(
+                    "this gather takes " + sources + " sources, got " + data.length);
+        }
+        Pointer[] views = new Pointer[sources];
         Pointer indexValue = null;
         try {
-            dataView =
-                    ort.createTensorOver(
-                            dataInfo,
-                            ort.tensorData(data),
-                            dataRows * rowFloats * Float.BYTES,
-                            new long[] {dataRows, rowFloats},
-                            OrtApiShim.FLOAT);
+            for (int s = 0; s < sources; s++) {
+                views[s] =
+                        ort.createTensorOver(
+                                dataInfo,
+                                ort.tensorData(data[s]),
+                                dataRows[s] * rowFloats * Float.BYTES,
+                                new long[] {dataRows[s], rowFloats},
+                                OrtApiShim.FLOAT);
+                ort.bindInput(binding, s == 0 ? DATA : DATA2, views[s]);
+            }
             indexValue =
                     ort.createTensorOver(
                             cpuInfo, index, n * Long.BYTES, new long[] {n}, OrtApiShim.INT64);
-            ort.bindInput(binding, DATA, dataView);
             ort.bindInput(binding, INDEX, indexValue);
             ort.clearBoundOutputs(binding);
             ort.bindOutputToDevice(binding, OUT, outputInfo);
@@ -89,7 +102,9 @@ final class KvGather implements AutoCloseable {
         } finally {
             ort.clearBoundInputs(binding);
             ort.releaseValue(indexValue);
-            ort.releaseValue(dataView);
+            for (Pointer view : views) {
+                ort.releaseValue(view);
+            }
         }
     }
 
@@ -103,32 +118,45 @@ final class KvGather implements AutoCloseable {
         }
     }
 
-    private static OnnxMl.ModelProto graph() {
-        OnnxMl.GraphProto graph =
+    private static OnnxMl.ModelProto graph(int sources) {
+        OnnxMl.GraphProto.Builder graph =
                 OnnxMl.GraphProto.newBuilder()
                         .setName("kv_gather")
-                        .addInput(value(DATA, DataType.FLOAT, "rows", "width"))
-                        .addInput(value(INDEX, DataType.INT64, "n"))
-                        .addOutput(value(OUT, DataType.FLOAT, "n", "width"))
-                        .addNode(
-                                OnnxMl.NodeProto.newBuilder()
-                                        .setOpType("Gather")
-                                        .addInput(DATA)
-                                        .addInput(INDEX)
-                                        .addOutput(OUT)
-                                        .addAttribute(
-                                                OnnxMl.AttributeProto.newBuilder()
-                                                        .setName("axis")
-                                                        .setType(
-                                                                OnnxMl.AttributeProto.AttributeType
-                                                                        .INT)
-                                                        .setI(0)))
-                        .build();
+                        .addInput(value(DATA, DataType.FLOAT, "rows", "width"));
+        if (sources == 2) {
+            graph.addInput(value(DATA2, DataType.FLOAT, "rows2", "width"))
+                    .addNode(
+                            OnnxMl.NodeProto.newBuilder()
+                                    .setOpType("Concat")
+                                    .addInput(DATA)
+                                    .addInput(DATA2)
+                                    .addOutput(JOINED)
+                                    .addAttribute(intAttribute("axis", 0)));
+        } else if (sources != 1) {
+            throw new IllegalArgumentException("1 or 2 sources, not " + sources);
+        }
+        graph.addInput(value(INDEX, DataType.INT64, "n"))
+                .addOutput(value(OUT, DataType.FLOAT, "n", "width"))
+                .addNode(
+                        OnnxMl.NodeProto.newBuilder()
+                                .setOpType("Gather")
+                                .addInput(sources == 2 ? JOINED : DATA)
+                                .addInput(INDEX)
+                                .addOutput(OUT)
+                                .addAttribute(intAttribute("axis", 0)));
         return OnnxMl.ModelProto.newBuilder()
                 .setIrVersion(8)
                 .setProducerName("tetris-flink")
                 .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setVersion(13))
                 .setGraph(graph)
+                .build();
+    }
+
+    private static OnnxMl.AttributeProto intAttribute(String name, long value) {
+        return OnnxMl.AttributeProto.newBuilder()
+                .setName(name)
+                .setType(OnnxMl.AttributeProto.AttributeType.INT)
+                .setI(value)
                 .build();
     }
 

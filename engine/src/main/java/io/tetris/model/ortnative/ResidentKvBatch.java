@@ -11,8 +11,10 @@ import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The KV caches of many sequences kept resident where the model runs, as one batch: per layer one
@@ -40,9 +42,9 @@ import java.util.Map;
 public final class ResidentKvBatch implements AutoCloseable {
 
     /** Wider than this factor of the longest sequence (plus {@link #SLACK}) triggers compaction. */
-    private static final double MAX_WIDTH_FACTOR = 1.5;
+    private static final double MAX_WIDTH_FACTOR = 1.2;
 
-    private static final int SLACK = 32;
+    private static final int SLACK = 8;
 
     private final OrtApiShim ort;
     private final DecoderSignature signature;
@@ -51,7 +53,8 @@ public final class ResidentKvBatch implements AutoCloseable {
     private final Pointer cpuInfo;
     private final Pointer deviceInfo; // null: the caches live in CPU memory
     private final Pointer allocator;
-    private final KvGather gather;
+    private final KvGather gather1; // compaction and resizing
+    private final KvGather gather2; // merging prefilled sequences in
     private final String[] pastNames; // [2 * layers] key, value per layer
     private final String[] presentNames; // [2 * layers]
 
@@ -94,7 +97,8 @@ public final class ResidentKvBatch implements AutoCloseable {
                         ? null
                         : ort.createMemoryInfo(kvDevice, OrtApiShim.DEVICE_ALLOCATOR, deviceId);
         this.binding = ort.createIoBinding(this.session);
-        this.gather = KvGather.create(ort, sessionOptions);
+        this.gather1 = KvGather.create(ort, sessionOptions, 1);
+        this.gather2 = KvGather.create(ort, sessionOptions, 2);
         int layers = signature.layers();
         pastNames = new String[2 * layers];
         presentNames = new String[2 * layers];
@@ -125,12 +129,13 @@ public final class ResidentKvBatch implements AutoCloseable {
     }
 
     private float[][][] extendHere(List<Extension> batch) {
-        int n = batch.size();
-        float[][][] out = new float[n][][];
-        int newTokens = 0;
-        List<String> fresh = new ArrayList<>();
-        java.util.Set<String> seen = new java.util.HashSet<>();
-        for (int b = 0; b < n; b++) {
+        float[][][] out = new float[batch.size()][][];
+        List<Integer> known = new ArrayList<>(); // batch indices of cached sequences
+        List<Integer> fresh = new ArrayList<>(); // batch indices of new sequences
+        int knownTokens = 0;
+        int freshTokens = 0;
+        Set<String> seen = new HashSet<>();
+        for (int b = 0; b < batch.size(); b++) {
             Extension e = batch.get(b);
             if (e.tokens().length == 0) {
                 out[b] = new float[0][];
@@ -140,47 +145,48 @@ public final class ResidentKvBatch implements AutoCloseable {
                 throw new IllegalArgumentException(
                         "sequence " + e.sequenceId() + " appears twice in one batch");
             }
-            if (!rowOf.containsKey(e.sequenceId())) {
-                fresh.add(e.sequenceId());
+            if (rowOf.containsKey(e.sequenceId())) {
+                known.add(b);
+                knownTokens = Math.max(knownTokens, e.tokens().length);
+            } else {
+                fresh.add(b);
+                freshTokens = Math.max(freshTokens, e.tokens().length);
             }
-            newTokens = Math.max(newTokens, e.tokens().length);
         }
-        if (newTokens == 0) {
-            return out;
+        // A prompt run in the same pass as one-token steps would make every other row process
+        // (and keep as holes) as many positions as the prompt has: prefill new sequences in a
+        // pass of their own and merge them in instead.
+        boolean apart = !fresh.isEmpty() && freshTokens > 2 * knownTokens + 2;
+        if (apart) {
+            if (!known.isEmpty()) {
+                step(batch, known, List.of(), knownTokens, out);
+            }
+            prefill(batch, fresh, freshTokens, out);
+        } else if (!known.isEmpty() || !fresh.isEmpty()) {
+            step(batch, known, fresh, Math.max(knownTokens, freshTokens), out);
         }
-        prepare(fresh, newTokens);
-        run(batch, newTokens, out);
         return out;
     }
 
-    /** Gives every new sequence a row, compacting or resizing the batch first when it should. */
-    private void prepare(List<String> fresh, int newTokens) {
-        int live = rowOf.size();
-        int needed = live + fresh.size();
-        int longest = 0;
-        for (int r = 0; r < rows; r++) {
-            if (ids[r] != null) {
-                longest = Math.max(longest, lengths[r]);
-            }
-        }
-        boolean grow = needed > rows;
-        boolean shrink = rows - needed > Math.max(1, needed / 4);
-        boolean wide = width + newTokens > MAX_WIDTH_FACTOR * (longest + newTokens) + SLACK;
-        if (grow || shrink || wide) {
-            relayout(needed, longest);
-        }
-        int r = 0;
-        for (String id : fresh) {
+    /** One pass over the resident batch: the known rows, plus new ones given free rows. */
+    private void step(
+            List<Extension> batch,
+            List<Integer> known,
+            List<Integer> fresh,
+            int newTokens,
+            float[][][] out) {
+        makeRoom(fresh.size(), newTokens);
+        for (int b : fresh) {
+            int r = 0;
             while (ids[r] != null) {
                 r++;
             }
-            ids[r] = id;
+            ids[r] = batch.get(b).sequenceId();
             lengths[r] = 0;
-            rowOf.put(id, r);
+            rowOf.put(ids[r], r);
         }
-    }
-
-    private void run(List<Extension> batch, int newTokens, float[][][] out) {
+        List<Integer> members = new ArrayList<>(known);
+        members.addAll(fresh);
         int total = width + newTokens;
         long[] inputIds = new long[rows * newTokens]; // [rows][newTokens]
         long[] positions = new long[rows * newTokens]; // [rows][newTokens]
@@ -192,12 +198,12 @@ public final class ResidentKvBatch implements AutoCloseable {
                 }
             }
         }
-        for (Extension e : batch) {
-            int t = e.tokens().length;
-            if (t == 0) {
-                continue;
-            }
+        int[] rowOfMember = new int[members.size()];
+        for (int m = 0; m < members.size(); m++) {
+            Extension e = batch.get(members.get(m));
             int r = rowOf.get(e.sequenceId());
+            rowOfMember[m] = r;
+            int t = e.tokens().length;
             for (int j = 0; j < t; j++) {
                 int col = newTokens - t + j;
                 inputIds[r * newTokens + col] = e.tokens()[j];
@@ -205,32 +211,128 @@ public final class ResidentKvBatch implements AutoCloseable {
                 mask[r * total + width + col] = 1;
             }
         }
+        Pointer[] presents =
+                forward(
+                        inputIds,
+                        positions,
+                        mask,
+                        rows,
+                        newTokens,
+                        kv,
+                        batch,
+                        members,
+                        rowOfMember,
+                        out);
+        releaseCaches();
+        kv = presents;
+        for (int m = 0; m < members.size(); m++) {
+            int r = rowOfMember[m];
+            int t = batch.get(members.get(m)).tokens().length;
+            ensureColumns(r, lengths[r] + t);
+            for (int j = 0; j < t; j++) {
+                columns[r][lengths[r] + j] = width + newTokens - t + j;
+            }
+            lengths[r] += t;
+        }
+        width = total;
+    }
+
+    /** Runs new sequences in a batch of their own, then gathers them into the resident batch. */
+    private void prefill(
+            List<Extension> batch, List<Integer> fresh, int newTokens, float[][][] out) {
+        int f = fresh.size();
+        long[] inputIds = new long[f * newTokens]; // [f][newTokens]
+        long[] positions = new long[f * newTokens]; // [f][newTokens]
+        long[] mask = new long[f * newTokens]; // [f][newTokens]
+        int[] rowOfMember = new int[f];
+        List<Placement> placements = new ArrayList<>();
+        for (int r = 0; r < rows; r++) {
+            if (ids[r] != null) {
+                placements.add(new Placement(ids[r], 0, r, columns[r], lengths[r]));
+            }
+        }
+        int longest = longestLive();
+        for (int m = 0; m < f; m++) {
+            Extension e = batch.get(fresh.get(m));
+            rowOfMember[m] = m;
+            int t = e.tokens().length;
+            int[] cols = new int[t];
+            for (int j = 0; j < t; j++) {
+                int col = newTokens - t + j;
+                inputIds[m * newTokens + col] = e.tokens()[j];
+                positions[m * newTokens + col] = j;
+                mask[m * newTokens + col] = 1;
+                cols[j] = col;
+            }
+            placements.add(new Placement(e.sequenceId(), 1, m, cols, t));
+            longest = Math.max(longest, t);
+        }
+        Pointer[] prefilled =
+                forward(
+                        inputIds,
+                        positions,
+                        mask,
+                        f,
+                        newTokens,
+                        null,
+                        batch,
+                        fresh,
+                        rowOfMember,
+                        out);
+        try {
+            relayout(
+                    placements,
+                    placements.size(),
+                    longest,
+                    new Source(kv, rows, width),
+                    new Source(prefilled, f, newTokens));
+        } finally {
+            release(prefilled);
+        }
+    }
+
+    /**
+     * One model run over a batch of {@code batchRows} rows with past {@code past} (null: empty);
+     * reads the logits of {@code members} (batch indices, at rows {@code rowOfMember}) into {@code
+     * out} and returns the {@code present} values, which the caller owns.
+     */
+    private Pointer[] forward(
+            long[] inputIds,
+            long[] positions,
+            long[] mask,
+            int batchRows,
+            int newTokens,
+            Pointer[] past,
+            List<Extension> batch,
+            List<Integer> members,
+            int[] rowOfMember,
+            float[][][] out) {
         idsBuffer = fill(idsBuffer, inputIds);
         positionsBuffer = fill(positionsBuffer, positions);
         maskBuffer = fill(maskBuffer, mask);
         List<Pointer> inputs = new ArrayList<>();
         Pointer[] outputs = null;
         try {
-            long[] tokenShape = {rows, newTokens};
+            long[] tokenShape = {batchRows, newTokens};
             inputs.add(tensorOver(idsBuffer, tokenShape));
             ort.bindInput(binding, "input_ids", last(inputs));
-            inputs.add(tensorOver(maskBuffer, new long[] {rows, total}));
+            inputs.add(tensorOver(maskBuffer, new long[] {batchRows, mask.length / batchRows}));
             ort.bindInput(binding, "attention_mask", last(inputs));
             if (signature.positionIds()) {
                 inputs.add(tensorOver(positionsBuffer, tokenShape));
                 ort.bindInput(binding, "position_ids", last(inputs));
             }
             Pointer empty = null;
-            if (kv == null) {
+            if (past == null) {
                 empty =
                         ort.createTensor(
                                 allocator,
-                                new long[] {rows, signature.kvHeads(), 0, signature.headDim()},
+                                new long[] {batchRows, signature.kvHeads(), 0, signature.headDim()},
                                 OrtApiShim.FLOAT);
                 inputs.add(empty);
             }
             for (int i = 0; i < pastNames.length; i++) {
-                ort.bindInput(binding, pastNames[i], kv == null ? empty : kv[i]);
+                ort.bindInput(binding, pastNames[i], past == null ? empty : past[i]);
             }
             ort.clearBoundOutputs(binding);
             ort.bindOutputToDevice(binding, "logits", cpuInfo);
@@ -255,55 +357,41 @@ public final class ResidentKvBatch implements AutoCloseable {
                                 + " outputs, got "
                                 + outputs.length);
             }
-            readLogits(outputs[0], batch, newTokens, out);
-            releaseCaches();
-            kv = Arrays.copyOfRange(outputs, 1, outputs.length);
-            kvOwners = null;
+            readLogits(outputs[0], batchRows, newTokens, batch, members, rowOfMember, out);
+            Pointer[] presents = Arrays.copyOfRange(outputs, 1, outputs.length);
             ort.releaseValue(outputs[0]);
             outputs = null;
+            return presents;
         } finally {
             if (outputs != null) {
-                for (Pointer p : outputs) {
-                    ort.releaseValue(p);
-                }
+                release(outputs);
             }
             ort.clearBoundInputs(binding);
             for (Pointer p : inputs) {
                 ort.releaseValue(p);
             }
         }
-        for (Extension e : batch) {
-            int t = e.tokens().length;
-            if (t == 0) {
-                continue;
-            }
-            int r = rowOf.get(e.sequenceId());
-            if (columns[r].length < lengths[r] + t) {
-                columns[r] = Arrays.copyOf(columns[r], Math.max(16, 2 * (lengths[r] + t)));
-            }
-            for (int j = 0; j < t; j++) {
-                columns[r][lengths[r] + j] = width + newTokens - t + j;
-            }
-            lengths[r] += t;
-        }
-        width = total;
     }
 
-    private void readLogits(Pointer logits, List<Extension> batch, int newTokens, float[][][] out) {
-        long[] shape = ort.shape(logits); // [rows][newTokens][vocab]
+    private void readLogits(
+            Pointer logits,
+            int batchRows,
+            int newTokens,
+            List<Extension> batch,
+            List<Integer> members,
+            int[] rowOfMember,
+            float[][][] out) {
+        long[] shape = ort.shape(logits); // [batchRows][newTokens][vocab]
         int vocab = Math.toIntExact(shape[2]);
         FloatBuffer all =
                 ort.tensorData(logits)
-                        .getByteBuffer(0, (long) rows * newTokens * vocab * Float.BYTES)
+                        .getByteBuffer(0, (long) batchRows * newTokens * vocab * Float.BYTES)
                         .order(ByteOrder.nativeOrder())
                         .asFloatBuffer();
-        for (int b = 0; b < batch.size(); b++) {
-            Extension e = batch.get(b);
-            int t = e.tokens().length;
-            if (t == 0) {
-                continue;
-            }
-            int r = rowOf.get(e.sequenceId());
+        for (int m = 0; m < members.size(); m++) {
+            int b = members.get(m);
+            int r = rowOfMember[m];
+            int t = batch.get(b).tokens().length;
             float[][] rowsOut = new float[t][vocab];
             for (int j = 0; j < t; j++) {
                 all.get((r * newTokens + newTokens - t + j) * vocab, rowsOut[j]);
@@ -314,49 +402,111 @@ public final class ResidentKvBatch implements AutoCloseable {
     }
 
     /**
-     * Packs every live row's cached columns to the left of a batch of {@code newRows} rows and
-     * {@code longest} columns, the live rows first in their current order.
+     * Before a pass of {@code newTokens} with {@code fresh} new sequences: compacts the batch when
+     * holes make it much wider than its longest sequence, and resizes it when there are too few
+     * free rows or too many.
      */
-    private void relayout(int newRows, int longest) {
-        int heads = signature.kvHeads();
-        int[] order = new int[newRows]; // new row -> old row, -1 for a free row
-        Arrays.fill(order, -1);
-        int next = 0;
+    private void makeRoom(int fresh, int newTokens) {
+        int live = rowOf.size();
+        int needed = live + fresh;
+        int longest = longestLive();
+        boolean grow = needed > rows;
+        boolean shrink = rows - needed > Math.max(1, needed / 4);
+        boolean wide = width + newTokens > MAX_WIDTH_FACTOR * (longest + newTokens) + SLACK;
+        if (grow || shrink || wide) {
+            List<Placement> placements = new ArrayList<>();
+            for (int r = 0; r < rows; r++) {
+                if (ids[r] != null) {
+                    placements.add(new Placement(ids[r], 0, r, columns[r], lengths[r]));
+                }
+            }
+            relayout(placements, needed, longest, new Source(kv, rows, width));
+        }
+    }
+
+    private int longestLive() {
+        int longest = 0;
         for (int r = 0; r < rows; r++) {
             if (ids[r] != null) {
-                order[next++] = r;
+                longest = Math.max(longest, lengths[r]);
             }
         }
-        if (kv != null && longest > 0) {
-            long n = (long) newRows * heads * longest;
-            long[] index = new long[Math.toIntExact(n)]; // [newRows][heads][longest]
-            for (int nr = 0; nr < newRows; nr++) {
-                int r = order[nr];
+        return longest;
+    }
+
+    /** Where a row of a new layout comes from: a source batch, its row there, its columns. */
+    private record Placement(String id, int source, int row, int[] columns, int length) {}
+
+    /** Caches to gather from: {@code [2 * layers]} values {@code [rows][heads][width][headDim]}. */
+    private record Source(Pointer[] kv, int rows, int width) {
+        boolean empty() {
+            return kv == null || rows == 0 || width == 0;
+        }
+    }
+
+    /**
+     * Replaces the resident batch by {@code newRows} rows of {@code newWidth} columns: row {@code
+     * i} holds {@code placements[i]}'s cached columns packed to the left, the rows after the
+     * placements are free. Runs one gather per cache tensor, on the caches' device.
+     */
+    private void relayout(
+            List<Placement> placements, int newRows, int newWidth, Source... sources) {
+        int heads = signature.kvHeads();
+        List<Source> used = new ArrayList<>(); // sources with data, in order
+        int[] slot = new int[sources.length]; // source -> index in used, or -1
+        long[] base = new long[sources.length]; // source -> first row in the joined data
+        long joinedRows = 0;
+        for (int s = 0; s < sources.length; s++) {
+            slot[s] = -1;
+            if (!sources[s].empty()) {
+                slot[s] = used.size();
+                used.add(sources[s]);
+                base[s] = joinedRows;
+                joinedRows += (long) sources[s].rows() * heads * sources[s].width();
+            }
+        }
+        Pointer[] packed = null;
+        Pointer[] owners = null;
+        if (!used.isEmpty() && newWidth > 0) {
+            long n = (long) newRows * heads * newWidth;
+            long[] index = new long[Math.toIntExact(n)]; // [newRows][heads][newWidth]
+            for (int nr = 0; nr < placements.size(); nr++) {
+                Placement p = placements.get(nr);
+                Source source = sources[p.source()];
                 for (int h = 0; h < heads; h++) {
-                    int base = (nr * heads + h) * longest;
-                    long source = (long) (Math.max(r, 0) * heads + h) * width;
-                    for (int i = 0; i < longest; i++) {
+                    int at = (nr * heads + h) * newWidth;
+                    if (slot[p.source()] < 0 || p.length() == 0) {
+                        continue; // row 0 of the joined data: computed, so finite
+                    }
+                    long first = base[p.source()] + ((long) p.row() * heads + h) * source.width();
+                    for (int i = 0; i < newWidth; i++) {
                         // Padding repeats a computed column, so every hole stays finite.
-                        int col =
-                                r < 0 || lengths[r] == 0
-                                        ? 0
-                                        : columns[r][Math.min(i, lengths[r] - 1)];
-                        index[base + i] = source + col;
+                        index[at + i] = first + p.columns()[Math.min(i, p.length() - 1)];
                     }
                 }
             }
             indexBuffer = fill(indexBuffer, index);
             traffic.compactionIndexBytes += (long) Long.BYTES * n;
-            Pointer[] packed = new Pointer[kv.length];
-            Pointer[] owners = new Pointer[kv.length];
+            KvGather gather = used.size() == 1 ? gather1 : gather2;
+            long[] dataRows = new long[used.size()];
+            for (int u = 0; u < used.size(); u++) {
+                Source s = used.get(u);
+                dataRows[u] = (long) s.rows() * heads * s.width();
+            }
+            packed = new Pointer[pastNames.length];
+            owners = new Pointer[pastNames.length];
             try {
-                long[] shape = {newRows, heads, longest, signature.headDim()};
-                for (int i = 0; i < kv.length; i++) {
+                long[] shape = {newRows, heads, newWidth, signature.headDim()};
+                for (int i = 0; i < pastNames.length; i++) {
+                    Pointer[] data = new Pointer[used.size()];
+                    for (int u = 0; u < used.size(); u++) {
+                        data[u] = used.get(u).kv()[i];
+                    }
                     long t0 = System.nanoTime();
                     owners[i] =
                             gather.gather(
-                                    kv[i],
-                                    (long) rows * heads * width,
+                                    data,
+                                    dataRows,
                                     signature.headDim(),
                                     indexBuffer,
                                     n,
@@ -379,37 +529,42 @@ public final class ResidentKvBatch implements AutoCloseable {
                 release(owners);
                 throw e;
             }
-            releaseCaches();
-            kv = packed;
-            kvOwners = owners;
         } else {
-            releaseCaches();
-            longest = 0;
+            newWidth = 0;
         }
+        releaseCaches();
+        kv = packed;
+        kvOwners = owners;
         String[] newIds = new String[newRows];
         int[] newLengths = new int[newRows];
         int[][] newColumns = new int[newRows][];
         rowOf.clear();
         for (int nr = 0; nr < newRows; nr++) {
-            int r = order[nr];
             newColumns[nr] = new int[0];
-            if (r >= 0) {
-                newIds[nr] = ids[r];
-                newLengths[nr] = lengths[r];
-                int[] packedColumns = new int[Math.max(16, 2 * lengths[r])];
-                for (int i = 0; i < lengths[r]; i++) {
+            if (nr < placements.size()) {
+                Placement p = placements.get(nr);
+                newIds[nr] = p.id();
+                newLengths[nr] = p.length();
+                int[] packedColumns = new int[Math.max(16, 2 * p.length())];
+                for (int i = 0; i < p.length(); i++) {
                     packedColumns[i] = i;
                 }
                 newColumns[nr] = packedColumns;
-                rowOf.put(ids[r], nr);
+                rowOf.put(p.id(), nr);
             }
         }
         ids = newIds;
         lengths = newLengths;
         columns = newColumns;
         rows = newRows;
-        width = longest;
+        width = newWidth;
         traffic.compactions++;
+    }
+
+    private void ensureColumns(int r, int needed) {
+        if (columns[r].length < needed) {
+            columns[r] = Arrays.copyOf(columns[r], Math.max(16, 2 * needed));
+        }
     }
 
     /** Tokens cached for {@code id}; 0 when unknown. */
@@ -473,7 +628,8 @@ public final class ResidentKvBatch implements AutoCloseable {
     @Override
     public void close() {
         releaseCaches();
-        gather.close();
+        gather1.close();
+        gather2.close();
         ort.releaseIoBinding(binding);
         ort.releaseMemoryInfo(deviceInfo);
         ort.releaseMemoryInfo(cpuInfo);

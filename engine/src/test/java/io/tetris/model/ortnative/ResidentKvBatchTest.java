@@ -48,6 +48,12 @@ class ResidentKvBatchTest {
                         int n = random.nextInt(4) == 0 ? 0 : 1 + random.nextInt(5);
                         batch.add(new Extension(id, tokens(random, Math.min(n, room))));
                     }
+                    if (random.nextInt(3) == 0) {
+                        // Joins the pass when its prompt is short, is prefilled apart otherwise.
+                        batch.add(
+                                new Extension(
+                                        "s" + nextId++, tokens(random, 1 + random.nextInt(16))));
+                    }
                     compared += compare(heap, resident, batch);
                     for (Extension e : batch) {
                         live.merge(e.sequenceId(), e.tokens().length, Integer::sum);
