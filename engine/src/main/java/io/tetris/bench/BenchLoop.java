@@ -12,6 +12,7 @@ import io.tetris.engine.SequenceTracker;
 import io.tetris.engine.SequenceView;
 import io.tetris.engine.Verified;
 import io.tetris.engine.Verifier;
+import io.tetris.model.ModelTraffic;
 import io.tetris.schemas.FinishReason;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -64,6 +65,8 @@ public final class BenchLoop {
         List<StepCostFit.Sample> draftSamples = new ArrayList<>();
         List<StepCostFit.Sample> verifySamples = new ArrayList<>();
         long tokens = 0;
+        ModelTraffic draftBefore = models.draft().model().traffic().copy();
+        ModelTraffic targetBefore = models.target().model().traffic().copy();
         long start = System.nanoTime();
         while (!waiting.isEmpty() || !running.isEmpty()) {
             while (running.size() < batch && !waiting.isEmpty()) {
@@ -108,13 +111,24 @@ public final class BenchLoop {
             running = next;
         }
         double seconds = (System.nanoTime() - start) / 1e9;
+        double modelSeconds =
+                (models.draft().model().traffic().since(draftBefore).modelNanos
+                                + models.target().model().traffic().since(targetBefore).modelNanos)
+                        / 1e9;
         int[][] outputs = new int[states.length][];
         for (int i = 0; i < states.length; i++) {
             int[] g = states[i].generated;
             outputs[i] = endedOnEos[i] ? append(g, eos) : g;
         }
         return new RunResult(
-                seconds, tokens, stats, policy.calibration(), outputs, draftSamples, verifySamples);
+                seconds,
+                modelSeconds,
+                tokens,
+                stats,
+                policy.calibration(),
+                outputs,
+                draftSamples,
+                verifySamples);
     }
 
     /** What the round sees of a sequence: the same draft cap as the job's batcher. */

@@ -10,6 +10,8 @@ import java.util.Optional;
  * One benchmark run (measured or simulated).
  *
  * @param seconds wall time (or predicted time) from the first round to the last
+ * @param modelSeconds of {@code seconds}, the time inside draft and target model runs (all of it
+ *     when simulated); the rest is host work
  * @param outputTokens tokens generated, end-of-text excluded
  * @param stats the run's speculation counters
  * @param calibration the policy's calibration, if it keeps acceptance estimates
@@ -20,12 +22,25 @@ import java.util.Optional;
  */
 public record RunResult(
         double seconds,
+        double modelSeconds,
         long outputTokens,
         SpeculationStats stats,
         Optional<CalibrationReport> calibration,
         int[][] outputs,
         List<StepCostFit.Sample> draftSamples,
         List<StepCostFit.Sample> verifySamples) {
+
+    /** Milliseconds inside model runs per round (target pass). */
+    public double modelMillisPerRound() {
+        long rounds = stats.rounds();
+        return rounds == 0 ? 0 : 1e3 * modelSeconds / rounds;
+    }
+
+    /** Milliseconds of host work (everything outside model runs) per round. */
+    public double hostMillisPerRound() {
+        long rounds = stats.rounds();
+        return rounds == 0 ? 0 : 1e3 * (seconds - modelSeconds) / rounds;
+    }
 
     public double tokensPerSecond() {
         return seconds <= 0 ? 0 : outputTokens / seconds;

@@ -85,6 +85,7 @@ public final class Simulator {
         }
         return new RunResult(
                 seconds,
+                seconds,
                 trace.outputTokens(),
                 stats,
                 policy.calibration(),

@@ -39,6 +39,14 @@ public interface LanguageModel extends AutoCloseable {
     /** Number of sequences holding a cache. */
     int sequences();
 
+    /**
+     * What the model's passes moved between the host and the model's memory, and the time spent
+     * inside them; all zero for a model that does not count.
+     */
+    default ModelTraffic traffic() {
+        return new ModelTraffic();
+    }
+
     @Override
     void close();
 

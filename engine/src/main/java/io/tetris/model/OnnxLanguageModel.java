@@ -152,7 +152,7 @@ public final class OnnxLanguageModel implements LanguageModel {
         }
     }
 
-    /** Bytes and time this model's passes moved and took. */
+    @Override
     public ModelTraffic traffic() {
         return resident != null ? resident.traffic() : heapTraffic;
     }

@@ -44,7 +44,9 @@ public final class BenchReport {
                     "accepted_tokens",
                     "verification_success_rate",
                     "mean_acceptance_length",
-                    "budget_utilisation");
+                    "budget_utilisation",
+                    "model_ms_per_round",
+                    "host_ms_per_round");
 
     private BenchReport() {}
 
@@ -93,6 +95,8 @@ public final class BenchReport {
             cells.add(fixed(row.verificationSuccessRate(), 4));
             cells.add(fixed(row.meanAcceptanceLength(), 4));
             cells.add(fixed(row.budgetUtilisation(), 4));
+            cells.add(fixed(row.modelMillisPerRound(), 3));
+            cells.add(fixed(row.hostMillisPerRound(), 3));
             double[] acceptance = acceptance(row);
             for (int p = 0; p < positions; p++) {
                 cells.add(p < acceptance.length ? fixed(acceptance[p], 4) : "");
@@ -140,8 +144,9 @@ public final class BenchReport {
     private static void throughputTable(List<BenchRow> rows, StringBuilder out) {
         out.append(
                 "| label | tokens/s (median) | spread (min–max) | tokens/target pass | draft tok"
-                        + " | verified | accepted | VSR | mean acc. len | budget use |\n");
-        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+                        + " | verified | accepted | VSR | mean acc. len | budget use | model ms/round"
+                        + " | host ms/round |\n");
+        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         BenchRow fastest = rows.get(0);
         BenchRow bestVsr = null;
         for (BenchRow row : rows) {
@@ -165,7 +170,9 @@ public final class BenchReport {
                             Long.toString(row.acceptedTokens()),
                             percent(row.verificationSuccessRate()),
                             fixedOrMissing(row.meanAcceptanceLength(), 2),
-                            percent(row.budgetUtilisation()));
+                            percent(row.budgetUtilisation()),
+                            fixedOrMissing(row.modelMillisPerRound(), 2),
+                            fixedOrMissing(row.hostMillisPerRound(), 2));
             tableRow(cells, row == fastest || row == bestVsr, out);
         }
     }

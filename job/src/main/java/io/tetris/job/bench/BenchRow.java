@@ -21,6 +21,8 @@ import java.util.Locale;
  * @param verificationSuccessRate accepted / verified draft tokens
  * @param meanAcceptanceLength 1 + accepted / (sequence-rounds that verified at least one draft)
  * @param budgetUtilisation verified draft tokens / verification budget offered
+ * @param modelMillisPerRound time inside draft and target model runs per round (median repeat)
+ * @param hostMillisPerRound everything else per round: sampling, policy, batching, copies
  * @param acceptanceByPosition {@code [position]} accepted / verified draft tokens at each draft
  *     position (0 = first draft token); NaN where nothing was verified at that position
  */
@@ -41,6 +43,8 @@ public record BenchRow(
         double verificationSuccessRate,
         double meanAcceptanceLength,
         double budgetUtilisation,
+        double modelMillisPerRound,
+        double hostMillisPerRound,
         double[] acceptanceByPosition) {
 
     /** Output tokens per target forward pass. */

@@ -19,6 +19,11 @@ public final class RunSummary {
             throw new IllegalArgumentException("no runs for " + config);
         }
         double[] rates = runs.stream().mapToDouble(RunResult::tokensPerSecond).sorted().toArray();
+        RunResult medianRun =
+                runs.stream()
+                        .sorted(java.util.Comparator.comparingDouble(RunResult::tokensPerSecond))
+                        .toList()
+                        .get((runs.size() - 1) / 2);
         SpeculationStats s = runs.get(0).stats();
         long[] verified = s.verifiedPerPosition();
         long[] accepted = s.acceptedPerPosition();
@@ -43,6 +48,8 @@ public final class RunSummary {
                 s.acceptanceRate(),
                 s.meanAcceptanceLength(),
                 s.budgetUtilisation(),
+                medianRun.modelMillisPerRound(),
+                medianRun.hostMillisPerRound(),
                 byPosition);
     }
 

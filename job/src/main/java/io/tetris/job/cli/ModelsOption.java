@@ -18,6 +18,15 @@ final class ModelsOption {
                             + " models).")
     Path models;
 
+    @Option(
+            names = "--kv-cache",
+            paramLabel = "MODE",
+            description =
+                    "Where the models keep their KV caches: native (resident in ONNX Runtime's"
+                            + " memory, the default) or heap (the previous engine, for"
+                            + " comparison); same as tetris.model.kv-cache.")
+    String kvCache;
+
     /** The chosen folder, or the bundled one. */
     Path dir() {
         return models != null ? models : bundledModels();
@@ -29,6 +38,9 @@ final class ModelsOption {
         conf.set(TetrisOptions.DRAFT_MODEL, dir.resolve("draft.onnx").toString());
         conf.set(TetrisOptions.TARGET_MODEL, dir.resolve("target.onnx").toString());
         conf.set(TetrisOptions.TOKENIZER, dir.resolve("tokenizer.json").toString());
+        if (kvCache != null) {
+            conf.set(TetrisOptions.KV_CACHE, kvCache);
+        }
     }
 
     /** {@code models/} under the installation (the launcher passes it) or the working folder. */

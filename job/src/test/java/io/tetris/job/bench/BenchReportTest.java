@@ -42,10 +42,12 @@ class BenchReportTest {
         List<String> lines = Files.readAllLines(directory.resolve("results.csv"));
         assertThat(lines).hasSize(1 + ROWS.size());
         String[] header = lines.get(0).split(",", -1);
-        assertThat(header).hasSize(18 + 5);
+        assertThat(header).hasSize(20 + 5);
         assertThat(header[6]).isEqualTo("tokens_per_second");
         assertThat(header[15]).isEqualTo("verification_success_rate");
-        assertThat(Arrays.copyOfRange(header, 18, 23))
+        assertThat(header[18]).isEqualTo("model_ms_per_round");
+        assertThat(header[19]).isEqualTo("host_ms_per_round");
+        assertThat(Arrays.copyOfRange(header, 20, 25))
                 .containsExactly(
                         "acceptance_pos1",
                         "acceptance_pos2",
@@ -59,16 +61,18 @@ class BenchReportTest {
         String[] tetris = line(lines, "tetris,tetris k=3 e=2,3,2,8,");
         assertThat(tetris[6]).isEqualTo("1234.6");
         assertThat(tetris[15]).isEqualTo("0.7123");
-        assertThat(Arrays.copyOfRange(tetris, 18, 23))
+        assertThat(tetris[18]).isEqualTo("12.500");
+        assertThat(tetris[19]).isEqualTo("1.250");
+        assertThat(Arrays.copyOfRange(tetris, 20, 25))
                 .containsExactly("0.9500", "0.8000", "0.7000", "0.5500", "0.4000");
 
         // A NaN position and the positions past a row's window are both empty cells.
         String[] dsd = line(lines, "dsd,dsd,0,0,8,");
-        assertThat(Arrays.copyOfRange(dsd, 18, 23))
+        assertThat(Arrays.copyOfRange(dsd, 20, 25))
                 .containsExactly("0.9000", "0.8500", "0.7000", "", "");
         String[] none = line(lines, "none,none,0,0,1,");
         assertThat(none[15]).isEmpty();
-        assertThat(Arrays.copyOfRange(none, 18, 23)).containsOnly("");
+        assertThat(Arrays.copyOfRange(none, 20, 25)).containsOnly("");
     }
 
     @Test
@@ -90,14 +94,16 @@ class BenchReportTest {
         assertThat(section8)
                 .contains(
                         "| **dsd** | **905.0** | **895.0–915.0** | **1.50** | **1000**"
-                                + " | **800** | **664** | **83.0%** | **2.20** | **90.0%** |");
+                                + " | **800** | **664** | **83.0%** | **2.20** | **90.0%**"
+                                + " | **12.50** | **1.25** |");
         assertThat(section8.get(3)).startsWith("| tetris-adaptive | 1100.0 |");
         assertThat(section8.stream().filter(l -> l.contains("**"))).hasSize(2);
 
         List<String> section1 = tableLines(markdown.substring(batch1, batch8));
         assertThat(section1.get(2)).startsWith("| **fixed k=3** | **150.2** |");
         assertThat(section1)
-                .contains("| none | 90.4 | 80.4–100.4 | 1.50 | 0 | 0 | 0 | – | – | – |");
+                .contains(
+                        "| none | 90.4 | 80.4–100.4 | 1.50 | 0 | 0 | 0 | – | – | – | 12.50 | 1.25 |");
 
         String positions = markdown.substring(acceptance);
         assertThat(positions)
@@ -170,6 +176,8 @@ class BenchReportTest {
                 verificationSuccessRate,
                 speculates ? 2.2 : NAN,
                 speculates ? 0.9 : NAN,
+                12.5,
+                1.25,
                 acceptance);
     }
 
