@@ -48,7 +48,6 @@ public final class CachedModel implements AutoCloseable {
     public float[][][] forward(List<String> ids, List<int[]> sequences, int[] tail) {
         int n = ids.size();
         List<Extension> batch = new ArrayList<>(n);
-        int[] fed = new int[n];
         for (int i = 0; i < n; i++) {
             String id = ids.get(i);
             int[] sequence = sequences.get(i);
@@ -66,16 +65,12 @@ public final class CachedModel implements AutoCloseable {
             if (keep < model.cachedLength(id)) {
                 model.truncate(id, keep);
             }
-            fed[i] = sequence.length - keep;
-            batch.add(new Extension(id, Arrays.copyOfRange(sequence, keep, sequence.length)));
+            batch.add(
+                    new Extension(
+                            id, Arrays.copyOfRange(sequence, keep, sequence.length), tail[i]));
             cached.put(id, sequence.clone());
         }
-        float[][][] rows = model.extend(batch);
-        float[][][] out = new float[n][][];
-        for (int i = 0; i < n; i++) {
-            out[i] = Arrays.copyOfRange(rows[i], fed[i] - tail[i], fed[i]);
-        }
-        return out;
+        return model.extend(batch);
     }
 
     /** Frees a finished sequence's cache. */

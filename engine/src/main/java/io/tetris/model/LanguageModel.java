@@ -21,9 +21,9 @@ public interface LanguageModel extends AutoCloseable {
      * Appends each extension's tokens to its sequence (creating the sequence on first sight) and
      * runs them through the model in one batch.
      *
-     * @return {@code [batch][tokens_i][vocab]} natural-log probabilities of the next token after
-     *     each new token, in the order of {@code batch}; an extension without tokens gets an empty
-     *     array
+     * @return {@code [batch][returned_i][vocab]} natural-log probabilities of the next token after
+     *     each of the last {@link Extension#returned} new tokens (all of them unless the extension
+     *     says fewer), in the order of {@code batch}
      */
     float[][][] extend(List<Extension> batch);
 
@@ -55,6 +55,21 @@ public interface LanguageModel extends AutoCloseable {
      *
      * @param sequenceId the sequence's cache key
      * @param tokens {@code [new tokens]}
+     * @param returned how many of the last new positions to return log-probabilities for: a
+     *     prompt's prefill needs one, not one per prompt token
      */
-    record Extension(String sequenceId, int[] tokens) {}
+    record Extension(String sequenceId, int[] tokens, int returned) {
+
+        public Extension {
+            if (returned < 0 || returned > tokens.length) {
+                throw new IllegalArgumentException(
+                        "cannot return " + returned + " of " + tokens.length + " new positions");
+            }
+        }
+
+        /** Returns every new position. */
+        public Extension(String sequenceId, int[] tokens) {
+            this(sequenceId, tokens, tokens.length);
+        }
+    }
 }

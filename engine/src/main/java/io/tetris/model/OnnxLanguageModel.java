@@ -315,11 +315,13 @@ public final class OnnxLanguageModel implements LanguageModel {
             heapTraffic.logitBytesOut += 4L * logits.length;
             vocab = logits.length / (n * maxNew);
             for (int r = 0; r < n; r++) {
-                int t = batch.get(rows.get(r)).tokens().length;
-                float[][] rowOut = new float[t][];
-                for (int j = 0; j < t; j++) {
+                Extension e = batch.get(rows.get(r));
+                int t = e.tokens().length;
+                float[][] rowOut = new float[e.returned()][];
+                for (int j = t - e.returned(); j < t; j++) {
                     int from = (r * maxNew + maxNew - t + j) * vocab;
-                    rowOut[j] = java.util.Arrays.copyOfRange(logits, from, from + vocab);
+                    rowOut[j - (t - e.returned())] =
+                            java.util.Arrays.copyOfRange(logits, from, from + vocab);
                 }
                 out[rows.get(r)] = rowOut;
             }

@@ -129,6 +129,18 @@ abstract class OnnxLanguageModelContract {
     }
 
     @Test
+    void returnsOnlyTheLastPositionsAsked() {
+        int[] prompt = bytes("Only the last positions");
+        float[][] all = target.extend(List.of(new Extension("all", prompt)))[0];
+        float[][] last2 = target.extend(List.of(new Extension("last2", prompt, 2)))[0];
+        assertThat(last2).hasNumberOfRows(2);
+        assertRowsClose(last2, Arrays.copyOfRange(all, prompt.length - 2, prompt.length));
+        assertThat(target.cachedLength("last2")).isEqualTo(prompt.length);
+        target.release("all");
+        target.release("last2");
+    }
+
+    @Test
     void aPaddedRaggedBatchEqualsTheSequencesRunOneByOne() {
         String[] prompts = {"Hello", "A computer is a machine that", "xyzzy", "To be"};
         int[][] steps = {bytes(" world"), bytes("."), bytes(" plugh and more"), bytes(" or")};

@@ -391,12 +391,13 @@ public final class ResidentKvBatch implements AutoCloseable {
         for (int m = 0; m < members.size(); m++) {
             int b = members.get(m);
             int r = rowOfMember[m];
-            int t = batch.get(b).tokens().length;
-            float[][] rowsOut = new float[t][vocab];
-            for (int j = 0; j < t; j++) {
-                all.get((r * newTokens + newTokens - t + j) * vocab, rowsOut[j]);
+            Extension e = batch.get(b);
+            int first = newTokens - e.returned(); // the last e.returned() columns
+            float[][] rowsOut = new float[e.returned()][vocab];
+            for (int j = 0; j < e.returned(); j++) {
+                all.get((r * newTokens + first + j) * vocab, rowsOut[j]);
             }
-            traffic.logitBytesOut += (long) t * vocab * Float.BYTES;
+            traffic.logitBytesOut += (long) e.returned() * vocab * Float.BYTES;
             out[b] = rowsOut;
         }
     }
