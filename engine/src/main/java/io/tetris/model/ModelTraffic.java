@@ -39,17 +39,7 @@ public final class ModelTraffic {
 
     /** A snapshot, for differences between two points. */
     public ModelTraffic copy() {
-        ModelTraffic t = new ModelTraffic();
-        t.tokenBytesIn = tokenBytesIn;
-        t.maskBytesIn = maskBytesIn;
-        t.logitBytesOut = logitBytesOut;
-        t.kvBytesCrossed = kvBytesCrossed;
-        t.compactions = compactions;
-        t.compactionIndexBytes = compactionIndexBytes;
-        t.runs = runs;
-        t.modelNanos = modelNanos;
-        t.totalNanos = totalNanos;
-        return t;
+        return since(new ModelTraffic());
     }
 
     /** {@code this - earlier}, counter by counter. */

@@ -40,12 +40,7 @@ public record OnnxModelOptions(
 
         /** Parses {@code native} or {@code heap}, failing with the valid names. */
         public static KvCacheMode parse(String name) {
-            try {
-                return valueOf(name.trim().toUpperCase(Locale.ROOT));
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(
-                        "unknown KV cache mode '" + name + "'; use native or heap", e);
-            }
+            return parseEnum(KvCacheMode.class, name, "KV cache mode");
         }
     }
 
@@ -56,12 +51,7 @@ public record OnnxModelOptions(
 
         /** Parses {@code cpu} or {@code cuda}, failing with the valid names. */
         public static ExecutionProvider parse(String name) {
-            try {
-                return valueOf(name.trim().toUpperCase(Locale.ROOT));
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(
-                        "unknown execution provider '" + name + "'; use cpu or cuda", e);
-            }
+            return parseEnum(ExecutionProvider.class, name, "execution provider");
         }
 
         /** {@code cuda} in a build with the {@code gpu} Maven profile, otherwise {@code cpu}. */
@@ -88,6 +78,20 @@ public record OnnxModelOptions(
         java.util.Objects.requireNonNull(kvCache, "kvCache");
         if (deviceId < 0) {
             throw new IllegalArgumentException("device id must be >= 0, was " + deviceId);
+        }
+    }
+
+    /** A constant by its lower-case name, failing with the valid names. */
+    private static <E extends Enum<E>> E parseEnum(Class<E> type, String name, String what) {
+        try {
+            return Enum.valueOf(type, name.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            java.util.List<String> names =
+                    java.util.Arrays.stream(type.getEnumConstants())
+                            .map(c -> c.name().toLowerCase(Locale.ROOT))
+                            .toList();
+            throw new IllegalArgumentException(
+                    "unknown " + what + " '" + name + "'; use " + String.join(" or ", names), e);
         }
     }
 
