@@ -76,7 +76,7 @@ class RescaleITCase {
                                 + id
                                 + "\",\"prompt\":\""
                                 + PROMPTS[i % PROMPTS.length]
-                                + "\",\"max_new_tokens\":40"
+                                + "\",\"max_new_tokens\":160"
                                 + sampling
                                 + "}",
                         id);
