@@ -5,6 +5,7 @@ import io.tetris.core.policy.BudgetPolicy;
 import io.tetris.core.policy.StepCostFit;
 import io.tetris.engine.Drafter;
 import io.tetris.engine.Progress;
+import io.tetris.engine.Round;
 import io.tetris.engine.RoundRunner;
 import io.tetris.engine.RoundTiming;
 import io.tetris.engine.SequenceState;
@@ -74,7 +75,9 @@ public final class BenchLoop {
             }
             List<SequenceView> views = new ArrayList<>(running.size());
             for (int index : running) {
-                views.add(view(requests.get(index), states[index]));
+                views.add(
+                        Round.view(
+                                states[index], requests.get(index).params(), models.maxContext()));
             }
             Verified verified = runner.run(views);
             RoundTiming t = runner.lastTiming();
@@ -129,20 +132,6 @@ public final class BenchLoop {
                 outputs,
                 draftSamples,
                 verifySamples);
-    }
-
-    /** What the round sees of a sequence: the same draft cap as the job's batcher. */
-    SequenceView view(Workload.Request request, SequenceState s) {
-        int[] context = s.context();
-        int left =
-                Math.min(s.maxNewTokens - s.generated.length, models.maxContext() - context.length);
-        return new SequenceView(
-                request.id(),
-                context,
-                request.params(),
-                request.seed(),
-                1.0,
-                Math.max(0, left - 1));
     }
 
     private static int[] append(int[] tokens, int token) {

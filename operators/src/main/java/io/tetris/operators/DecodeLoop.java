@@ -7,7 +7,7 @@ import io.tetris.operators.batcher.MicroBatcher;
 import io.tetris.operators.batcher.MicroBatcherOperator;
 import io.tetris.operators.dedupe.DedupeFunction;
 import io.tetris.operators.draft.DraftFunction;
-import io.tetris.operators.round.Round;
+import io.tetris.operators.round.LoopRound;
 import io.tetris.operators.validate.ValidateFunction;
 import io.tetris.operators.verify.VerifyFunction;
 import io.tetris.operators.window.TetrisWindowFunction;
@@ -79,29 +79,29 @@ public final class DecodeLoop {
             duplicates = once.getSideOutput(DedupeFunction.ERRORS);
         }
 
-        SingleOutputStreamOperator<Round> batched =
+        SingleOutputStreamOperator<LoopRound> batched =
                 admitted.keyBy(new ReplicaKeys(replicas, MAX_REPLICAS))
                         .transform(
                                 OperatorNames.BATCHER,
-                                TypeInformation.of(Round.class),
+                                TypeInformation.of(LoopRound.class),
                                 new MicroBatcherOperator(new MicroBatcher(config)))
                         .uid(OperatorNames.BATCHER_UID)
                         .setParallelism(replicas)
                         .setMaxParallelism(MAX_REPLICAS);
 
-        SingleOutputStreamOperator<Round> drafted =
+        SingleOutputStreamOperator<LoopRound> drafted =
                 batched.process(new DraftFunction(config, endOfText))
                         .name(OperatorNames.DRAFT)
                         .uid(OperatorNames.DRAFT_UID)
                         .setParallelism(replicas);
 
-        SingleOutputStreamOperator<Round> windowed =
+        SingleOutputStreamOperator<LoopRound> windowed =
                 drafted.process(new TetrisWindowFunction(config))
                         .name(OperatorNames.WINDOW)
                         .uid(OperatorNames.WINDOW_UID)
                         .setParallelism(replicas);
 
-        SingleOutputStreamOperator<Round> verified =
+        SingleOutputStreamOperator<LoopRound> verified =
                 windowed.process(new VerifyFunction(config))
                         .name(OperatorNames.VERIFY)
                         .uid(OperatorNames.VERIFY_UID)

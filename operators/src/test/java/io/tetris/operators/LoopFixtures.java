@@ -2,8 +2,13 @@ package io.tetris.operators;
 
 import io.tetris.config.TetrisConfig;
 import io.tetris.config.TetrisOptions;
-import io.tetris.operators.round.Round;
+import io.tetris.core.SamplingParams;
+import io.tetris.engine.Round;
+import io.tetris.engine.SequenceView;
+import io.tetris.operators.round.LoopRound;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.flink.configuration.Configuration;
 
 /** Configurations and rounds for the loop operators' harness tests. */
@@ -25,21 +30,26 @@ public final class LoopFixtures {
     }
 
     /** A greedy round over the given prompts with the given draft length. */
-    public static Round round(int draftLength, String... prompts) {
-        int n = prompts.length;
-        Round round = Round.ofSize(n);
-        for (int i = 0; i < n; i++) {
-            round.ids[i] = "seq-" + i;
+    public static LoopRound round(int draftLength, String... prompts) {
+        List<SequenceView> views = new ArrayList<>();
+        for (int i = 0; i < prompts.length; i++) {
             byte[] bytes = prompts[i].getBytes(StandardCharsets.UTF_8);
-            round.tokens[i] = new int[bytes.length];
+            int[] tokens = new int[bytes.length];
             for (int j = 0; j < bytes.length; j++) {
-                round.tokens[i][j] = bytes[j] & 0xFF;
+                tokens[j] = bytes[j] & 0xFF;
             }
-            round.topP[i] = 1f;
-            round.priority[i] = 1.0;
-            round.maxDraft[i] = 10;
+            views.add(new SequenceView("seq-" + i, tokens, SamplingParams.GREEDY, 0, 1.0, 10));
         }
-        round.draftLength = draftLength;
-        return round;
+        LoopRound loop = new LoopRound();
+        loop.round = Round.of(views);
+        loop.round.draftLength = draftLength;
+        return loop;
+    }
+
+    /** The same round with sequence {@code i}'s draft cap replaced. */
+    public static void capDraft(LoopRound loop, int i, int maxDraft) {
+        SequenceView s = loop.round.sequences[i];
+        loop.round.sequences[i] =
+                new SequenceView(s.id(), s.tokens(), s.params(), s.seed(), s.priority(), maxDraft);
     }
 }

@@ -2,14 +2,15 @@ package io.tetris.operators.batcher;
 
 import io.tetris.config.TetrisConfig;
 import io.tetris.engine.Progress;
-import io.tetris.engine.RoundRunner;
+import io.tetris.engine.Round;
 import io.tetris.engine.SequenceState;
 import io.tetris.engine.SequenceTracker;
+import io.tetris.engine.SequenceView;
 import io.tetris.model.HuggingFaceTextTokenizer;
 import io.tetris.operators.TaskModels;
 import io.tetris.operators.replica.Replica;
 import io.tetris.operators.replica.ReplicaRegistry;
-import io.tetris.operators.round.Round;
+import io.tetris.operators.round.LoopRound;
 import io.tetris.schemas.ErrorCode;
 import io.tetris.schemas.GenerationError;
 import io.tetris.schemas.GenerationRequest;
@@ -42,7 +43,8 @@ import org.apache.flink.util.Collector;
  * round is back in the replica's feedback slot when the emit returns. Requests and checkpoint
  * barriers therefore slot in between rounds, and a checkpoint always sees a round boundary.
  */
-public final class MicroBatcher extends KeyedProcessFunction<Integer, GenerationRequest, Round> {
+public final class MicroBatcher
+        extends KeyedProcessFunction<Integer, GenerationRequest, LoopRound> {
 
     private static final long serialVersionUID = 1L;
 
@@ -102,7 +104,7 @@ public final class MicroBatcher extends KeyedProcessFunction<Integer, Generation
 
         long now();
 
-        void emit(Round round);
+        void emit(LoopRound round);
 
         void token(TokenEvent event);
 
@@ -110,7 +112,7 @@ public final class MicroBatcher extends KeyedProcessFunction<Integer, Generation
 
         void error(GenerationError error);
 
-        static Loop of(Context ctx, Collector<Round> out) {
+        static Loop of(Context ctx, Collector<LoopRound> out) {
             return new Loop() {
                 @Override
                 public int key() {
@@ -123,7 +125,7 @@ public final class MicroBatcher extends KeyedProcessFunction<Integer, Generation
                 }
 
                 @Override
-                public void emit(Round round) {
+                public void emit(LoopRound round) {
                     out.collect(round);
                 }
 
@@ -146,7 +148,7 @@ public final class MicroBatcher extends KeyedProcessFunction<Integer, Generation
     }
 
     @Override
-    public void processElement(GenerationRequest request, Context ctx, Collector<Round> out)
+    public void processElement(GenerationRequest request, Context ctx, Collector<LoopRound> out)
             throws Exception {
         Loop loop = Loop.of(ctx, out);
         long now = loop.now();
@@ -185,7 +187,8 @@ public final class MicroBatcher extends KeyedProcessFunction<Integer, Generation
     }
 
     @Override
-    public void onTimer(long timestamp, OnTimerContext ctx, Collector<Round> out) throws Exception {
+    public void onTimer(long timestamp, OnTimerContext ctx, Collector<LoopRound> out)
+            throws Exception {
         Loop loop = Loop.of(ctx, out);
         long now = loop.now();
         admit(now);
@@ -230,19 +233,19 @@ public final class MicroBatcher extends KeyedProcessFunction<Integer, Generation
         }
         batch.sort(Comparator.comparingLong(s -> s.order));
         long start = System.nanoTime();
-        Round round = newRound(loop.key(), batch);
-        round.draftLength = replica.policy().draftLength(RoundRunner.shapeOf(round.views()));
+        LoopRound round = newRound(loop.key(), batch);
+        round.round.plan(replica.policy());
         loop.emit(round);
-        Round done = replica.takeCompleted();
-        if (done != round) {
+        if (replica.takeCompleted() != round) {
             throw new IllegalStateException(NOT_CHAINED);
         }
+        Round done = round.round;
         long now = loop.now();
         for (int i = 0; i < batch.size(); i++) {
             SequenceState s = batch.get(i);
             count(s, done, i);
             Progress progress = null;
-            for (Progress event : tracker.apply(s, done.emitted[i], now)) {
+            for (Progress event : tracker.apply(s, done.outcome.emitted()[i], now)) {
                 loop.token(Records.tokenEvent(s, event));
                 progress = event;
             }
@@ -267,26 +270,17 @@ public final class MicroBatcher extends KeyedProcessFunction<Integer, Generation
         lastRoundMicros = (System.nanoTime() - start) / 1000;
     }
 
-    private Round newRound(int replicaKey, List<SequenceState> batch) throws Exception {
-        int n = batch.size();
+    private LoopRound newRound(int replicaKey, List<SequenceState> batch) throws Exception {
         int maxContext = config.models().onnx().maxContext();
-        Round round = Round.ofSize(n);
+        LoopRound round = new LoopRound();
         round.replica = replicaKey;
         round.number = value(rounds) + 1;
         rounds.update(round.number);
-        for (int i = 0; i < n; i++) {
-            SequenceState s = batch.get(i);
-            round.ids[i] = s.requestId;
-            round.tokens[i] = s.context();
-            round.temperature[i] = s.temperature;
-            round.topP[i] = s.topP;
-            round.topK[i] = s.topK;
-            round.seed[i] = s.seed;
-            round.priority[i] = s.priority;
-            int leftToGenerate = s.maxNewTokens - s.generated.length;
-            int leftInContext = maxContext - round.tokens[i].length;
-            round.maxDraft[i] = Math.max(0, Math.min(leftToGenerate, leftInContext) - 1);
+        List<SequenceView> views = new ArrayList<>(batch.size());
+        for (SequenceState s : batch) {
+            views.add(Round.view(s, maxContext));
         }
+        round.round = Round.of(views);
         round.released = released.toArray(new String[0]);
         released.clear();
         round.startedNanos = System.nanoTime();
@@ -294,10 +288,10 @@ public final class MicroBatcher extends KeyedProcessFunction<Integer, Generation
     }
 
     private static void count(SequenceState s, Round round, int i) {
-        int verified = round.verified[i];
-        int accepted = round.accepted[i];
+        int verified = round.outcome.verified()[i];
+        int accepted = round.outcome.accepted()[i];
         s.rounds++;
-        s.draftTokens += round.draftTokens[i].length;
+        s.draftTokens += round.drafts.tokens()[i].length;
         s.verifiedDraftTokens += verified;
         s.acceptedTokens += accepted;
         if (verified > 0) {
@@ -309,7 +303,7 @@ public final class MicroBatcher extends KeyedProcessFunction<Integer, Generation
         for (int j = 0; j < accepted; j++) {
             s.acceptedPerPosition[j]++;
         }
-        s.budgetShare += (double) round.budget / round.size();
+        s.budgetShare += (double) round.allocation.budget() / round.size();
     }
 
     /** Moves waiting sequences into free running slots, oldest first. */

@@ -1,6 +1,6 @@
 package io.tetris.operators.batcher;
 
-import io.tetris.operators.round.Round;
+import io.tetris.operators.round.LoopRound;
 import io.tetris.schemas.GenerationError;
 import io.tetris.schemas.GenerationRequest;
 import io.tetris.schemas.GenerationResult;
@@ -19,7 +19,8 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
  * holds, because processing-time timers no longer fire then.
  */
 public final class MicroBatcherOperator
-        extends KeyedProcessOperator<Integer, GenerationRequest, Round> implements BoundedOneInput {
+        extends KeyedProcessOperator<Integer, GenerationRequest, LoopRound>
+        implements BoundedOneInput {
 
     private static final long serialVersionUID = 1L;
 
@@ -62,7 +63,7 @@ public final class MicroBatcherOperator
         }
 
         @Override
-        public void emit(Round round) {
+        public void emit(LoopRound round) {
             output.collect(new StreamRecord<>(round));
         }
 

@@ -6,7 +6,7 @@ import io.tetris.engine.Drafter;
 import io.tetris.operators.TaskModels;
 import io.tetris.operators.replica.Replica;
 import io.tetris.operators.replica.ReplicaRegistry;
-import io.tetris.operators.round.Round;
+import io.tetris.operators.round.LoopRound;
 import java.util.Objects;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
@@ -17,7 +17,7 @@ import org.apache.flink.util.Collector;
  * Second operator of the decode loop: proposes {@code round.draftLength} tokens per sequence with
  * the draft model. Its KV caches are transient; they are rebuilt from the round's context.
  */
-public final class DraftFunction extends ProcessFunction<Round, Round> {
+public final class DraftFunction extends ProcessFunction<LoopRound, LoopRound> {
 
     private static final long serialVersionUID = 1L;
 
@@ -58,21 +58,19 @@ public final class DraftFunction extends ProcessFunction<Round, Round> {
     }
 
     @Override
-    public void processElement(Round round, Context ctx, Collector<Round> out) {
-        long start = System.nanoTime();
-        round.applyDrafts(drafter.draft(round.views(), round.draftLength));
-        round.draftNanos = System.nanoTime() - start;
-        lastDraftMicros = round.draftNanos / 1000;
-        for (int[] drafted : round.draftTokens) {
+    public void processElement(LoopRound loop, Context ctx, Collector<LoopRound> out) {
+        loop.round.draft(drafter);
+        lastDraftMicros = loop.round.draftNanos / 1000;
+        for (int[] drafted : loop.round.drafts.tokens()) {
             draftTokens.inc(drafted.length);
         }
-        releaseFinished(round);
-        out.collect(round);
+        releaseFinished(loop);
+        out.collect(loop);
     }
 
     /** Sequences the batcher marked finished in earlier rounds no longer need caches. */
-    private void releaseFinished(Round round) {
-        for (String id : round.released) {
+    private void releaseFinished(LoopRound loop) {
+        for (String id : loop.released) {
             model.release(id);
         }
     }

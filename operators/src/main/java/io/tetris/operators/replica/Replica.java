@@ -2,7 +2,7 @@ package io.tetris.operators.replica;
 
 import io.tetris.core.SpeculationStats;
 import io.tetris.core.policy.BudgetPolicy;
-import io.tetris.operators.round.Round;
+import io.tetris.operators.round.LoopRound;
 
 /**
  * What the four chained loop operators of one verifier replica share inside their task: the budget
@@ -16,7 +16,7 @@ public final class Replica {
 
     private final BudgetPolicy policy;
     private final SpeculationStats stats = new SpeculationStats();
-    private Round completed;
+    private LoopRound completed;
     private int holders;
 
     Replica(BudgetPolicy policy) {
@@ -32,7 +32,7 @@ public final class Replica {
     }
 
     /** Called by the verify operator when a round is done. */
-    public void complete(Round round) {
+    public void complete(LoopRound round) {
         completed = round;
     }
 
@@ -40,8 +40,8 @@ public final class Replica {
      * The round the verify operator completed during the last emit, or null when the loop operators
      * are not chained (the emit then returned before the round was verified).
      */
-    public Round takeCompleted() {
-        Round round = completed;
+    public LoopRound takeCompleted() {
+        LoopRound round = completed;
         completed = null;
         return round;
     }

@@ -2,12 +2,12 @@ package io.tetris.operators.verify;
 
 import io.tetris.config.TetrisConfig;
 import io.tetris.engine.CachedModel;
-import io.tetris.engine.RoundRunner;
+import io.tetris.engine.Round;
 import io.tetris.engine.Verifier;
 import io.tetris.operators.TaskModels;
 import io.tetris.operators.replica.Replica;
 import io.tetris.operators.replica.ReplicaRegistry;
-import io.tetris.operators.round.Round;
+import io.tetris.operators.round.LoopRound;
 import java.util.Objects;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
@@ -19,7 +19,7 @@ import org.apache.flink.util.Collector;
  * batched pass (lossless), tells the policy how it went, and hands the round back to the batcher
  * through the replica's feedback slot before the batcher's emit returns.
  */
-public final class VerifyFunction extends ProcessFunction<Round, Round> {
+public final class VerifyFunction extends ProcessFunction<LoopRound, LoopRound> {
 
     private static final long serialVersionUID = 1L;
 
@@ -56,15 +56,15 @@ public final class VerifyFunction extends ProcessFunction<Round, Round> {
      * configured round, so each configured failure happens exactly once however far the restore
      * rewinds.
      */
-    private void maybeFail(Round round) {
+    private void maybeFail(LoopRound loop) {
         int attempt = getRuntimeContext().getTaskInfo().getAttemptNumber();
         if (attempt < config.failAtRounds().size()
-                && round.number == config.failAtRounds().get(attempt)) {
+                && loop.number == config.failAtRounds().get(attempt)) {
             throw new ChaosFailure(
                     "chaos: verify fails at round "
-                            + round.number
+                            + loop.number
                             + " of replica "
-                            + round.replica
+                            + loop.replica
                             + " (attempt "
                             + attempt
                             + ", tetris.chaos.fail-at-round)");
@@ -81,28 +81,20 @@ public final class VerifyFunction extends ProcessFunction<Round, Round> {
     }
 
     @Override
-    public void processElement(Round round, Context ctx, Collector<Round> out) {
-        maybeFail(round);
-        for (String id : round.released) {
+    public void processElement(LoopRound loop, Context ctx, Collector<LoopRound> out) {
+        maybeFail(loop);
+        for (String id : loop.released) {
             model.release(id);
         }
-        long start = System.nanoTime();
-        round.applyOutcome(verifier.verify(round.views(), round.drafts(), round.verify));
-        round.verifyNanos = System.nanoTime() - start;
+        Round round = loop.round.verify(verifier).apply(replica.policy(), replica.stats());
         lastVerifyMicros = round.verifyNanos / 1000;
-        replica.policy().observe(round.verified, round.accepted);
-        RoundRunner.record(
-                replica.stats(),
-                round.drafts(),
-                round.outcome(),
-                new io.tetris.core.policy.Allocation(round.verify, round.budget));
         for (int i = 0; i < round.size(); i++) {
-            acceptedTokens.inc(round.accepted[i]);
-            emittedTokens.inc(round.emitted[i].length);
+            acceptedTokens.inc(round.outcome.accepted()[i]);
+            emittedTokens.inc(round.outcome.emitted()[i].length);
         }
         // Nothing goes downstream: the round returns to the batcher through the replica, by
         // reference, before the batcher's emit returns.
-        replica.complete(round);
+        replica.complete(loop);
     }
 
     @Override

@@ -2,10 +2,9 @@ package io.tetris.operators.window;
 
 import io.tetris.config.TetrisConfig;
 import io.tetris.core.policy.Allocation;
-import io.tetris.engine.RoundRunner;
 import io.tetris.operators.replica.Replica;
 import io.tetris.operators.replica.ReplicaRegistry;
-import io.tetris.operators.round.Round;
+import io.tetris.operators.round.LoopRound;
 import java.util.Objects;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
@@ -16,7 +15,7 @@ import org.apache.flink.util.Collector;
  * Third operator of the decode loop: spends the round's verification budget with the configured
  * policy ({@code tetris}: the globally most likely draft tokens, weighted by request priority).
  */
-public final class TetrisWindowFunction extends ProcessFunction<Round, Round> {
+public final class TetrisWindowFunction extends ProcessFunction<LoopRound, LoopRound> {
 
     private static final long serialVersionUID = 1L;
 
@@ -42,20 +41,11 @@ public final class TetrisWindowFunction extends ProcessFunction<Round, Round> {
     }
 
     @Override
-    public void processElement(Round round, Context ctx, Collector<Round> out) {
-        var views = round.views();
-        Allocation allocation =
-                replica.policy()
-                        .allocate(
-                                round.draftLogProbs,
-                                RoundRunner.weightsOf(views),
-                                RoundRunner.groupsOf(views),
-                                RoundRunner.shapeOf(views));
-        round.verify = allocation.verify();
-        round.budget = allocation.budget();
+    public void processElement(LoopRound loop, Context ctx, Collector<LoopRound> out) {
+        Allocation allocation = loop.round.allocate(replica.policy()).allocation;
         budget.inc(allocation.budget());
         verifiedTokens.inc(allocation.verified());
-        out.collect(round);
+        out.collect(loop);
     }
 
     @Override

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.tetris.config.TetrisConfig;
 import io.tetris.operators.LoopFixtures;
-import io.tetris.operators.round.Round;
+import io.tetris.operators.round.LoopRound;
 import io.tetris.schemas.ErrorCode;
 import io.tetris.schemas.GenerationError;
 import io.tetris.schemas.GenerationRequest;
@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 /** Tests for {@link MicroBatcher} on its own (the chained loop is covered by the ITCase). */
 class MicroBatcherTest {
 
-    private static KeyedOneInputStreamOperatorTestHarness<Integer, GenerationRequest, Round>
+    private static KeyedOneInputStreamOperatorTestHarness<Integer, GenerationRequest, LoopRound>
             harness(TetrisConfig config) throws Exception {
         var harness =
                 new KeyedOneInputStreamOperatorTestHarness<>(
@@ -73,7 +73,7 @@ class MicroBatcherTest {
     }
 
     private static List<GenerationError> errors(
-            KeyedOneInputStreamOperatorTestHarness<Integer, GenerationRequest, Round> harness) {
+            KeyedOneInputStreamOperatorTestHarness<Integer, GenerationRequest, LoopRound> harness) {
         var records = harness.getSideOutput(LoopOutputs.ERRORS);
         return records == null ? List.of() : records.stream().map(StreamRecord::getValue).toList();
     }

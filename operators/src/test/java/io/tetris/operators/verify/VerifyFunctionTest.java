@@ -3,13 +3,15 @@ package io.tetris.operators.verify;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tetris.core.LogitsTransform;
+import io.tetris.core.policy.Allocation;
+import io.tetris.engine.Drafts;
 import io.tetris.model.BundledModels;
 import io.tetris.model.LanguageModel.Extension;
 import io.tetris.model.OnnxLanguageModel;
 import io.tetris.operators.LoopFixtures;
 import io.tetris.operators.replica.Replica;
 import io.tetris.operators.replica.ReplicaRegistry;
-import io.tetris.operators.round.Round;
+import io.tetris.operators.round.LoopRound;
 import java.util.List;
 import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
@@ -20,8 +22,8 @@ class VerifyFunctionTest {
 
     @Test
     void verifiesAndHandsTheRoundBackThroughTheReplica() throws Exception {
-        Round round = LoopFixtures.round(3, "Hello, wor");
-        int[] prompt = round.tokens[0];
+        LoopRound round = LoopFixtures.round(3, "Hello, wor");
+        int[] prompt = round.round.sequences[0].tokens();
         // Draft the target's own greedy continuation: all three must be accepted, plus a bonus.
         int[] drafts = new int[3];
         try (OnnxLanguageModel target = BundledModels.load(BundledModels.target())) {
@@ -32,24 +34,25 @@ class VerifyFunctionTest {
                 drafts[j] = LogitsTransform.argmax(rows[0]);
             }
         }
-        round.draftTokens = new int[][] {drafts};
-        round.draftLogProbs = new double[][] {{-0.1, -0.1, -0.1}};
-        round.draftProbs = new float[1][3][];
-        round.verify = new int[] {3};
-        round.budget = 3;
+        round.round.drafts =
+                new Drafts(
+                        new int[][] {drafts},
+                        new float[1][3][],
+                        new double[][] {{-0.1, -0.1, -0.1}});
+        round.round.allocation = new Allocation(new int[] {3}, 3);
 
         VerifyFunction function = new VerifyFunction(LoopFixtures.config("fixed", 4, 4, "wait"));
-        try (OneInputStreamOperatorTestHarness<Round, Round> harness =
+        try (OneInputStreamOperatorTestHarness<LoopRound, LoopRound> harness =
                 ProcessFunctionTestHarnesses.forProcessFunction(function)) {
             harness.processElement(round, 0);
             assertThat(harness.extractOutputValues()).isEmpty();
 
             Replica replica = ReplicaRegistry.acquire(function.getRuntimeContext(), () -> null);
-            Round done = replica.takeCompleted();
+            LoopRound done = replica.takeCompleted();
             ReplicaRegistry.release(function.getRuntimeContext());
             assertThat(done).isSameAs(round);
-            assertThat(done.accepted).containsExactly(3);
-            assertThat(done.emitted[0]).hasSize(4).startsWith(drafts);
+            assertThat(done.round.outcome.accepted()).containsExactly(3);
+            assertThat(done.round.outcome.emitted()[0]).hasSize(4).startsWith(drafts);
             assertThat(replica.stats().acceptedTokens()).isEqualTo(3);
         }
     }

@@ -1,0 +1,174 @@
+package io.tetris.engine;
+
+import io.tetris.core.SamplingParams;
+import io.tetris.core.SpeculationStats;
+import io.tetris.core.policy.Allocation;
+import io.tetris.core.policy.BudgetPolicy;
+import io.tetris.core.policy.RoundShape;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * One decode round: typed slots that its steps fill in order, and the steps themselves.
+ *
+ * <ol>
+ *   <li>{@link #plan}: the policy picks the draft length for the batch;
+ *   <li>{@link #draft}: the draft model proposes tokens;
+ *   <li>{@link #allocate}: the policy spends the verification budget on them;
+ *   <li>{@link #verify}: the target model verifies, losslessly;
+ *   <li>{@link #apply}: the outcome goes back to the policy and into the counters.
+ * </ol>
+ *
+ * <p>This is the only place a round is written down. {@link RoundRunner} chains the steps in one
+ * call (the benchmark, the bulk path and the tests); in the Flink job each operator of the decode
+ * loop calls one step on the round it is handed. It follows Flink's POJO rules (public fields, a
+ * public no-arg constructor; the slots are records) so the job needs no Kryo for it, without any
+ * Flink import.
+ */
+public final class Round {
+
+    /** {@code [batch]} the sequences, in batch order. */
+    public SequenceView[] sequences = new SequenceView[0];
+
+    /** Draft tokens asked per sequence ({@link #plan}). */
+    public int draftLength;
+
+    /** What the draft model proposed ({@link #draft}). */
+    public Drafts drafts;
+
+    /** The verification budget's use ({@link #allocate}). */
+    public Allocation allocation;
+
+    /** What the target accepted and emitted ({@link #verify}). */
+    public Verified outcome;
+
+    public long draftNanos;
+    public long allocateNanos;
+    public long verifyNanos;
+
+    public Round() {}
+
+    /** A round over {@code batch}, in its order. */
+    public static Round of(List<SequenceView> batch) {
+        Round round = new Round();
+        round.sequences = batch.toArray(new SequenceView[0]);
+        return round;
+    }
+
+    /** Sequences in the round. */
+    public int size() {
+        return sequences.length;
+    }
+
+    /** The sequences as a list (a view, not a copy). */
+    public List<SequenceView> views() {
+        return Arrays.asList(sequences);
+    }
+
+    /** Step 1: the policy's draft length for this batch. */
+    public Round plan(BudgetPolicy policy) {
+        draftLength = policy.draftLength(shape());
+        return this;
+    }
+
+    /** Step 2: drafts up to {@link #draftLength} tokens per sequence. */
+    public Round draft(Drafter drafter) {
+        long start = System.nanoTime();
+        drafts = drafter.draft(views(), draftLength);
+        draftNanos = System.nanoTime() - start;
+        return this;
+    }
+
+    /** Step 3: spends the round's verification budget on the drafts. */
+    public Round allocate(BudgetPolicy policy) {
+        long start = System.nanoTime();
+        allocation = policy.allocate(drafts.logProbs(), weights(), groups(), shape());
+        allocateNanos = System.nanoTime() - start;
+        return this;
+    }
+
+    /** Step 4: verifies the allocated draft tokens with the target model. */
+    public Round verify(Verifier verifier) {
+        long start = System.nanoTime();
+        outcome = verifier.verify(views(), drafts, allocation.verify());
+        verifyNanos = System.nanoTime() - start;
+        return this;
+    }
+
+    /** Step 5: tells the policy how the round went and adds it to {@code stats}. */
+    public Round apply(BudgetPolicy policy, SpeculationStats stats) {
+        policy.observe(outcome.verified(), outcome.accepted());
+        for (int i = 0; i < outcome.emitted().length; i++) {
+            stats.observeSequence(
+                    drafts.tokens()[i].length, outcome.verified()[i], outcome.accepted()[i]);
+        }
+        stats.observeRound(allocation.budget());
+        return this;
+    }
+
+    /** Where the round's time went (after {@link #verify}). */
+    public RoundTiming timing() {
+        int steps = 0;
+        for (int[] row : drafts.tokens()) {
+            steps = Math.max(steps, row.length);
+        }
+        int longest = 0;
+        for (int n : allocation.verify()) {
+            longest = Math.max(longest, n);
+        }
+        return new RoundTiming(
+                size(),
+                shape().meanContextLength(),
+                steps,
+                longest + 1,
+                draftNanos / 1e9,
+                allocateNanos / 1e9,
+                verifyNanos / 1e9);
+    }
+
+    /** The policy's view of the batch: its size and mean committed length. */
+    public RoundShape shape() {
+        double total = 0;
+        for (SequenceView s : sequences) {
+            total += s.tokens().length;
+        }
+        return new RoundShape(size(), size() == 0 ? 0 : total / size());
+    }
+
+    /** {@code [batch]} priority weights. */
+    double[] weights() {
+        double[] weights = new double[size()];
+        for (int i = 0; i < weights.length; i++) {
+            weights[i] = sequences[i].priority();
+        }
+        return weights;
+    }
+
+    /**
+     * {@code [batch]} calibration groups: 0 for greedy requests, 1 for sampled ones, whose draft
+     * confidence predicts acceptance differently.
+     */
+    int[] groups() {
+        int[] groups = new int[size()];
+        for (int i = 0; i < groups.length; i++) {
+            groups[i] = sequences[i].params().greedy() ? 0 : 1;
+        }
+        return groups;
+    }
+
+    /**
+     * The engine's view of a running sequence, with the draft cap every loop applies: no more than
+     * is left of its token budget and of the model context, less the token the target always adds.
+     */
+    public static SequenceView view(SequenceState s, int maxContext) {
+        return view(s, new SamplingParams(s.temperature, s.topK, s.topP), maxContext);
+    }
+
+    /** {@link #view(SequenceState, int)} with sampling parameters given at full precision. */
+    public static SequenceView view(SequenceState s, SamplingParams params, int maxContext) {
+        int[] context = s.context();
+        int left = Math.min(s.maxNewTokens - s.generated.length, maxContext - context.length);
+        return new SequenceView(
+                s.requestId, context, params, s.seed, s.priority, Math.max(0, left - 1));
+    }
+}
