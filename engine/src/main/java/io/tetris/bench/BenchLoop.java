@@ -3,19 +3,17 @@ package io.tetris.bench;
 import io.tetris.core.SpeculationStats;
 import io.tetris.core.policy.BudgetPolicy;
 import io.tetris.core.policy.StepCostFit;
+import io.tetris.engine.ContinuousBatching;
 import io.tetris.engine.Drafter;
 import io.tetris.engine.Progress;
 import io.tetris.engine.Round;
-import io.tetris.engine.RoundRunner;
 import io.tetris.engine.RoundTiming;
 import io.tetris.engine.SequenceState;
 import io.tetris.engine.SequenceTracker;
 import io.tetris.engine.SequenceView;
-import io.tetris.engine.Verified;
 import io.tetris.engine.Verifier;
 import io.tetris.model.ModelTraffic;
 import io.tetris.schemas.FinishReason;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -35,22 +33,13 @@ public final class BenchLoop {
 
     /** Runs the workload to completion with a fresh policy instance. */
     public RunResult run(Workload workload, int batch, BudgetPolicy policy) {
-        if (batch < 1) {
-            throw new IllegalArgumentException("running batch must be >= 1, was " + batch);
-        }
         int eos = models.tokenizer().endOfTextId();
         SequenceTracker tracker = new SequenceTracker(models.tokenizer(), models.maxContext());
         SpeculationStats stats = new SpeculationStats();
-        RoundRunner runner =
-                new RoundRunner(
-                        policy,
-                        new Drafter(models.draft(), eos),
-                        new Verifier(models.target()),
-                        stats);
         List<Workload.Request> requests = workload.requests();
-        ArrayDeque<Integer> waiting = new ArrayDeque<>();
         SequenceState[] states = new SequenceState[requests.size()];
         boolean[] endedOnEos = new boolean[requests.size()];
+        List<Integer> order = new ArrayList<>();
         for (int i = 0; i < states.length; i++) {
             Workload.Request r = requests.get(i);
             SequenceState s = new SequenceState();
@@ -60,59 +49,63 @@ public final class BenchLoop {
             s.temperature = (float) r.params().temperature();
             s.seed = r.seed();
             states[i] = s;
-            waiting.add(i);
+            order.add(i);
         }
-        List<Integer> running = new ArrayList<>();
         List<StepCostFit.Sample> draftSamples = new ArrayList<>();
         List<StepCostFit.Sample> verifySamples = new ArrayList<>();
-        long tokens = 0;
+        long[] tokens = {0};
+        ContinuousBatching.Sequences sequences =
+                new ContinuousBatching.Sequences() {
+                    @Override
+                    public SequenceView view(int index) {
+                        return Round.view(
+                                states[index], requests.get(index).params(), models.maxContext());
+                    }
+
+                    @Override
+                    public boolean apply(int index, int[] emitted) {
+                        SequenceState s = states[index];
+                        int before = s.generated.length;
+                        List<Progress> events = tracker.apply(s, emitted, 0);
+                        tokens[0] += s.generated.length - before;
+                        Progress last = events.isEmpty() ? null : events.get(events.size() - 1);
+                        if (last == null || !last.finished()) {
+                            return false;
+                        }
+                        endedOnEos[index] = last.finishReason() == FinishReason.EOS;
+                        models.draft().release(s.requestId);
+                        models.target().release(s.requestId);
+                        return true;
+                    }
+                };
         ModelTraffic draftBefore = models.draft().model().traffic().copy();
         ModelTraffic targetBefore = models.target().model().traffic().copy();
         long start = System.nanoTime();
-        while (!waiting.isEmpty() || !running.isEmpty()) {
-            while (running.size() < batch && !waiting.isEmpty()) {
-                running.add(waiting.poll());
-            }
-            List<SequenceView> views = new ArrayList<>(running.size());
-            for (int index : running) {
-                views.add(
-                        Round.view(
-                                states[index], requests.get(index).params(), models.maxContext()));
-            }
-            Verified verified = runner.run(views);
-            RoundTiming t = runner.lastTiming();
-            if (t.draftSteps() > 0) {
-                draftSamples.add(
-                        new StepCostFit.Sample(
-                                t.batchSize(),
-                                1,
-                                t.meanContextLength(),
-                                t.draftSeconds() / t.draftSteps()));
-            }
-            verifySamples.add(
-                    new StepCostFit.Sample(
-                            t.batchSize(),
-                            t.verifyTokensPerSequence(),
-                            t.meanContextLength(),
-                            t.verifySeconds()));
-            List<Integer> next = new ArrayList<>(running.size());
-            for (int r = 0; r < running.size(); r++) {
-                int index = running.get(r);
-                SequenceState s = states[index];
-                int before = s.generated.length;
-                List<Progress> events = tracker.apply(s, verified.emitted()[r], 0);
-                tokens += s.generated.length - before;
-                Progress last = events.isEmpty() ? null : events.get(events.size() - 1);
-                if (last != null && last.finished()) {
-                    endedOnEos[index] = last.finishReason() == FinishReason.EOS;
-                    models.draft().release(s.requestId);
-                    models.target().release(s.requestId);
-                } else {
-                    next.add(index);
-                }
-            }
-            running = next;
-        }
+        ContinuousBatching.run(
+                order,
+                batch,
+                sequences,
+                policy,
+                new Drafter(models.draft(), eos),
+                new Verifier(models.target()),
+                stats,
+                round -> {
+                    RoundTiming t = round.timing();
+                    if (t.draftSteps() > 0) {
+                        draftSamples.add(
+                                new StepCostFit.Sample(
+                                        t.batchSize(),
+                                        1,
+                                        t.meanContextLength(),
+                                        t.draftSeconds() / t.draftSteps()));
+                    }
+                    verifySamples.add(
+                            new StepCostFit.Sample(
+                                    t.batchSize(),
+                                    t.verifyTokensPerSequence(),
+                                    t.meanContextLength(),
+                                    t.verifySeconds()));
+                });
         double seconds = (System.nanoTime() - start) / 1e9;
         double modelSeconds =
                 (models.draft().model().traffic().since(draftBefore).modelNanos
@@ -126,7 +119,7 @@ public final class BenchLoop {
         return new RunResult(
                 seconds,
                 modelSeconds,
-                tokens,
+                tokens[0],
                 stats,
                 policy.calibration(),
                 outputs,

@@ -1,96 +1,127 @@
 package io.tetris.bench;
 
+import io.tetris.core.SamplingParams;
 import io.tetris.core.SpeculationStats;
-import io.tetris.core.policy.Allocation;
 import io.tetris.core.policy.BudgetPolicy;
-import io.tetris.core.policy.RoundShape;
 import io.tetris.core.policy.StepCostModel;
-import java.util.ArrayDeque;
+import io.tetris.engine.ContinuousBatching;
+import io.tetris.engine.DraftStep;
+import io.tetris.engine.Drafts;
+import io.tetris.engine.SequenceView;
+import io.tetris.engine.Verified;
+import io.tetris.engine.VerifyStep;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
 /**
  * Replays a {@link Trace} under any policy and a step-cost model instead of the models: the same
- * continuous batching as {@link BenchLoop}, the policy's real decisions, the recorded acceptance,
- * and round times predicted by the cost model. Tokens and speculation counters are exact; time is
- * only as good as the cost model.
+ * continuous batching and round steps as {@link BenchLoop} ({@link ContinuousBatching}) with draft
+ * and verify steps that replay the trace, so the policy's decisions are real, acceptance is the
+ * recorded one, and round times are predicted by the cost model. Tokens and speculation counters
+ * are exact; time is only as good as the cost model.
  */
 public final class Simulator {
 
     private Simulator() {}
 
     public static RunResult run(Trace trace, int batch, BudgetPolicy policy, StepCostModel cost) {
-        if (batch < 1) {
-            throw new IllegalArgumentException("running batch must be >= 1, was " + batch);
-        }
         List<Trace.Sequence> sequences = trace.sequences();
-        int[] position = new int[sequences.size()];
-        ArrayDeque<Integer> waiting = new ArrayDeque<>();
+        int[] position = new int[sequences.size()]; // [sequence] output tokens so far
+        List<Integer> order = new ArrayList<>();
         for (int i = 0; i < sequences.size(); i++) {
             if (sequences.get(i).windows().length > 0) {
-                waiting.add(i);
+                order.add(i);
             }
         }
+        ContinuousBatching.Sequences replay =
+                new ContinuousBatching.Sequences() {
+                    @Override
+                    public SequenceView view(int index) {
+                        Trace.Sequence s = sequences.get(index);
+                        // Only the lengths matter to a policy: the context's, and the window's.
+                        return new SequenceView(
+                                Integer.toString(index),
+                                new int[s.promptLength() + position[index]],
+                                s.group() == 0 ? SamplingParams.GREEDY : SAMPLED,
+                                0,
+                                1.0,
+                                s.windows()[position[index]].logProbs().length);
+                    }
+
+                    @Override
+                    public boolean apply(int index, int[] emitted) {
+                        position[index] += emitted.length;
+                        return position[index] >= sequences.get(index).windows().length;
+                    }
+                };
+        DraftStep drafts =
+                (batchViews, draftLength) -> {
+                    int n = batchViews.size();
+                    int[][] tokens = new int[n][]; // [batch][drafted_i], placeholders
+                    float[][][] probs = new float[n][][]; // [batch][drafted_i][], never read
+                    double[][] logProbs = new double[n][]; // [batch][drafted_i]
+                    for (int r = 0; r < n; r++) {
+                        Trace.Window w = window(sequences, position, batchViews.get(r));
+                        int drafted = Math.min(draftLength, w.logProbs().length);
+                        tokens[r] = new int[drafted];
+                        probs[r] = new float[drafted][];
+                        logProbs[r] = Arrays.copyOf(w.logProbs(), drafted);
+                    }
+                    return new Drafts(tokens, probs, logProbs);
+                };
+        VerifyStep verify =
+                (batchViews, proposed, allocated) -> {
+                    int n = batchViews.size();
+                    int[][] emitted = new int[n][]; // [batch][accepted + 1], placeholders
+                    int[] accepted = new int[n];
+                    for (int r = 0; r < n; r++) {
+                        Trace.Window w = window(sequences, position, batchViews.get(r));
+                        accepted[r] = Math.min(allocated[r], w.acceptLength());
+                        emitted[r] = new int[accepted[r] + 1];
+                    }
+                    return new Verified(emitted, allocated.clone(), accepted);
+                };
         SpeculationStats stats = new SpeculationStats();
-        List<Integer> running = new ArrayList<>();
-        double seconds = 0;
-        while (!waiting.isEmpty() || !running.isEmpty()) {
-            while (running.size() < batch && !waiting.isEmpty()) {
-                running.add(waiting.poll());
-            }
-            int n = running.size();
-            double context = 0;
-            for (int i : running) {
-                context += sequences.get(i).promptLength() + position[i];
-            }
-            RoundShape shape = new RoundShape(n, context / n);
-            int draftLength = policy.draftLength(shape);
-            double[][] logProbs = new double[n][]; // [batch][drafted_i]
-            int[] groups = new int[n];
-            double[] weights = new double[n];
-            int draftSteps = 0;
-            for (int r = 0; r < n; r++) {
-                Trace.Sequence s = sequences.get(running.get(r));
-                double[] window = s.windows()[position[running.get(r)]].logProbs();
-                logProbs[r] = Arrays.copyOf(window, Math.min(draftLength, window.length));
-                draftSteps = Math.max(draftSteps, logProbs[r].length);
-                groups[r] = s.group();
-                weights[r] = 1.0;
-            }
-            Allocation allocation = policy.allocate(logProbs, weights, groups, shape);
-            int[] verify = allocation.verify();
-            int[] accepted = new int[n];
-            int total = 0;
-            int longest = 0;
-            List<Integer> next = new ArrayList<>(n);
-            for (int r = 0; r < n; r++) {
-                int index = running.get(r);
-                Trace.Sequence s = sequences.get(index);
-                accepted[r] = Math.min(verify[r], s.windows()[position[index]].acceptLength());
-                total += verify[r];
-                longest = Math.max(longest, verify[r]);
-                stats.observeSequence(logProbs[r].length, verify[r], accepted[r]);
-                position[index] += accepted[r] + 1;
-                if (position[index] < s.windows().length) {
-                    next.add(index);
-                }
-            }
-            stats.observeRound(allocation.budget());
-            policy.observe(verify, accepted);
-            seconds +=
-                    draftSteps * cost.draftStepSeconds(n, shape.meanContextLength())
-                            + cost.verifySeconds(n, total, longest, shape.meanContextLength());
-            running = next;
-        }
+        double[] seconds = {0};
+        ContinuousBatching.run(
+                order,
+                batch,
+                replay,
+                policy,
+                drafts,
+                verify,
+                stats,
+                round -> {
+                    int total = 0;
+                    int longest = 0;
+                    for (int v : round.allocation.verify()) {
+                        total += v;
+                        longest = Math.max(longest, v);
+                    }
+                    int n = round.size();
+                    double context = round.shape().meanContextLength();
+                    seconds[0] +=
+                            round.timing().draftSteps() * cost.draftStepSeconds(n, context)
+                                    + cost.verifySeconds(n, total, longest, context);
+                });
         return new RunResult(
-                seconds,
-                seconds,
+                seconds[0],
+                seconds[0],
                 trace.outputTokens(),
                 stats,
                 policy.calibration(),
                 null,
                 List.of(),
                 List.of());
+    }
+
+    /** Sampled rows calibrate apart from greedy ones; the temperature itself is never used. */
+    private static final SamplingParams SAMPLED = new SamplingParams(1.0, 0, 1.0);
+
+    private static Trace.Window window(
+            List<Trace.Sequence> sequences, int[] position, SequenceView view) {
+        int index = Integer.parseInt(view.id());
+        return sequences.get(index).windows()[position[index]];
     }
 }

@@ -14,7 +14,7 @@ import java.util.List;
  * {@code j} of a sequence with {@code n} committed tokens is sampled with the uniform {@code
  * CounterRng.uniform(seed, n + j, DRAFT)}, so a replayed round proposes the same tokens.
  */
-public final class Drafter {
+public final class Drafter implements DraftStep {
 
     private final CachedModel draft;
     private final int endOfText;
@@ -34,6 +34,7 @@ public final class Drafter {
      * Drafts up to {@code draftLength} tokens per sequence (fewer where its {@code maxDraft} is
      * lower, and none after a drafted end-of-text).
      */
+    @Override
     public Drafts draft(List<SequenceView> batch, int draftLength) {
         int n = batch.size();
         int[][] tokens = new int[n][]; // [batch][drafted_i]

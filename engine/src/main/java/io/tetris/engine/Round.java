@@ -19,11 +19,11 @@ import java.util.List;
  *   <li>{@link #apply}: the outcome goes back to the policy and into the counters.
  * </ol>
  *
- * <p>This is the only place a round is written down. {@link RoundRunner} chains the steps in one
- * call (the benchmark, the bulk path and the tests); in the Flink job each operator of the decode
- * loop calls one step on the round it is handed. It follows Flink's POJO rules (public fields, a
- * public no-arg constructor; the slots are records) so the job needs no Kryo for it, without any
- * Flink import.
+ * <p>This is the only place a round is written down. {@link ContinuousBatching} chains the steps
+ * (the benchmark with the models, the simulator with a recorded trace); in the Flink job each
+ * operator of the decode loop calls one step on the round it is handed. It follows Flink's POJO
+ * rules (public fields, a public no-arg constructor; the slots are records) so the job needs no
+ * Kryo for it, without any Flink import.
  */
 public final class Round {
 
@@ -72,7 +72,7 @@ public final class Round {
     }
 
     /** Step 2: drafts up to {@link #draftLength} tokens per sequence. */
-    public Round draft(Drafter drafter) {
+    public Round draft(DraftStep drafter) {
         long start = System.nanoTime();
         drafts = drafter.draft(views(), draftLength);
         draftNanos = System.nanoTime() - start;
@@ -88,7 +88,7 @@ public final class Round {
     }
 
     /** Step 4: verifies the allocated draft tokens with the target model. */
-    public Round verify(Verifier verifier) {
+    public Round verify(VerifyStep verifier) {
         long start = System.nanoTime();
         outcome = verifier.verify(views(), drafts, allocation.verify());
         verifyNanos = System.nanoTime() - start;

@@ -15,7 +15,7 @@ import java.util.List;
  * d} of a sequence with {@code n} committed tokens is {@code CounterRng.uniform(seed, n + d,
  * VERIFY)}.
  */
-public final class Verifier {
+public final class Verifier implements VerifyStep {
 
     private final CachedModel target;
     private final VerificationMode mode;
@@ -32,6 +32,7 @@ public final class Verifier {
     /**
      * @param verify {@code [batch]} leading draft tokens to verify per sequence (the allocation)
      */
+    @Override
     public Verified verify(List<SequenceView> batch, Drafts drafts, int[] verify) {
         int n = batch.size();
         List<String> ids = new ArrayList<>(n);

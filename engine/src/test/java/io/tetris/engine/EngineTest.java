@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tetris.core.SamplingParams;
 import io.tetris.core.SpeculationStats;
+import io.tetris.core.policy.BudgetPolicy;
 import io.tetris.core.policy.LinearStepCostModel;
 import io.tetris.core.policy.PolicyConfig;
 import io.tetris.core.policy.PolicyConfig.Kind;
@@ -133,7 +134,9 @@ class EngineTest {
         PolicyConfig config = PolicyConfig.defaults().withPolicy(kind).withWindow(3, 2);
         CachedModel d = draft;
         CachedModel t = target;
-        RoundRunner runner = runner(config, d, t, stats);
+        BudgetPolicy policy = config.create(LinearStepCostModel.DEFAULT);
+        Drafter drafter = new Drafter(d, END_OF_TEXT);
+        Verifier verifier = new Verifier(t);
         List<List<Integer>> committed = new ArrayList<>();
         List<Integer> promptLength = new ArrayList<>();
         for (String p : PROMPTS) {
@@ -160,7 +163,14 @@ class EngineTest {
             if (batch.isEmpty()) {
                 break;
             }
-            Verified verified = runner.run(batch);
+            Verified verified =
+                    Round.of(batch)
+                            .plan(policy)
+                            .draft(drafter)
+                            .allocate(policy)
+                            .verify(verifier)
+                            .apply(policy, stats)
+                            .outcome;
             for (int b = 0; b < batch.size(); b++) {
                 int i = index.get(b);
                 List<Integer> c = committed.get(i);
@@ -180,7 +190,9 @@ class EngineTest {
                     d.release(prefix + i);
                     t.release(prefix + i);
                 }
-                runner = runner(config, d, t, stats);
+                policy = config.create(LinearStepCostModel.DEFAULT);
+                drafter = new Drafter(d, END_OF_TEXT);
+                verifier = new Verifier(t);
             }
         }
         List<int[]> out = new ArrayList<>();
@@ -192,14 +204,5 @@ class EngineTest {
                             .toArray());
         }
         return out;
-    }
-
-    private static RoundRunner runner(
-            PolicyConfig config, CachedModel d, CachedModel t, SpeculationStats stats) {
-        return new RoundRunner(
-                config.create(LinearStepCostModel.DEFAULT),
-                new Drafter(d, END_OF_TEXT),
-                new Verifier(t),
-                stats);
     }
 }
