@@ -14,24 +14,33 @@ import java.util.Arrays;
  * </ul>
  *
  * Mean acceptance length is {@code 1 + accepted / drafts}; verification success rate is {@code
- * accepted / verified}; budget utilisation is {@code verified / budget}. Not thread-safe: each
- * verifier replica owns one.
+ * accepted / verified}; budget utilisation is {@code verified / budget}.
+ *
+ * <p>The one value for speculation counters: a verifier replica keeps one for all its sequences,
+ * and every sequence keeps one of its own (in {@code SequenceState}, Flink state), whose budget is
+ * its share of each round's. Its fields are public only for Flink's POJO serializer; change them
+ * through the {@code observe} methods. Not thread-safe.
  */
 public final class SpeculationStats {
 
-    private long rounds;
-    private long sequenceRounds;
-    private long drafts;
-    private long draftTokens;
-    private long verifiedDraftTokens;
-    private long acceptedTokens;
-    private long emittedTokens;
-    private long budget;
-    private long[] acceptedPerPosition = new long[0];
-    private long[] verifiedPerPosition = new long[0];
+    public long rounds;
+    public long sequenceRounds;
+    public long drafts;
+    public long draftTokens;
+    public long verifiedDraftTokens;
+    public long acceptedTokens;
+    public long emittedTokens;
+    public double budget;
+    public long[] acceptedPerPosition = new long[0];
+    public long[] verifiedPerPosition = new long[0];
 
-    /** Records the end of a round with the verification budget it had. */
-    public void observeRound(long roundBudget) {
+    public SpeculationStats() {}
+
+    /**
+     * Records the end of a round with the verification budget it had (for one sequence: its share
+     * of the round's budget).
+     */
+    public void observeRound(double roundBudget) {
         rounds++;
         budget += roundBudget;
     }
@@ -120,7 +129,7 @@ public final class SpeculationStats {
         return emittedTokens;
     }
 
-    public long budget() {
+    public double budget() {
         return budget;
     }
 
@@ -146,7 +155,7 @@ public final class SpeculationStats {
 
     /** Verified draft tokens over the budget offered; 0 when no budget was offered. */
     public double budgetUtilisation() {
-        return budget == 0 ? 0.0 : (double) verifiedDraftTokens / budget;
+        return budget == 0 ? 0.0 : verifiedDraftTokens / budget;
     }
 
     /** Emitted tokens per sequence-round: tokens per target pass per sequence. */

@@ -1,5 +1,6 @@
 package io.tetris.engine;
 
+import io.tetris.core.SpeculationStats;
 import java.util.Arrays;
 
 /**
@@ -44,16 +45,11 @@ public final class SequenceState {
 
     public long firstTokenAtMs;
 
-    // ----- speculation counters -----
-    public long rounds;
-    public long drafts;
-    public long draftTokens;
-    public long verifiedDraftTokens;
-    public long acceptedTokens;
-    public long[] acceptedPerPosition = new long[0];
-
-    /** This sequence's share of the verification budgets offered (round budget / batch size). */
-    public double budgetShare;
+    /**
+     * This sequence's speculation counters, the same value a replica keeps for all of its; its
+     * budget is the sequence's share of each round's (round budget / batch size).
+     */
+    public SpeculationStats speculation = new SpeculationStats();
 
     public SequenceState() {}
 

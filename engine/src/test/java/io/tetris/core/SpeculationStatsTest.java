@@ -53,7 +53,7 @@ class SpeculationStatsTest {
         assertThat(a.acceptedTokens()).isEqualTo(6);
         assertThat(a.verifiedDraftTokens()).isEqualTo(8);
         assertThat(a.acceptedPerPosition()).containsExactly(2, 1, 1, 1, 1);
-        assertThat(a.budget()).isEqualTo(8);
+        assertThat(a.budget()).isEqualTo(8.0);
     }
 
     @Test

@@ -77,7 +77,7 @@ class EngineTest {
         SpeculationStats tetris = new SpeculationStats();
         generate(Kind.FIXED, SamplingParams.GREEDY, "fixed", -1, fixed);
         generate(Kind.TETRIS, SamplingParams.GREEDY, "tetris", -1, tetris);
-        assertThat(tetris.verifiedDraftTokens()).isLessThanOrEqualTo(tetris.budget());
+        assertThat((double) tetris.verifiedDraftTokens()).isLessThanOrEqualTo(tetris.budget());
         assertThat(tetris.draftTokens()).isGreaterThan(tetris.verifiedDraftTokens());
         assertThat(tetris.draftTokens()).isGreaterThan(fixed.draftTokens());
         assertThat(fixed.verifiedDraftTokens()).isEqualTo(fixed.draftTokens());

@@ -1,6 +1,7 @@
 package io.tetris.operators.batcher;
 
 import io.tetris.config.TetrisConfig;
+import io.tetris.core.SpeculationStats;
 import io.tetris.engine.Progress;
 import io.tetris.engine.Round;
 import io.tetris.engine.SequenceState;
@@ -288,22 +289,15 @@ public final class MicroBatcher
     }
 
     private static void count(SequenceState s, Round round, int i) {
-        int verified = round.outcome.verified()[i];
-        int accepted = round.outcome.accepted()[i];
-        s.rounds++;
-        s.draftTokens += round.drafts.tokens()[i].length;
-        s.verifiedDraftTokens += verified;
-        s.acceptedTokens += accepted;
-        if (verified > 0) {
-            s.drafts++;
+        if (s.speculation == null) {
+            // Restored from state written before the counters were one value.
+            s.speculation = new SpeculationStats();
         }
-        if (accepted > s.acceptedPerPosition.length) {
-            s.acceptedPerPosition = java.util.Arrays.copyOf(s.acceptedPerPosition, accepted);
-        }
-        for (int j = 0; j < accepted; j++) {
-            s.acceptedPerPosition[j]++;
-        }
-        s.budgetShare += (double) round.allocation.budget() / round.size();
+        s.speculation.observeSequence(
+                round.drafts.tokens()[i].length,
+                round.outcome.verified()[i],
+                round.outcome.accepted()[i]);
+        s.speculation.observeRound((double) round.allocation.budget() / round.size());
     }
 
     /** Moves waiting sequences into free running slots, oldest first. */

@@ -46,7 +46,8 @@ final class Records {
 
     static GenerationResult result(
             SequenceState s, String text, FinishReason reason, String policy, long nowMs) {
-        long verified = s.verifiedDraftTokens;
+        io.tetris.core.SpeculationStats c =
+                s.speculation != null ? s.speculation : new io.tetris.core.SpeculationStats();
         return GenerationResult.newBuilder()
                 .setRequestId(s.requestId)
                 .setText(text)
@@ -60,20 +61,15 @@ final class Records {
                                 .build())
                 .setSpeculation(
                         SpeculationStats.newBuilder()
-                                .setRounds(s.rounds)
-                                .setDrafts(s.drafts)
-                                .setDraftTokens(s.draftTokens)
-                                .setVerifiedDraftTokens(verified)
-                                .setAcceptedTokens(s.acceptedTokens)
-                                .setAcceptedPerPosition(toLongList(s.acceptedPerPosition))
-                                .setMeanAcceptanceLength(
-                                        s.drafts == 0
-                                                ? 1.0
-                                                : 1.0 + (double) s.acceptedTokens / s.drafts)
-                                .setAcceptanceRate(
-                                        verified == 0 ? 0.0 : (double) s.acceptedTokens / verified)
-                                .setBudgetUtilization(
-                                        s.budgetShare == 0 ? 0.0 : verified / s.budgetShare)
+                                .setRounds(c.rounds())
+                                .setDrafts(c.drafts())
+                                .setDraftTokens(c.draftTokens())
+                                .setVerifiedDraftTokens(c.verifiedDraftTokens())
+                                .setAcceptedTokens(c.acceptedTokens())
+                                .setAcceptedPerPosition(toLongList(c.acceptedPerPosition()))
+                                .setMeanAcceptanceLength(c.meanAcceptanceLength())
+                                .setAcceptanceRate(c.acceptanceRate())
+                                .setBudgetUtilization(c.budgetUtilisation())
                                 .build())
                 .setTimings(
                         Timings.newBuilder()
