@@ -92,19 +92,7 @@ public final class Simulator {
                 drafts,
                 verify,
                 stats,
-                round -> {
-                    int total = 0;
-                    int longest = 0;
-                    for (int v : round.allocation.verify()) {
-                        total += v;
-                        longest = Math.max(longest, v);
-                    }
-                    int n = round.size();
-                    double context = round.shape().meanContextLength();
-                    seconds[0] +=
-                            round.timing().draftSteps() * cost.draftStepSeconds(n, context)
-                                    + cost.verifySeconds(n, total, longest, context);
-                });
+                round -> seconds[0] += round.predictedSeconds(cost));
         return new RunResult(
                 seconds[0],
                 seconds[0],

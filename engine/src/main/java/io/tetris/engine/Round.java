@@ -5,6 +5,7 @@ import io.tetris.core.SpeculationStats;
 import io.tetris.core.policy.Allocation;
 import io.tetris.core.policy.BudgetPolicy;
 import io.tetris.core.policy.RoundShape;
+import io.tetris.core.policy.StepCostModel;
 import java.util.Arrays;
 import java.util.List;
 
@@ -124,6 +125,26 @@ public final class Round {
                 draftNanos / 1e9,
                 allocateNanos / 1e9,
                 verifyNanos / 1e9);
+    }
+
+    /**
+     * The time {@code cost} predicts for this round (after {@link #allocate}): its draft steps and
+     * its verification pass.
+     */
+    public double predictedSeconds(StepCostModel cost) {
+        int total = 0;
+        int longest = 0;
+        for (int v : allocation.verify()) {
+            total += v;
+            longest = Math.max(longest, v);
+        }
+        int steps = 0;
+        for (int[] row : drafts.tokens()) {
+            steps = Math.max(steps, row.length);
+        }
+        double context = shape().meanContextLength();
+        return steps * cost.draftStepSeconds(size(), context)
+                + cost.verifySeconds(size(), total, longest, context);
     }
 
     /** The policy's view of the batch: its size and mean committed length. */

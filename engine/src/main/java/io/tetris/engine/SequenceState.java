@@ -45,6 +45,9 @@ public final class SequenceState {
 
     public long firstTokenAtMs;
 
+    /** When token events last carried new tokens (for inter-token latency); 0 before the first. */
+    public long lastTokenAtMs;
+
     /**
      * This sequence's speculation counters, the same value a replica keeps for all of its; its
      * budget is the sequence's share of each round's (round budget / batch size).

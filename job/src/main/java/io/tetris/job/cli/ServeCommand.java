@@ -80,10 +80,30 @@ final class ServeCommand implements Callable<Integer> {
             description = "The job jar with dependencies, shipped with --jobmanager.")
     Path jar;
 
+    static final String PROMETHEUS_REPORTER =
+            "org.apache.flink.metrics.prometheus.PrometheusReporterFactory";
+
+    @Option(
+            names = "--metrics-port",
+            paramLabel = "PORT",
+            description =
+                    "Serve the job's metrics for Prometheus on this port (http://HOST:PORT/),"
+                            + " with a local Flink; a cluster configures its own reporter.")
+    Integer metricsPort;
+
     @Override
     public Integer call() throws Exception {
         Configuration conf = engine.configuration();
         state.applyTo(conf);
+        if (metricsPort != null) {
+            if (metricsPort < 1 || metricsPort > 65535) {
+                throw new IllegalArgumentException(
+                        "--metrics-port must be 1 to 65535, got " + metricsPort);
+            }
+            conf.setString("metrics.reporter.prom.factory.class", PROMETHEUS_REPORTER);
+            conf.setString("metrics.reporter.prom.port", Integer.toString(metricsPort));
+            System.err.println("Metrics: http://localhost:" + metricsPort + "/metrics");
+        }
         TetrisConfig config = TetrisConfig.from(conf);
         KafkaClientSettings settings = kafka.settings();
         TopicNames topics = kafka.topics();

@@ -70,6 +70,7 @@ public final class MicroBatcher
     private transient Counter completed;
     private transient volatile int lastBatchSize;
     private transient volatile long lastRoundMicros;
+    private transient ServingMetrics serving;
 
     public MicroBatcher(TetrisConfig config) {
         this.config = Objects.requireNonNull(config, "config");
@@ -97,6 +98,7 @@ public final class MicroBatcher
         completed = metrics.counter("completedRequests");
         metrics.gauge("batchSize", () -> lastBatchSize);
         metrics.gauge("roundMicros", () -> lastRoundMicros);
+        serving = new ServingMetrics(metrics, config.costModel(), replica.policy()::calibration);
     }
 
     /** Where a round's outputs go: a function context, or the operator at end of input. */
@@ -245,10 +247,15 @@ public final class MicroBatcher
         for (int i = 0; i < batch.size(); i++) {
             SequenceState s = batch.get(i);
             count(s, done, i);
+            int sentBefore = s.tokensSent;
             Progress progress = null;
             for (Progress event : tracker.apply(s, done.outcome.emitted()[i], now)) {
                 loop.token(Records.tokenEvent(s, event));
                 progress = event;
+            }
+            if (s.tokensSent > sentBefore) {
+                serving.tokens(s, s.tokensSent - sentBefore, s.lastTokenAtMs, now);
+                s.lastTokenAtMs = now;
             }
             if (progress != null && progress.finished()) {
                 String text = tracker.finalText(s, progress.finishReason());
@@ -262,10 +269,13 @@ public final class MicroBatcher
                 running.remove(s.requestId);
                 released.add(s.requestId);
                 completed.inc();
+                serving.finished(s, now);
             } else {
                 running.put(s.requestId, s);
             }
         }
+        serving.round(done);
+        serving.load(loop.key(), runningCount(), waitingSize());
         roundCounter.inc();
         lastBatchSize = batch.size();
         lastRoundMicros = (System.nanoTime() - start) / 1000;
@@ -314,6 +324,7 @@ public final class MicroBatcher
         int take = Math.min(free, queue.size());
         for (SequenceState s : queue.subList(0, take)) {
             s.admittedAtMs = now;
+            serving.admitted(s);
             running.put(s.requestId, s);
         }
         waiting.update(new ArrayList<>(queue.subList(take, queue.size())));

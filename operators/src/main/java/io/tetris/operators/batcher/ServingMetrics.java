@@ -1,0 +1,166 @@
+package io.tetris.operators.batcher;
+
+import io.tetris.core.policy.CalibrationReport;
+import io.tetris.core.policy.StepCostModel;
+import io.tetris.engine.Round;
+import io.tetris.engine.SequenceState;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Histogram;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
+
+/**
+ * The metrics a serving team reads first, registered once by the micro-batcher, which sees every
+ * request's timeline and every completed round.
+ *
+ * <p>Names follow vLLM's ({@code vllm:time_to_first_token_seconds} becomes {@code
+ * time_to_first_token_ms}: Flink metric names carry no {@code vllm:} prefix, and Flink histograms
+ * hold integers, so latencies are in milliseconds). The speculation counters have vLLM's meanings:
+ * drafts are sequence-rounds that verified at least one draft token, draft tokens are the tokens
+ * proposed, accepted tokens those the target accepted, per position under a {@code position} label.
+ * What vLLM does not report is added: the verification budget offered and used, the round time the
+ * cost model predicted against the measured one, and the policy's calibration error.
+ */
+final class ServingMetrics {
+
+    static final String QUEUE_TIME = "request_queue_time_ms";
+    static final String TIME_TO_FIRST_TOKEN = "time_to_first_token_ms";
+    static final String INTER_TOKEN_LATENCY = "inter_token_latency_ms";
+    static final String E2E_LATENCY = "e2e_request_latency_ms";
+    static final String RUNNING = "num_requests_running";
+    static final String WAITING = "num_requests_waiting";
+    static final String DRAFTS = "spec_decode_num_drafts";
+    static final String DRAFT_TOKENS = "spec_decode_num_draft_tokens";
+    static final String ACCEPTED_TOKENS = "spec_decode_num_accepted_tokens";
+    static final String ACCEPTED_PER_POSITION = "spec_decode_num_accepted_tokens_per_pos";
+    static final String BUDGET_OFFERED = "spec_decode_budget_offered_tokens";
+    static final String BUDGET_USED = "spec_decode_budget_used_tokens";
+    static final String ROUND_PREDICTED = "round_time_predicted_us";
+    static final String ROUND_MEASURED = "round_time_measured_us";
+    static final String CALIBRATION_ERROR = "acceptance_calibration_error";
+
+    /** Latency samples each histogram keeps for its quantiles. */
+    private static final int WINDOW = 10_000;
+
+    private final MetricGroup group;
+    private final Histogram queueTime;
+    private final Histogram timeToFirstToken;
+    private final Histogram interTokenLatency;
+    private final Histogram e2eLatency;
+    private final Counter drafts;
+    private final Counter draftTokens;
+    private final Counter acceptedTokens;
+    private final Counter budgetOffered;
+    private final Counter budgetUsed;
+    private final List<Counter> acceptedPerPosition = new ArrayList<>();
+    private final Map<Integer, int[]> load = new ConcurrentHashMap<>(); // replica -> {run, wait}
+    private final StepCostModel costModel;
+    private volatile long predictedMicros;
+    private volatile long measuredMicros;
+
+    ServingMetrics(
+            MetricGroup group,
+            StepCostModel costModel,
+            Supplier<Optional<CalibrationReport>> calibration) {
+        this.group = group;
+        this.costModel = costModel;
+        queueTime = group.histogram(QUEUE_TIME, new DescriptiveStatisticsHistogram(WINDOW));
+        timeToFirstToken =
+                group.histogram(TIME_TO_FIRST_TOKEN, new DescriptiveStatisticsHistogram(WINDOW));
+        interTokenLatency =
+                group.histogram(INTER_TOKEN_LATENCY, new DescriptiveStatisticsHistogram(WINDOW));
+        e2eLatency = group.histogram(E2E_LATENCY, new DescriptiveStatisticsHistogram(WINDOW));
+        group.gauge(RUNNING, () -> total(0));
+        group.gauge(WAITING, () -> total(1));
+        drafts = group.counter(DRAFTS);
+        draftTokens = group.counter(DRAFT_TOKENS);
+        acceptedTokens = group.counter(ACCEPTED_TOKENS);
+        budgetOffered = group.counter(BUDGET_OFFERED);
+        budgetUsed = group.counter(BUDGET_USED);
+        position(0); // further positions appear as drafts reach them
+        group.gauge(ROUND_PREDICTED, () -> predictedMicros);
+        group.gauge(ROUND_MEASURED, () -> measuredMicros);
+        group.gauge(
+                CALIBRATION_ERROR,
+                () -> calibration.get().map(CalibrationReport::calibratedError).orElse(0.0));
+    }
+
+    /** A request moved from waiting to running. */
+    void admitted(SequenceState s) {
+        queueTime.update(Math.max(0, s.admittedAtMs - s.receivedAtMs));
+    }
+
+    /**
+     * A round gave {@code s} {@code added} new tokens at {@code nowMs}; {@code previousMs} is when
+     * it last got any (0: never, so the first of them is its first token).
+     */
+    void tokens(SequenceState s, int added, long previousMs, long nowMs) {
+        if (added <= 0) {
+            return;
+        }
+        int gaps = added;
+        if (previousMs == 0) {
+            timeToFirstToken.update(Math.max(0, nowMs - s.receivedAtMs));
+            gaps--;
+            previousMs = nowMs;
+        }
+        // The tokens of one round arrive together: spread the wait since the last ones over them.
+        long each = Math.max(0, nowMs - previousMs) / Math.max(1, added);
+        for (int i = 0; i < gaps; i++) {
+            interTokenLatency.update(each);
+        }
+    }
+
+    /** {@code s} finished at {@code nowMs}. */
+    void finished(SequenceState s, long nowMs) {
+        e2eLatency.update(Math.max(0, nowMs - s.receivedAtMs));
+    }
+
+    /** Requests of {@code replica} running and waiting now. */
+    void load(int replica, int runningNow, int waitingNow) {
+        load.put(replica, new int[] {runningNow, waitingNow});
+    }
+
+    /** A round completed; its measured time is that of its draft, allocate and verify steps. */
+    void round(Round round) {
+        int[] verify = round.allocation.verify();
+        int[] accepted = round.outcome.accepted();
+        for (int i = 0; i < round.size(); i++) {
+            draftTokens.inc(round.drafts.tokens()[i].length);
+            if (verify[i] > 0) {
+                drafts.inc();
+            }
+            acceptedTokens.inc(accepted[i]);
+            for (int j = 0; j < accepted[i]; j++) {
+                position(j).inc();
+            }
+            budgetUsed.inc(verify[i]);
+        }
+        budgetOffered.inc(round.allocation.budget());
+        measuredMicros = (round.draftNanos + round.allocateNanos + round.verifyNanos) / 1000;
+        predictedMicros = Math.round(round.predictedSeconds(costModel) * 1e6);
+    }
+
+    private Counter position(int j) {
+        while (acceptedPerPosition.size() <= j) {
+            acceptedPerPosition.add(
+                    group.addGroup("position", Integer.toString(acceptedPerPosition.size()))
+                            .counter(ACCEPTED_PER_POSITION));
+        }
+        return acceptedPerPosition.get(j);
+    }
+
+    private int total(int which) {
+        int sum = 0;
+        for (int[] counts : load.values()) {
+            sum += counts[which];
+        }
+        return sum;
+    }
+}
