@@ -82,6 +82,55 @@ class DeploymentConfigTest {
     }
 
     @Test
+    void composeProvisionsAGrafanaDashboardOverTheJobsServingMetrics() throws Exception {
+        JsonNode compose = new YAMLMapper().readTree(ROOT.resolve("docker-compose.yml").toFile());
+        JsonNode grafana = compose.get("services").get("grafana");
+        assertThat(grafana).as("grafana service").isNotNull();
+        List<String> mounts = new ArrayList<>();
+        grafana.get("volumes").forEach(v -> mounts.add(v.asText()));
+        assertThat(mounts)
+                .contains(
+                        "./deploy/grafana/provisioning:/etc/grafana/provisioning:ro",
+                        "./deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro");
+        JsonNode datasources =
+                new YAMLMapper()
+                        .readTree(
+                                ROOT.resolve(
+                                                "deploy/grafana/provisioning/datasources/prometheus.yml")
+                                        .toFile());
+        assertThat(datasources.get("datasources").get(0).get("url").asText())
+                .isEqualTo("http://prometheus:9090");
+        assertThat(compose.get("services").has("prometheus")).isTrue();
+        JsonNode providers =
+                new YAMLMapper()
+                        .readTree(
+                                ROOT.resolve("deploy/grafana/provisioning/dashboards/tetris.yml")
+                                        .toFile());
+        assertThat(providers.get("providers").get(0).get("options").get("path").asText())
+                .isEqualTo("/var/lib/grafana/dashboards");
+
+        // Every metric the dashboard queries is one the job exports, and every serving metric
+        // the job exports has a panel.
+        JsonNode dashboard =
+                new ObjectMapper()
+                        .readTree(ROOT.resolve("deploy/grafana/dashboards/tetris.json").toFile());
+        Set<String> queried = new HashSet<>();
+        java.util.regex.Pattern metric =
+                java.util.regex.Pattern.compile("flink_taskmanager_job_task_operator_(\\w+)");
+        for (JsonNode panel : dashboard.get("panels")) {
+            for (JsonNode target : panel.get("targets")) {
+                java.util.regex.Matcher m = metric.matcher(target.get("expr").asText());
+                while (m.find()) {
+                    queried.add(m.group(1));
+                }
+            }
+        }
+        assertThat(queried)
+                .containsExactlyInAnyOrderElementsOf(
+                        io.tetris.operators.batcher.ServingMetrics.NAMES);
+    }
+
+    @Test
     void theImageHoldsTheJarAndTheModelsWhereTheDeploymentsLook() throws Exception {
         for (String file : List.of("Dockerfile", "Dockerfile.gpu")) {
             String dockerfile = Files.readString(ROOT.resolve(file));

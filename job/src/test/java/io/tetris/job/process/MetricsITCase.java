@@ -41,6 +41,8 @@ class MetricsITCase {
                     "e2e_request_latency_ms");
     private static final List<String> COUNTERS =
             List.of(
+                    "prompt_tokens",
+                    "generation_tokens",
                     "spec_decode_num_drafts",
                     "spec_decode_num_draft_tokens",
                     "spec_decode_num_accepted_tokens",

@@ -27,23 +27,49 @@ import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
  * What vLLM does not report is added: the verification budget offered and used, the round time the
  * cost model predicted against the measured one, and the policy's calibration error.
  */
-final class ServingMetrics {
+public final class ServingMetrics {
 
-    static final String QUEUE_TIME = "request_queue_time_ms";
-    static final String TIME_TO_FIRST_TOKEN = "time_to_first_token_ms";
-    static final String INTER_TOKEN_LATENCY = "inter_token_latency_ms";
-    static final String E2E_LATENCY = "e2e_request_latency_ms";
-    static final String RUNNING = "num_requests_running";
-    static final String WAITING = "num_requests_waiting";
-    static final String DRAFTS = "spec_decode_num_drafts";
-    static final String DRAFT_TOKENS = "spec_decode_num_draft_tokens";
-    static final String ACCEPTED_TOKENS = "spec_decode_num_accepted_tokens";
-    static final String ACCEPTED_PER_POSITION = "spec_decode_num_accepted_tokens_per_pos";
-    static final String BUDGET_OFFERED = "spec_decode_budget_offered_tokens";
-    static final String BUDGET_USED = "spec_decode_budget_used_tokens";
-    static final String ROUND_PREDICTED = "round_time_predicted_us";
-    static final String ROUND_MEASURED = "round_time_measured_us";
-    static final String CALIBRATION_ERROR = "acceptance_calibration_error";
+    public static final String QUEUE_TIME = "request_queue_time_ms";
+    public static final String TIME_TO_FIRST_TOKEN = "time_to_first_token_ms";
+    public static final String INTER_TOKEN_LATENCY = "inter_token_latency_ms";
+    public static final String E2E_LATENCY = "e2e_request_latency_ms";
+    public static final String RUNNING = "num_requests_running";
+    public static final String WAITING = "num_requests_waiting";
+    public static final String PROMPT_TOKENS = "prompt_tokens";
+    public static final String GENERATION_TOKENS = "generation_tokens";
+    public static final String DRAFTS = "spec_decode_num_drafts";
+    public static final String DRAFT_TOKENS = "spec_decode_num_draft_tokens";
+    public static final String ACCEPTED_TOKENS = "spec_decode_num_accepted_tokens";
+
+    /** Per draft position, under a {@code position} label (Prometheus: {@code position_...}). */
+    public static final String ACCEPTED_PER_POSITION = "spec_decode_num_accepted_tokens_per_pos";
+
+    public static final String BUDGET_OFFERED = "spec_decode_budget_offered_tokens";
+    public static final String BUDGET_USED = "spec_decode_budget_used_tokens";
+    public static final String ROUND_PREDICTED = "round_time_predicted_us";
+    public static final String ROUND_MEASURED = "round_time_measured_us";
+    public static final String CALIBRATION_ERROR = "acceptance_calibration_error";
+
+    /** Every name above, for dashboards and their tests. */
+    public static final List<String> NAMES =
+            List.of(
+                    QUEUE_TIME,
+                    TIME_TO_FIRST_TOKEN,
+                    INTER_TOKEN_LATENCY,
+                    E2E_LATENCY,
+                    RUNNING,
+                    WAITING,
+                    PROMPT_TOKENS,
+                    GENERATION_TOKENS,
+                    DRAFTS,
+                    DRAFT_TOKENS,
+                    ACCEPTED_TOKENS,
+                    "position_" + ACCEPTED_PER_POSITION,
+                    BUDGET_OFFERED,
+                    BUDGET_USED,
+                    ROUND_PREDICTED,
+                    ROUND_MEASURED,
+                    CALIBRATION_ERROR);
 
     /** Latency samples each histogram keeps for its quantiles. */
     private static final int WINDOW = 10_000;
@@ -53,6 +79,8 @@ final class ServingMetrics {
     private final Histogram timeToFirstToken;
     private final Histogram interTokenLatency;
     private final Histogram e2eLatency;
+    private final Counter promptTokens;
+    private final Counter generationTokens;
     private final Counter drafts;
     private final Counter draftTokens;
     private final Counter acceptedTokens;
@@ -78,6 +106,8 @@ final class ServingMetrics {
         e2eLatency = group.histogram(E2E_LATENCY, new DescriptiveStatisticsHistogram(WINDOW));
         group.gauge(RUNNING, () -> total(0));
         group.gauge(WAITING, () -> total(1));
+        promptTokens = group.counter(PROMPT_TOKENS);
+        generationTokens = group.counter(GENERATION_TOKENS);
         drafts = group.counter(DRAFTS);
         draftTokens = group.counter(DRAFT_TOKENS);
         acceptedTokens = group.counter(ACCEPTED_TOKENS);
@@ -94,6 +124,7 @@ final class ServingMetrics {
     /** A request moved from waiting to running. */
     void admitted(SequenceState s) {
         queueTime.update(Math.max(0, s.admittedAtMs - s.receivedAtMs));
+        promptTokens.inc(s.promptTokens.length);
     }
 
     /**
@@ -104,6 +135,7 @@ final class ServingMetrics {
         if (added <= 0) {
             return;
         }
+        generationTokens.inc(added);
         int gaps = added;
         if (previousMs == 0) {
             timeToFirstToken.update(Math.max(0, nowMs - s.receivedAtMs));
