@@ -150,6 +150,13 @@ public final class RequestValidator {
             return new DecodeFailure(
                     ErrorCode.INVALID_PRIORITY, "priority must be finite and > 0, was " + priority);
         }
+        if (r.getMaxDraftTokens() < -1) {
+            return new DecodeFailure(
+                    ErrorCode.INVALID_MAX_DRAFT_TOKENS,
+                    "max_draft_tokens must be -1 (the policy decides), 0 (no speculation) or a"
+                            + " positive cap, was "
+                            + r.getMaxDraftTokens());
+        }
         if (r.getStop().size() > limits.maxStopStrings()) {
             return new DecodeFailure(
                     ErrorCode.TOO_MANY_STOP_STRINGS,

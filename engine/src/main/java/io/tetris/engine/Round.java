@@ -179,7 +179,8 @@ public final class Round {
 
     /**
      * The engine's view of a running sequence, with the draft cap every loop applies: no more than
-     * is left of its token budget and of the model context, less the token the target always adds.
+     * is left of its token budget and of the model context, less the token the target always adds,
+     * and no more than the request's own {@code max_draft_tokens}.
      */
     public static SequenceView view(SequenceState s, int maxContext) {
         return view(s, new SamplingParams(s.temperature, s.topK, s.topP), maxContext);
@@ -189,7 +190,14 @@ public final class Round {
     public static SequenceView view(SequenceState s, SamplingParams params, int maxContext) {
         int[] context = s.context();
         int left = Math.min(s.maxNewTokens - s.generated.length, maxContext - context.length);
+        // A request's own cap (max_draft_tokens; 0 turns speculation off for it) on top.
+        int cap = s.maxDraftTokens < 0 ? Integer.MAX_VALUE : s.maxDraftTokens;
         return new SequenceView(
-                s.requestId, context, params, s.seed, s.priority, Math.max(0, left - 1));
+                s.requestId,
+                context,
+                params,
+                s.seed,
+                s.priority,
+                Math.max(0, Math.min(cap, left - 1)));
     }
 }

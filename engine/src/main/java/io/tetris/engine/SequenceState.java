@@ -25,6 +25,12 @@ public final class SequenceState {
     public String[] stop = new String[0];
     public long receivedAtMs;
 
+    /** Draft tokens per round at most; -1: the policy decides, 0: no speculation. */
+    public int maxDraftTokens = -1;
+
+    /** Whether the client asked for the log-probability of each generated token. */
+    public boolean logprobs;
+
     /** Admission order on its replica; rounds list sequences in this order. */
     public long order;
 
@@ -33,6 +39,9 @@ public final class SequenceState {
     // ----- progress -----
     /** Generated tokens, end-of-text excluded. */
     public int[] generated = new int[0];
+
+    /** {@code [generated]} the target's log-probability of each generated token, if asked. */
+    public float[] generatedLogprobs = new float[0];
 
     /** Token events sent so far; the next event's sequence number. */
     public int eventsSent;

@@ -7,5 +7,14 @@ package io.tetris.engine;
  *     token
  * @param verified {@code [batch]} draft tokens the target verified
  * @param accepted {@code [batch]} of those, accepted
+ * @param logProbs {@code [batch][accepted_i + 1]} the target model's natural-log probability of
+ *     each emitted token (its own distribution, before the sampling transform); empty rows where
+ *     nothing computed them (a replayed trace)
  */
-public record Verified(int[][] emitted, int[] verified, int[] accepted) {}
+public record Verified(int[][] emitted, int[] verified, int[] accepted, float[][] logProbs) {
+
+    /** An outcome without log-probabilities. */
+    public Verified(int[][] emitted, int[] verified, int[] accepted) {
+        this(emitted, verified, accepted, new float[emitted.length][0]);
+    }
+}

@@ -82,6 +82,13 @@ public final class Verifier implements VerifyStep {
             }
             accepted[i] = emitted[i].length - 1;
         }
-        return new Verified(emitted, verify.clone(), accepted);
+        float[][] logProbs = new float[n][]; // [batch][emitted_i]
+        for (int i = 0; i < n; i++) {
+            logProbs[i] = new float[emitted[i].length];
+            for (int j = 0; j < emitted[i].length; j++) {
+                logProbs[i][j] = rows[i][j][emitted[i][j]];
+            }
+        }
+        return new Verified(emitted, verify.clone(), accepted, logProbs);
     }
 }

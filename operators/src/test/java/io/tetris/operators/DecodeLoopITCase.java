@@ -148,6 +148,94 @@ class DecodeLoopITCase {
                 .isPositive();
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"none", "fixed", "dsd", "tetris", "tetris-adaptive"})
+    void perRequestSpeculationControlsAndLogprobsHoldUnderEveryPolicy(String policy)
+            throws Exception {
+        List<byte[]> requests = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            String sampling = i % 2 == 1 ? ",\"temperature\":0.8,\"seed\":" + (7 + i) : "";
+            requests.add(
+                    json(
+                            "{\"request_id\":\"lp"
+                                    + i
+                                    + "\",\"prompt\":\""
+                                    + PROMPTS[i]
+                                    + "\",\"max_new_tokens\":12,\"logprobs\":true"
+                                    + sampling
+                                    + "}"));
+        }
+        requests.add(
+                json(
+                        "{\"request_id\":\"off\",\"prompt\":\"Hello, world\","
+                                + "\"max_new_tokens\":12,\"max_draft_tokens\":0,"
+                                + "\"logprobs\":true}"));
+        requests.add(
+                json(
+                        "{\"request_id\":\"cap1\",\"prompt\":\"Hacker culture\","
+                                + "\"max_new_tokens\":12,\"max_draft_tokens\":1}"));
+        Run run = run(policy, requests, new Configuration());
+        assertThat(run.errors()).isEmpty();
+        Map<String, GenerationResult> results = run.byId();
+        assertThat(results).hasSize(requests.size());
+
+        GenerationResult off = results.get("off");
+        assertThat(off.getSpeculation().getDraftTokens()).as("speculation off").isZero();
+        // One token per round (a final end-of-text round adds one round and no token).
+        assertThat(off.getSpeculation().getRounds())
+                .isBetween((long) off.getTokenIds().size(), off.getTokenIds().size() + 1L);
+        GenerationResult capped = results.get("cap1");
+        assertThat(capped.getSpeculation().getDraftTokens())
+                .as("at most one draft token per round")
+                .isLessThanOrEqualTo(capped.getSpeculation().getRounds());
+        assertThat(capped.getLogprobs()).as("not asked").isEmpty();
+        if (!policy.equals("none")) {
+            long drafted =
+                    run.results().stream()
+                            .mapToLong(r -> r.getSpeculation().getDraftTokens())
+                            .sum();
+            assertThat(drafted).as("the others still speculate").isPositive();
+        }
+
+        // Logprobs are the target model's own, token by token, in the result and the events.
+        try (io.tetris.model.OnnxLanguageModel target =
+                        io.tetris.model.BundledModels.load(io.tetris.model.BundledModels.target());
+                io.tetris.model.HuggingFaceTextTokenizer tokenizer =
+                        io.tetris.model.HuggingFaceTextTokenizer.load(
+                                io.tetris.model.BundledModels.tokenizer())) {
+            for (String id : List.of("lp0", "lp1", "lp2", "lp3", "off")) {
+                GenerationResult r = results.get(id);
+                String prompt = id.equals("off") ? "Hello, world" : PROMPTS[id.charAt(2) - '0'];
+                int[] promptTokens = tokenizer.encode(prompt);
+                List<Integer> generated = r.getTokenIds();
+                assertThat(r.getLogprobs()).as(id).hasSameSizeAs(generated).isNotEmpty();
+                int[] sequence = new int[promptTokens.length + generated.size()];
+                System.arraycopy(promptTokens, 0, sequence, 0, promptTokens.length);
+                for (int j = 0; j < generated.size(); j++) {
+                    sequence[promptTokens.length + j] = generated.get(j);
+                }
+                float[][] rows =
+                        target.extend(
+                                        List.of(
+                                                new io.tetris.model.LanguageModel.Extension(
+                                                        "check-" + id, sequence)))[0];
+                target.release("check-" + id);
+                for (int j = 0; j < generated.size(); j++) {
+                    float own = rows[promptTokens.length - 1 + j][generated.get(j)];
+                    assertThat((double) r.getLogprobs().get(j))
+                            .as("%s token %d", id, j)
+                            .isCloseTo(own, org.assertj.core.data.Offset.offset(1e-3));
+                }
+                List<Float> fromEvents = new ArrayList<>();
+                run.tokens().stream()
+                        .filter(e -> e.getRequestId().equals(id))
+                        .sorted(Comparator.comparingInt(TokenEvent::getSeq))
+                        .forEach(e -> fromEvents.addAll(e.getLogprobs()));
+                assertThat(fromEvents).as(id + " events").isEqualTo(r.getLogprobs());
+            }
+        }
+    }
+
     @Test
     void stopStringsAndLengthsFinishRequests() throws Exception {
         for (GenerationResult r : reference().values()) {

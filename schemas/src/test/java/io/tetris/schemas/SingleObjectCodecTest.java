@@ -184,8 +184,9 @@ class SingleObjectCodecTest {
         TokenEvent notFinished =
                 TokenEvent.newBuilder().setRequestId("r").setSeq(0).build(); // finish_reason null
         byte[] bytes = SingleObjectCodec.TOKEN_EVENT.encode(notFinished);
-        assertThat(bytes[bytes.length - 1]).isEqualTo((byte) 0); // union branch 0 = null
-        bytes[bytes.length - 1] = zigZagVarint(5)[0];
+        int branch = bytes.length - 2; // ..., finish_reason branch, logprobs (empty: 0)
+        assertThat(bytes[branch]).isEqualTo((byte) 0); // union branch 0 = null
+        bytes[branch] = zigZagVarint(5)[0];
 
         DecodeFailure failure =
                 assertFailed(SingleObjectCodec.TOKEN_EVENT.decode(bytes), ErrorCode.MALFORMED_AVRO);
@@ -197,7 +198,7 @@ class SingleObjectCodecTest {
     void booleanOtherThanZeroOrOneIsMalformed() {
         TokenEvent event = TokenEvent.newBuilder().setRequestId("r").setSeq(0).build();
         byte[] bytes = SingleObjectCodec.TOKEN_EVENT.encode(event);
-        int finished = bytes.length - 2; // ..., finished, finish_reason branch
+        int finished = bytes.length - 3; // ..., finished, finish_reason branch, logprobs
         assertThat(bytes[finished]).isEqualTo((byte) 0);
         bytes[finished] = 7;
 
@@ -215,7 +216,7 @@ class SingleObjectCodecTest {
                         .setMessage("")
                         .build(); // request_id null: header | 0x00 | code
         byte[] bytes = SingleObjectCodec.ERROR.encode(error);
-        bytes[11] = zigZagVarint(30)[0]; // 23 symbols
+        bytes[11] = zigZagVarint(30)[0]; // 24 symbols
 
         DecodeFailure failure =
                 assertFailed(SingleObjectCodec.ERROR.decode(bytes), ErrorCode.MALFORMED_AVRO);

@@ -126,6 +126,7 @@ public record ApiError(int status, String type, String code, String param, Strin
                     INVALID_PRIORITY,
                     TOO_MANY_STOP_STRINGS,
                     INVALID_STOP_STRING,
+                    INVALID_MAX_DRAFT_TOKENS,
                     INVALID_UTF8 ->
                     badRequest(code.name(), paramOf(code), message);
             case PAYLOAD_TOO_LARGE ->
@@ -158,6 +159,7 @@ public record ApiError(int status, String type, String code, String param, Strin
             case INVALID_TOP_P -> "top_p";
             case INVALID_TOP_K -> "top_k";
             case INVALID_PRIORITY -> "priority";
+            case INVALID_MAX_DRAFT_TOKENS -> "max_draft_tokens";
             case TOO_MANY_STOP_STRINGS, INVALID_STOP_STRING -> "stop";
             default -> null;
         };

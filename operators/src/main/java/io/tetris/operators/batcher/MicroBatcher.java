@@ -248,9 +248,16 @@ public final class MicroBatcher
             SequenceState s = batch.get(i);
             count(s, done, i);
             int sentBefore = s.tokensSent;
+            int generatedBefore = s.generated.length;
+            List<Progress> events = tracker.apply(s, done.outcome.emitted()[i], now);
+            if (s.logprobs) {
+                keepLogprobs(s, done.outcome.logProbs()[i], generatedBefore);
+            }
             Progress progress = null;
-            for (Progress event : tracker.apply(s, done.outcome.emitted()[i], now)) {
-                loop.token(Records.tokenEvent(s, event));
+            int first = sentBefore;
+            for (Progress event : events) {
+                loop.token(Records.tokenEvent(s, event, first));
+                first += event.tokenIds().length;
                 progress = event;
             }
             if (s.tokensSent > sentBefore) {
@@ -308,6 +315,19 @@ public final class MicroBatcher
                 round.outcome.verified()[i],
                 round.outcome.accepted()[i]);
         s.speculation.observeRound((double) round.allocation.budget() / round.size());
+    }
+
+    /**
+     * Lines up the log-probabilities of a round's emitted tokens with the tokens the tracker kept:
+     * the generated tokens from {@code from} on are the first emitted ones (an end-of-text token is
+     * emitted last and never kept).
+     */
+    private static void keepLogprobs(SequenceState s, float[] emitted, int from) {
+        float[] kept = java.util.Arrays.copyOf(s.generatedLogprobs, s.generated.length);
+        for (int j = 0; from + j < kept.length && j < emitted.length; j++) {
+            kept[from + j] = emitted[j];
+        }
+        s.generatedLogprobs = kept;
     }
 
     /** Moves waiting sequences into free running slots, oldest first. */

@@ -28,16 +28,26 @@ final class Records {
         s.seed = request.getSeed();
         s.priority = request.getPriority();
         s.stop = request.getStop().toArray(new String[0]);
+        s.maxDraftTokens = request.getMaxDraftTokens();
+        s.logprobs = request.getLogprobs();
         s.receivedAtMs = nowMs;
         s.order = order;
         return s;
     }
 
-    static TokenEvent tokenEvent(SequenceState s, Progress progress) {
+    /**
+     * The event for {@code progress}, whose tokens are {@code s.generated} from {@code first} on.
+     */
+    static TokenEvent tokenEvent(SequenceState s, Progress progress, int first) {
         return TokenEvent.newBuilder()
                 .setRequestId(s.requestId)
                 .setSeq(progress.seq())
                 .setTokenIds(toList(progress.tokenIds()))
+                .setLogprobs(
+                        s.logprobs
+                                ? toFloatList(
+                                        s.generatedLogprobs, first, progress.tokenIds().length)
+                                : List.of())
                 .setText(progress.text())
                 .setFinished(progress.finished())
                 .setFinishReason(progress.finishReason())
@@ -52,6 +62,10 @@ final class Records {
                 .setRequestId(s.requestId)
                 .setText(text)
                 .setTokenIds(toList(s.generated))
+                .setLogprobs(
+                        s.logprobs
+                                ? toFloatList(s.generatedLogprobs, 0, s.generated.length)
+                                : List.of())
                 .setFinishReason(reason)
                 .setPolicy(policy)
                 .setUsage(
@@ -100,6 +114,15 @@ final class Records {
             out.add(v);
         }
         return out;
+    }
+
+    /** {@code values[from, from + n)}, as far as {@code values} reaches. */
+    private static List<Float> toFloatList(float[] values, int from, int n) {
+        List<Float> list = new ArrayList<>(n);
+        for (int i = from; i < Math.min(values.length, from + n); i++) {
+            list.add(values[i]);
+        }
+        return list;
     }
 
     private static List<Long> toLongList(long[] values) {
