@@ -23,6 +23,8 @@ import java.util.function.Predicate;
  * @param promptTokenIds the pre-tokenized prompt, empty when the prompt came as text
  * @param topK an extension (vLLM's name): 0 or -1 is off
  * @param priority an extension (vLLM's name): the request's weight under weighted budget policies
+ * @param maxDraftTokens an extension: draft tokens per round at most, 0 turns speculation off, -1
+ *     (the default) leaves it to the policy
  * @param includeUsage {@code stream_options.include_usage}: a last chunk with the token counts
  */
 public record CompletionRequest(
@@ -36,6 +38,7 @@ public record CompletionRequest(
         long seed,
         List<String> stop,
         double priority,
+        int maxDraftTokens,
         boolean stream,
         boolean includeUsage) {
 
@@ -108,6 +111,7 @@ public record CompletionRequest(
                         : ThreadLocalRandom.current().nextLong(),
                 stops(body.get("stop")),
                 number(body, "priority", 1.0),
+                integer(body, "max_draft_tokens", -1),
                 stream,
                 includeUsage);
     }
@@ -125,6 +129,7 @@ public record CompletionRequest(
                 .setSeed(seed)
                 .setStop(new ArrayList<>(stop))
                 .setPriority(priority)
+                .setMaxDraftTokens(maxDraftTokens)
                 .setCreatedAtMs(nowMs)
                 .build();
     }
@@ -136,7 +141,12 @@ public record CompletionRequest(
     private static void rejectUnsupported(JsonNode body) {
         requireNeutral(body, "n", v -> isNumber(v, 1), "only n = 1 (one completion) is supported");
         requireNeutral(body, "best_of", v -> isNumber(v, 1), "only best_of = 1 is supported");
-        requireNeutral(body, "logprobs", v -> false, "logprobs are not supported yet");
+        requireNeutral(
+                body,
+                "logprobs",
+                v -> false,
+                "logprobs are not supported through the gateway yet (the requests topic has"
+                        + " them: \"logprobs\": true)");
         requireNeutral(
                 body, "echo", v -> v.isBoolean() && !v.booleanValue(), "echo is not supported");
         requireNeutral(

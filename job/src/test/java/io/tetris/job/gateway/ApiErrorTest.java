@@ -27,6 +27,7 @@ class ApiErrorTest {
                     ErrorCode.INVALID_PRIORITY,
                     ErrorCode.TOO_MANY_STOP_STRINGS,
                     ErrorCode.INVALID_STOP_STRING,
+                    ErrorCode.INVALID_MAX_DRAFT_TOKENS,
                     ErrorCode.INVALID_UTF8);
 
     @Test

@@ -21,7 +21,7 @@ class CompletionRequestTest {
                         "{\"model\": \"m\", \"prompt\": \"Hello\", \"max_tokens\": 32,"
                                 + " \"temperature\": 0.7, \"top_p\": 0.9, \"top_k\": 40,"
                                 + " \"seed\": 12345678901, \"stop\": [\"\\n\", \"END\"],"
-                                + " \"priority\": 2.5, \"stream\": true,"
+                                + " \"priority\": 2.5, \"max_draft_tokens\": 2, \"stream\": true,"
                                 + " \"stream_options\": {\"include_usage\": true},"
                                 + " \"user\": \"someone\", \"n\": 1, \"echo\": false,"
                                 + " \"logprobs\": null, \"best_of\": 1, \"suffix\": \"\","
@@ -41,6 +41,7 @@ class CompletionRequestTest {
         assertThat(sent.getSeed()).isEqualTo(12345678901L);
         assertThat(sent.getStop()).containsExactly("\n", "END");
         assertThat(sent.getPriority()).isEqualTo(2.5);
+        assertThat(sent.getMaxDraftTokens()).isEqualTo(2);
         assertThat(sent.getCreatedAtMs()).isEqualTo(1234L);
     }
 
@@ -53,6 +54,7 @@ class CompletionRequestTest {
         assertThat(first.topP()).isEqualTo(1.0f);
         assertThat(first.topK()).isZero();
         assertThat(first.priority()).isEqualTo(1.0);
+        assertThat(first.maxDraftTokens()).isEqualTo(-1);
         assertThat(first.stop()).isEmpty();
         assertThat(first.stream()).isFalse();
         assertThat(first.includeUsage()).isFalse();

@@ -142,6 +142,12 @@ public final class HostileInputs {
                         ErrorCode.INVALID_TOP_K));
         cases.add(
                 json(
+                        "max_draft_tokens below -1",
+                        "{\"request_id\":\"md\",\"prompt\":\"x\",\"max_draft_tokens\":-2}",
+                        "md",
+                        ErrorCode.INVALID_MAX_DRAFT_TOKENS));
+        cases.add(
+                json(
                         "zero priority",
                         "{\"request_id\":\"pr\",\"prompt\":\"x\",\"priority\":0}",
                         "pr",
