@@ -26,7 +26,9 @@ public final class RequestValidator {
         this.decoder =
                 new RequestDecoder(
                         SingleObjectCodec.of(
-                                GenerationRequest.class, limits.maxPayloadBytes(), List.of()));
+                                GenerationRequest.class,
+                                limits.maxPayloadBytes(),
+                                SingleObjectCodec.released("GenerationRequest")));
         this.tokenizer = tokenizer;
         this.limits = limits;
         this.maxContext = maxContext;

@@ -30,7 +30,9 @@ import org.apache.avro.specific.SpecificRecord;
  * corrupt length prefixes cannot make Avro allocate gigabytes.
  *
  * <p>Schema evolution: a codec knows its own schema and, optionally, older writer schemas of the
- * same record; values written with those are resolved to the current schema by Avro's rules.
+ * same record; values written with those are resolved to the current schema by Avro's rules. The
+ * shared codecs below know every schema this project released ({@code history/NAME.N.avsc}, one per
+ * change, N from 1): a client or job built against an earlier release keeps working.
  *
  * <p>Instances are immutable and thread-safe.
  *
@@ -57,10 +59,13 @@ public final class SingleObjectCodec<T extends SpecificRecord> {
                     fingerprint(GenerationResult.getClassSchema()), "GenerationResult",
                     fingerprint(GenerationError.getClassSchema()), "GenerationError");
 
-    public static final SingleObjectCodec<GenerationRequest> REQUEST = of(GenerationRequest.class);
-    public static final SingleObjectCodec<TokenEvent> TOKEN_EVENT = of(TokenEvent.class);
-    public static final SingleObjectCodec<GenerationResult> RESULT = of(GenerationResult.class);
-    public static final SingleObjectCodec<GenerationError> ERROR = of(GenerationError.class);
+    public static final SingleObjectCodec<GenerationRequest> REQUEST =
+            withHistory(GenerationRequest.class);
+    public static final SingleObjectCodec<TokenEvent> TOKEN_EVENT = withHistory(TokenEvent.class);
+    public static final SingleObjectCodec<GenerationResult> RESULT =
+            withHistory(GenerationResult.class);
+    public static final SingleObjectCodec<GenerationError> ERROR =
+            withHistory(GenerationError.class);
 
     private final Schema schema;
     private final long fingerprint;
@@ -87,6 +92,27 @@ public final class SingleObjectCodec<T extends SpecificRecord> {
             decoder.addSchema(older);
         }
         this.writerSchemas = Map.copyOf(writers);
+    }
+
+    /** A codec for {@code type} with the default size limit and every released schema of it. */
+    public static <T extends SpecificRecord> SingleObjectCodec<T> withHistory(Class<T> type) {
+        return of(type, DEFAULT_MAX_PAYLOAD_BYTES, released(type.getSimpleName()));
+    }
+
+    /** The released schemas of record {@code name}, oldest first ({@code history/NAME.N.avsc}). */
+    public static List<Schema> released(String name) {
+        List<Schema> schemas = new java.util.ArrayList<>();
+        for (int n = 1; ; n++) {
+            String resource = "history/" + name + "." + n + ".avsc";
+            try (java.io.InputStream in = SingleObjectCodec.class.getResourceAsStream(resource)) {
+                if (in == null) {
+                    return List.copyOf(schemas);
+                }
+                schemas.add(new Schema.Parser().parse(in));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException("cannot read " + resource, e);
+            }
+        }
     }
 
     /** A codec for {@code type} with the default size limit and no older schemas. */
