@@ -124,7 +124,8 @@ final class BrokerProcess implements AutoCloseable {
         throw new IllegalStateException("the broker did not start; " + jvm.tail(), last);
     }
 
-    private static int freePort() {
+    /** A port nothing listens on now (for the test's own processes). */
+    static int freePort() {
         try (ServerSocket socket = new ServerSocket(0)) {
             return socket.getLocalPort();
         } catch (IOException e) {

@@ -3,8 +3,6 @@ package io.tetris.job.process;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -40,8 +38,8 @@ final class FlinkCluster implements AutoCloseable {
     private FlinkCluster(Path root, Path home) {
         this.root = root;
         this.home = home;
-        this.restPort = freePort();
-        this.rpcPort = freePort();
+        this.restPort = BrokerProcess.freePort();
+        this.rpcPort = BrokerProcess.freePort();
     }
 
     /** A cluster whose files go under {@code home}; nothing is started yet. */
@@ -235,13 +233,5 @@ final class FlinkCluster implements AutoCloseable {
             throw new IllegalStateException("no deploy/cluster/flink-cluster.sh above here");
         }
         return dir;
-    }
-
-    private static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }

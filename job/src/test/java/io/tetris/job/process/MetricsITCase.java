@@ -8,8 +8,6 @@ import io.tetris.job.kafka.KafkaTopics;
 import io.tetris.job.kafka.TopicArgs;
 import io.tetris.job.kafka.TopicNames;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -64,7 +62,7 @@ class MetricsITCase {
         try (BrokerProcess broker = BrokerProcess.start(dir.resolve("broker"))) {
             TopicNames topics = TopicNames.withPrefix("metrics");
             KafkaTopics.ensureExist(broker.settings(), topics, 2, (short) 1, TIMEOUT);
-            int port = freePort();
+            int port = BrokerProcess.freePort();
             List<String> args =
                     new ArrayList<>(
                             List.of(
@@ -204,13 +202,5 @@ class MetricsITCase {
             }
         }
         return values;
-    }
-
-    private static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }
