@@ -75,6 +75,9 @@ class MetricsITCase {
                                     dir.resolve("state").toUri().toString(),
                                     "--batch",
                                     "4",
+                                    // The one policy whose calibration error is not constant.
+                                    "--policy",
+                                    "tetris-adaptive",
                                     "--metrics-port",
                                     Integer.toString(port)));
             args.addAll(TopicArgs.of(topics));
@@ -134,6 +137,8 @@ class MetricsITCase {
                                 after.get(PREFIX + "spec_decode_budget_offered_tokens"));
                 assertThat(after.get(PREFIX + "round_time_measured_us")).isPositive();
                 assertThat(after.get(PREFIX + "round_time_predicted_us")).isPositive();
+                assertThat(after.get(PREFIX + "acceptance_calibration_error"))
+                        .isNotEqualTo(before.get(PREFIX + "acceptance_calibration_error"));
             } finally {
                 serve.kill();
             }
