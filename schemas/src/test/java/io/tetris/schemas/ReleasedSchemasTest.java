@@ -37,6 +37,37 @@ class ReleasedSchemasTest {
         }
     }
 
+    /**
+     * Guards the history: a schema change that does not keep the schema it replaces would make
+     * every earlier client's values {@code UNKNOWN_SCHEMA}.
+     */
+    @Test
+    void aChangedSchemaKeepsTheOneItReplaces() throws Exception {
+        java.util.Properties pinned = new java.util.Properties();
+        try (java.io.InputStream in =
+                ReleasedSchemasTest.class.getResourceAsStream("current-fingerprints.properties")) {
+            pinned.load(in);
+        }
+        for (Schema current :
+                List.of(
+                        GenerationRequest.getClassSchema(),
+                        TokenEvent.getClassSchema(),
+                        GenerationResult.getClassSchema(),
+                        GenerationError.getClassSchema())) {
+            String fingerprint =
+                    Long.toHexString(
+                            org.apache.avro.SchemaNormalization.parsingFingerprint64(current));
+            assertThat(fingerprint)
+                    .as(
+                            "%s changed: add the schema it replaces (as released) to"
+                                    + " schemas/src/main/resources/io/tetris/schemas/history/"
+                                    + "%s.N.avsc with the next N, then pin the new fingerprint"
+                                    + " in current-fingerprints.properties",
+                            current.getName(), current.getName())
+                    .isEqualTo(pinned.getProperty(current.getName()));
+        }
+    }
+
     @Test
     void aRequestFromAnEarlierClientDecodesWithTheNewFieldsAtTheirDefaults() throws Exception {
         Schema first = SingleObjectCodec.released("GenerationRequest").get(0);
