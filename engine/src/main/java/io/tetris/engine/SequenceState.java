@@ -63,6 +63,14 @@ public final class SequenceState {
      */
     public SpeculationStats speculation = new SpeculationStats();
 
+    /** {@link #speculation}, never null (also for state written before the field existed). */
+    public SpeculationStats speculation() {
+        if (speculation == null) {
+            speculation = new SpeculationStats();
+        }
+        return speculation;
+    }
+
     public SequenceState() {}
 
     /** Prompt then generated tokens: what the models must have seen. */

@@ -26,24 +26,24 @@ import java.util.Map;
 public record DecoderSignature(
         int layers, int kvHeads, int headDim, int vocab, boolean positionIds) {
 
-    static final String INPUT_IDS = "input_ids";
-    static final String ATTENTION_MASK = "attention_mask";
-    static final String POSITION_IDS = "position_ids";
-    static final String LOGITS = "logits";
+    public static final String INPUT_IDS = "input_ids";
+    public static final String ATTENTION_MASK = "attention_mask";
+    public static final String POSITION_IDS = "position_ids";
+    public static final String LOGITS = "logits";
 
-    static String pastKey(int layer) {
+    public static String pastKey(int layer) {
         return "past_key_values." + layer + ".key";
     }
 
-    static String pastValue(int layer) {
+    public static String pastValue(int layer) {
         return "past_key_values." + layer + ".value";
     }
 
-    static String presentKey(int layer) {
+    public static String presentKey(int layer) {
         return "present." + layer + ".key";
     }
 
-    static String presentValue(int layer) {
+    public static String presentValue(int layer) {
         return "present." + layer + ".value";
     }
 

@@ -19,12 +19,7 @@ class ReleasedSchemasTest {
 
     @Test
     void everyRecordKeepsItsReleasedSchemasAndTodaysReadsThem() {
-        for (Schema current :
-                List.of(
-                        GenerationRequest.getClassSchema(),
-                        TokenEvent.getClassSchema(),
-                        GenerationResult.getClassSchema(),
-                        GenerationError.getClassSchema())) {
+        for (Schema current : SchemaContractTest.TOPIC_SCHEMAS) {
             List<Schema> released = SingleObjectCodec.released(current.getName());
             assertThat(released).as(current.getName()).isNotEmpty();
             for (Schema older : released) {
@@ -48,12 +43,7 @@ class ReleasedSchemasTest {
                 ReleasedSchemasTest.class.getResourceAsStream("current-fingerprints.properties")) {
             pinned.load(in);
         }
-        for (Schema current :
-                List.of(
-                        GenerationRequest.getClassSchema(),
-                        TokenEvent.getClassSchema(),
-                        GenerationResult.getClassSchema(),
-                        GenerationError.getClassSchema())) {
+        for (Schema current : SchemaContractTest.TOPIC_SCHEMAS) {
             String fingerprint =
                     Long.toHexString(
                             org.apache.avro.SchemaNormalization.parsingFingerprint64(current));

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 /** The contracts stay documented and keep the names and defaults clients rely on. */
 class SchemaContractTest {
 
-    private static final List<Schema> TOPIC_SCHEMAS =
+    static final List<Schema> TOPIC_SCHEMAS =
             List.of(
                     GenerationRequest.getClassSchema(),
                     TokenEvent.getClassSchema(),

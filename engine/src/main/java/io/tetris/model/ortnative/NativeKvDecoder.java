@@ -117,12 +117,21 @@ public final class NativeKvDecoder implements AutoCloseable {
         Pointer[] outputs = null;
         try {
             host.add(OnnxTensor.createTensor(env, ids));
-            ort.bindInput(binding, "input_ids", OrtApiShim.value(host.get(host.size() - 1)));
+            ort.bindInput(
+                    binding,
+                    DecoderSignature.INPUT_IDS,
+                    OrtApiShim.value(host.get(host.size() - 1)));
             host.add(OnnxTensor.createTensor(env, mask));
-            ort.bindInput(binding, "attention_mask", OrtApiShim.value(host.get(host.size() - 1)));
+            ort.bindInput(
+                    binding,
+                    DecoderSignature.ATTENTION_MASK,
+                    OrtApiShim.value(host.get(host.size() - 1)));
             if (signature.positionIds()) {
                 host.add(OnnxTensor.createTensor(env, positions));
-                ort.bindInput(binding, "position_ids", OrtApiShim.value(host.get(host.size() - 1)));
+                ort.bindInput(
+                        binding,
+                        DecoderSignature.POSITION_IDS,
+                        OrtApiShim.value(host.get(host.size() - 1)));
             }
             Pointer empty = null;
             if (past == null) {
@@ -134,15 +143,19 @@ public final class NativeKvDecoder implements AutoCloseable {
                 empty = OrtApiShim.value(host.get(host.size() - 1));
             }
             for (int l = 0; l < signature.layers(); l++) {
-                ort.bindInput(binding, pastKey(l), past == null ? empty : past[2 * l]);
-                ort.bindInput(binding, pastValue(l), past == null ? empty : past[2 * l + 1]);
+                ort.bindInput(
+                        binding, DecoderSignature.pastKey(l), past == null ? empty : past[2 * l]);
+                ort.bindInput(
+                        binding,
+                        DecoderSignature.pastValue(l),
+                        past == null ? empty : past[2 * l + 1]);
             }
             ort.clearBoundOutputs(binding);
-            ort.bindOutputToDevice(binding, "logits", cpuInfo);
+            ort.bindOutputToDevice(binding, DecoderSignature.LOGITS, cpuInfo);
             Pointer kv = kvInfo == null ? cpuInfo : kvInfo;
             for (int l = 0; l < signature.layers(); l++) {
-                ort.bindOutputToDevice(binding, presentKey(l), kv);
-                ort.bindOutputToDevice(binding, presentValue(l), kv);
+                ort.bindOutputToDevice(binding, DecoderSignature.presentKey(l), kv);
+                ort.bindOutputToDevice(binding, DecoderSignature.presentValue(l), kv);
             }
             ort.runWithBinding(session, binding);
             outputs = ort.boundOutputValues(binding, allocator);
@@ -200,21 +213,5 @@ public final class NativeKvDecoder implements AutoCloseable {
         ort.releaseIoBinding(binding);
         ort.releaseMemoryInfo(kvInfo);
         ort.releaseMemoryInfo(cpuInfo);
-    }
-
-    private static String pastKey(int layer) {
-        return "past_key_values." + layer + ".key";
-    }
-
-    private static String pastValue(int layer) {
-        return "past_key_values." + layer + ".value";
-    }
-
-    private static String presentKey(int layer) {
-        return "present." + layer + ".key";
-    }
-
-    private static String presentValue(int layer) {
-        return "present." + layer + ".value";
     }
 }

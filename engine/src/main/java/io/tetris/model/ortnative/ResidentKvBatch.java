@@ -103,10 +103,10 @@ public final class ResidentKvBatch implements AutoCloseable {
         pastNames = new String[2 * layers];
         presentNames = new String[2 * layers];
         for (int l = 0; l < layers; l++) {
-            pastNames[2 * l] = "past_key_values." + l + ".key";
-            pastNames[2 * l + 1] = "past_key_values." + l + ".value";
-            presentNames[2 * l] = "present." + l + ".key";
-            presentNames[2 * l + 1] = "present." + l + ".value";
+            pastNames[2 * l] = DecoderSignature.pastKey(l);
+            pastNames[2 * l + 1] = DecoderSignature.pastValue(l);
+            presentNames[2 * l] = DecoderSignature.presentKey(l);
+            presentNames[2 * l + 1] = DecoderSignature.presentValue(l);
         }
     }
 
@@ -315,12 +315,12 @@ public final class ResidentKvBatch implements AutoCloseable {
         try {
             long[] tokenShape = {batchRows, newTokens};
             inputs.add(tensorOver(idsBuffer, tokenShape));
-            ort.bindInput(binding, "input_ids", last(inputs));
+            ort.bindInput(binding, DecoderSignature.INPUT_IDS, last(inputs));
             inputs.add(tensorOver(maskBuffer, new long[] {batchRows, mask.length / batchRows}));
-            ort.bindInput(binding, "attention_mask", last(inputs));
+            ort.bindInput(binding, DecoderSignature.ATTENTION_MASK, last(inputs));
             if (signature.positionIds()) {
                 inputs.add(tensorOver(positionsBuffer, tokenShape));
-                ort.bindInput(binding, "position_ids", last(inputs));
+                ort.bindInput(binding, DecoderSignature.POSITION_IDS, last(inputs));
             }
             Pointer empty = null;
             if (past == null) {
@@ -335,7 +335,7 @@ public final class ResidentKvBatch implements AutoCloseable {
                 ort.bindInput(binding, pastNames[i], past == null ? empty : past[i]);
             }
             ort.clearBoundOutputs(binding);
-            ort.bindOutputToDevice(binding, "logits", cpuInfo);
+            ort.bindOutputToDevice(binding, DecoderSignature.LOGITS, cpuInfo);
             for (String name : presentNames) {
                 ort.bindOutputToDevice(binding, name, kvMemory());
             }

@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tetris.job.TestModels;
 import io.tetris.job.TopicReader;
 import io.tetris.job.kafka.KafkaTopics;
-import io.tetris.job.kafka.TopicArgs;
 import io.tetris.job.kafka.TopicNames;
 import io.tetris.schemas.GenerationResult;
 import io.tetris.schemas.SingleObjectCodec;
@@ -185,33 +184,26 @@ class ClusterITCase {
     private List<String> serveArgs(TopicNames t, String name, Path models, String... extra)
             throws Exception {
         List<String> args =
-                new ArrayList<>(
-                        List.of(
-                                "serve",
-                                "--bootstrap-servers",
-                                broker.settings().bootstrapServers(),
-                                "--create-topics",
-                                "--partitions",
-                                "2",
-                                "--group-id",
-                                name,
-                                "--transactional-id-prefix",
-                                name + "-results",
-                                "--models",
-                                models.toString(),
-                                "--state-dir",
-                                dir.resolve("state").toUri().toString(),
-                                "--batch",
-                                "4",
-                                "--checkpoint-interval",
-                                "500",
-                                "--fail-at-round",
-                                "30",
-                                "--jobmanager",
-                                cluster.jobManager(),
-                                "--jar",
-                                FlinkCluster.distJar().toString()));
-        args.addAll(TopicArgs.of(t));
+                ServeCommandLine.of(
+                        broker,
+                        t,
+                        models,
+                        dir.resolve("state"),
+                        "--create-topics",
+                        "--partitions",
+                        "2",
+                        "--group-id",
+                        name,
+                        "--transactional-id-prefix",
+                        name + "-results",
+                        "--checkpoint-interval",
+                        "500",
+                        "--fail-at-round",
+                        "30",
+                        "--jobmanager",
+                        cluster.jobManager(),
+                        "--jar",
+                        FlinkCluster.distJar().toString());
         args.addAll(List.of(extra));
         return args;
     }

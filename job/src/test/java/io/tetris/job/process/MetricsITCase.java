@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.tetris.job.TestModels;
 import io.tetris.job.TopicReader;
 import io.tetris.job.kafka.KafkaTopics;
-import io.tetris.job.kafka.TopicArgs;
 import io.tetris.job.kafka.TopicNames;
 import java.io.IOException;
 import java.net.URI;
@@ -15,7 +14,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -63,28 +61,20 @@ class MetricsITCase {
             TopicNames topics = TopicNames.withPrefix("metrics");
             KafkaTopics.ensureExist(broker.settings(), topics, 2, (short) 1, TIMEOUT);
             int port = BrokerProcess.freePort();
-            List<String> args =
-                    new ArrayList<>(
-                            List.of(
-                                    "serve",
-                                    "--bootstrap-servers",
-                                    broker.settings().bootstrapServers(),
-                                    "--models",
-                                    TestModels.dir().toString(),
-                                    "--state-dir",
-                                    dir.resolve("state").toUri().toString(),
-                                    "--batch",
-                                    "4",
+            ChildJvm serve =
+                    ServeCommandLine.start(
+                            dir.resolve("serve.log"),
+                            ServeCommandLine.of(
+                                    broker,
+                                    topics,
+                                    TestModels.dir(),
+                                    dir.resolve("state"),
                                     // The one policy whose calibration error is not constant.
                                     "--policy",
                                     "tetris-adaptive",
                                     "--metrics-port",
                                     Integer.toString(port)));
-            args.addAll(TopicArgs.of(topics));
-            ChildJvm serve =
-                    ChildJvm.start(dir.resolve("serve.log"), "1g", "io.tetris.job.cli.Main", args);
             try {
-                serve.awaitLog("State of job", Duration.ofMinutes(1));
                 Map<String, Double> before = awaitOperatorMetrics(port, serve);
                 Map<String, String> types = types(scrape(port));
                 for (String name : HISTOGRAMS) {

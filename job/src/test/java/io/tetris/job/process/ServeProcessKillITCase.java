@@ -6,7 +6,6 @@ import io.tetris.job.CommittedOutcome;
 import io.tetris.job.TestModels;
 import io.tetris.job.TopicReader;
 import io.tetris.job.kafka.KafkaTopics;
-import io.tetris.job.kafka.TopicArgs;
 import io.tetris.job.kafka.TopicNames;
 import io.tetris.schemas.ErrorCode;
 import io.tetris.schemas.GenerationError;
@@ -140,31 +139,20 @@ class ServeProcessKillITCase {
 
     /** The command a user runs, the same at every start. */
     private static ChildJvm serve(String name, TopicNames topics) throws Exception {
-        List<String> args =
-                new ArrayList<>(
-                        List.of(
-                                "serve",
-                                "--bootstrap-servers",
-                                broker.settings().bootstrapServers(),
-                                "--create-topics",
-                                "--group-id",
-                                name,
-                                "--transactional-id-prefix",
-                                name + "-results",
-                                "--models",
-                                TestModels.dir().toString(),
-                                "--state-dir",
-                                dir.resolve("state").toUri().toString(),
-                                "--batch",
-                                "4",
-                                "--checkpoint-interval",
-                                "500"));
-        args.addAll(TopicArgs.of(topics));
-        ChildJvm serve =
-                ChildJvm.start(
-                        dir.resolve(name + "-serve.log"), "1g", "io.tetris.job.cli.Main", args);
-        serve.awaitLog("State of job", Duration.ofMinutes(1));
-        return serve;
+        return ServeCommandLine.start(
+                dir.resolve(name + "-serve.log"),
+                ServeCommandLine.of(
+                        broker,
+                        topics,
+                        TestModels.dir(),
+                        dir.resolve("state"),
+                        "--create-topics",
+                        "--group-id",
+                        name,
+                        "--transactional-id-prefix",
+                        name + "-results",
+                        "--checkpoint-interval",
+                        "500"));
     }
 
     private static void sendWorkload(TopicNames topics) {

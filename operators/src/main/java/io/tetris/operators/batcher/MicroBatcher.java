@@ -1,7 +1,6 @@
 package io.tetris.operators.batcher;
 
 import io.tetris.config.TetrisConfig;
-import io.tetris.core.SpeculationStats;
 import io.tetris.engine.Progress;
 import io.tetris.engine.Round;
 import io.tetris.engine.SequenceState;
@@ -179,13 +178,13 @@ public final class MicroBatcher
             // Work off the queue before taking more input: the source stalls, Kafka buffers.
             while (queueFull()) {
                 runRound(loop);
-                admit(now);
+                admit(loop);
             }
         }
         long order = value(admitted) + 1;
         admitted.update(order);
         waiting.add(Records.newSequence(request, order, now));
-        admit(now);
+        admit(loop);
         scheduleRound(ctx);
     }
 
@@ -193,13 +192,12 @@ public final class MicroBatcher
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<LoopRound> out)
             throws Exception {
         Loop loop = Loop.of(ctx, out);
-        long now = loop.now();
-        admit(now);
+        admit(loop);
         if (running.isEmpty()) {
             return;
         }
         runRound(loop);
-        admit(now);
+        admit(loop);
         if (!running.isEmpty()) {
             scheduleRound(ctx);
         }
@@ -220,10 +218,10 @@ public final class MicroBatcher
      * the end of a bounded input, so bulk jobs finish their work here.
      */
     void drain(Loop loop) throws Exception {
-        admit(loop.now());
+        admit(loop);
         while (!running.isEmpty()) {
             runRound(loop);
-            admit(loop.now());
+            admit(loop);
         }
     }
 
@@ -282,7 +280,6 @@ public final class MicroBatcher
             }
         }
         serving.round(done);
-        serving.load(loop.key(), runningCount(), waitingSize());
         roundCounter.inc();
         lastBatchSize = batch.size();
         lastRoundMicros = (System.nanoTime() - start) / 1000;
@@ -306,15 +303,12 @@ public final class MicroBatcher
     }
 
     private static void count(SequenceState s, Round round, int i) {
-        if (s.speculation == null) {
-            // Restored from state written before the counters were one value.
-            s.speculation = new SpeculationStats();
-        }
-        s.speculation.observeSequence(
-                round.drafts.tokens()[i].length,
-                round.outcome.verified()[i],
-                round.outcome.accepted()[i]);
-        s.speculation.observeRound((double) round.allocation.budget() / round.size());
+        s.speculation()
+                .observeSequence(
+                        round.drafts.tokens()[i].length,
+                        round.outcome.verified()[i],
+                        round.outcome.accepted()[i]);
+        s.speculation().observeRound((double) round.allocation.budget() / round.size());
     }
 
     /**
@@ -330,24 +324,24 @@ public final class MicroBatcher
         s.generatedLogprobs = kept;
     }
 
-    /** Moves waiting sequences into free running slots, oldest first. */
-    private void admit(long now) throws Exception {
-        int free = config.batch().maxRunning() - runningCount();
-        if (free <= 0) {
-            return;
-        }
+    /**
+     * Moves waiting sequences into free running slots, oldest first. Called after every round and
+     * every new request, so it also keeps the running and waiting gauges current.
+     */
+    private void admit(Loop loop) throws Exception {
+        int runningNow = runningCount();
         List<SequenceState> queue = new ArrayList<>();
         waiting.get().forEach(queue::add);
-        if (queue.isEmpty()) {
-            return;
+        int take = Math.max(0, Math.min(config.batch().maxRunning() - runningNow, queue.size()));
+        if (take > 0) {
+            for (SequenceState s : queue.subList(0, take)) {
+                s.admittedAtMs = loop.now();
+                serving.admitted(s);
+                running.put(s.requestId, s);
+            }
+            waiting.update(new ArrayList<>(queue.subList(take, queue.size())));
         }
-        int take = Math.min(free, queue.size());
-        for (SequenceState s : queue.subList(0, take)) {
-            s.admittedAtMs = now;
-            serving.admitted(s);
-            running.put(s.requestId, s);
-        }
-        waiting.update(new ArrayList<>(queue.subList(take, queue.size())));
+        serving.load(loop.key(), runningNow + take, queue.size() - take);
     }
 
     private boolean queueFull() throws Exception {

@@ -56,8 +56,7 @@ final class Records {
 
     static GenerationResult result(
             SequenceState s, String text, FinishReason reason, String policy, long nowMs) {
-        io.tetris.core.SpeculationStats c =
-                s.speculation != null ? s.speculation : new io.tetris.core.SpeculationStats();
+        io.tetris.core.SpeculationStats c = s.speculation();
         return GenerationResult.newBuilder()
                 .setRequestId(s.requestId)
                 .setText(text)

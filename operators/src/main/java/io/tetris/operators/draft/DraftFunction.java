@@ -9,7 +9,6 @@ import io.tetris.operators.replica.ReplicaRegistry;
 import io.tetris.operators.round.LoopRound;
 import java.util.Objects;
 import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
 
@@ -29,7 +28,6 @@ public final class DraftFunction extends ProcessFunction<LoopRound, LoopRound> {
     private transient Replica replica;
     private transient CachedModel model;
     private transient Drafter drafter;
-    private transient Counter draftTokens;
     private transient volatile long lastDraftMicros;
 
     /** Reads the end-of-text token from the tokenizer on the TaskManager. */
@@ -53,7 +51,6 @@ public final class DraftFunction extends ProcessFunction<LoopRound, LoopRound> {
         model = TaskModels.draft(getRuntimeContext(), config.models());
         drafter = new Drafter(model, eos, config.verification());
         var metrics = getRuntimeContext().getMetricGroup();
-        draftTokens = metrics.counter("draftTokens");
         metrics.gauge("draftMicros", () -> lastDraftMicros);
     }
 
@@ -61,9 +58,6 @@ public final class DraftFunction extends ProcessFunction<LoopRound, LoopRound> {
     public void processElement(LoopRound loop, Context ctx, Collector<LoopRound> out) {
         loop.round.draft(drafter);
         lastDraftMicros = loop.round.draftNanos / 1000;
-        for (int[] drafted : loop.round.drafts.tokens()) {
-            draftTokens.inc(drafted.length);
-        }
         releaseFinished(loop);
         out.collect(loop);
     }

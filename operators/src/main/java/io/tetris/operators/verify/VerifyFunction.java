@@ -30,7 +30,6 @@ public final class VerifyFunction extends ProcessFunction<LoopRound, LoopRound> 
     private transient Replica replica;
     private transient CachedModel model;
     private transient Verifier verifier;
-    private transient Counter acceptedTokens;
     private transient Counter emittedTokens;
     private transient volatile long lastVerifyMicros;
 
@@ -44,7 +43,6 @@ public final class VerifyFunction extends ProcessFunction<LoopRound, LoopRound> 
         model = TaskModels.target(getRuntimeContext(), config.models());
         verifier = new Verifier(model, config.verification());
         var metrics = getRuntimeContext().getMetricGroup();
-        acceptedTokens = metrics.counter("acceptedTokens");
         emittedTokens = metrics.counter("emittedTokens");
         metrics.gauge("verifyMicros", () -> lastVerifyMicros);
         metrics.gauge("acceptanceRate", () -> replica.stats().acceptanceRate());
@@ -89,7 +87,6 @@ public final class VerifyFunction extends ProcessFunction<LoopRound, LoopRound> 
         Round round = loop.round.verify(verifier).apply(replica.policy(), replica.stats());
         lastVerifyMicros = round.verifyNanos / 1000;
         for (int i = 0; i < round.size(); i++) {
-            acceptedTokens.inc(round.outcome.accepted()[i]);
             emittedTokens.inc(round.outcome.emitted()[i].length);
         }
         // Nothing goes downstream: the round returns to the batcher through the replica, by

@@ -1,13 +1,11 @@
 package io.tetris.operators.window;
 
 import io.tetris.config.TetrisConfig;
-import io.tetris.core.policy.Allocation;
 import io.tetris.operators.replica.Replica;
 import io.tetris.operators.replica.ReplicaRegistry;
 import io.tetris.operators.round.LoopRound;
 import java.util.Objects;
 import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
 
@@ -24,8 +22,6 @@ public final class TetrisWindowFunction extends ProcessFunction<LoopRound, LoopR
 
     // ----- runtime -----
     private transient Replica replica;
-    private transient Counter budget;
-    private transient Counter verifiedTokens;
 
     public TetrisWindowFunction(TetrisConfig config) {
         this.config = Objects.requireNonNull(config, "config");
@@ -35,16 +31,12 @@ public final class TetrisWindowFunction extends ProcessFunction<LoopRound, LoopR
     public void open(OpenContext openContext) {
         replica = ReplicaRegistry.acquire(getRuntimeContext(), config);
         var metrics = getRuntimeContext().getMetricGroup();
-        budget = metrics.counter("budgetTokens");
-        verifiedTokens = metrics.counter("verifiedDraftTokens");
         metrics.gauge("budgetUtilisation", () -> replica.stats().budgetUtilisation());
     }
 
     @Override
     public void processElement(LoopRound loop, Context ctx, Collector<LoopRound> out) {
-        Allocation allocation = loop.round.allocate(replica.policy()).allocation;
-        budget.inc(allocation.budget());
-        verifiedTokens.inc(allocation.verified());
+        loop.round.allocate(replica.policy());
         out.collect(loop);
     }
 
