@@ -63,13 +63,25 @@ public final class CounterRng {
      * @param out {@code [vocab]}
      */
     public static void exponentials(long seed, long position, double[] out) {
+        uniforms(seed, position, out);
+        for (int v = 0; v < out.length; v++) {
+            out[v] = -Math.log(out[v]);
+        }
+    }
+
+    /**
+     * The uniforms behind {@link #exponentials}: {@code out[v]} in {@code (0, 1)}, and {@code
+     * exponentials} is {@code -log} of each.
+     *
+     * @param out {@code [vocab]}
+     */
+    public static void uniforms(long seed, long position, double[] out) {
         int purpose = Purpose.COUPLED.ordinal();
         for (int block = 0; block * 4 < out.length; block++) {
             int[] words = philox((int) position, (int) (position >>> 32), purpose, block, seed);
             for (int w = 0; w < 4 && block * 4 + w < out.length; w++) {
                 // (word + 0.5) / 2^32 lies strictly inside (0, 1): the log is always finite.
-                double u = ((words[w] & 0xFFFFFFFFL) + 0.5) * 0x1.0p-32;
-                out[block * 4 + w] = -Math.log(u);
+                out[block * 4 + w] = ((words[w] & 0xFFFFFFFFL) + 0.5) * 0x1.0p-32;
             }
         }
     }

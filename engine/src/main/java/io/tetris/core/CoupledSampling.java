@@ -21,9 +21,36 @@ public final class CoupledSampling {
 
     /** The token at {@code position} under {@code probs}, coupled through the noise. */
     public static int sample(float[] probs, long seed, long position) {
-        double[] noise = new double[probs.length];
-        CounterRng.exponentials(seed, position, noise);
-        return race(probs, noise);
+        double[] uniforms = new double[probs.length]; // [vocab]
+        CounterRng.uniforms(seed, position, uniforms);
+        // The race of race(probs, exponentials), without a log per token: start from the likeliest
+        // token, and skip any token whose lower bound (1 - u) / p <= -log(u) / p already loses.
+        // Ties still go to the lowest id, so the result is exactly race's.
+        int best = -1;
+        for (int v = 0; v < probs.length; v++) {
+            if (probs[v] > 0 && (best < 0 || probs[v] > probs[best])) {
+                best = v;
+            }
+        }
+        if (best < 0) {
+            throw new IllegalArgumentException("distribution has no mass");
+        }
+        double bestTime = -Math.log(uniforms[best]) / probs[best];
+        for (int v = 0; v < probs.length; v++) {
+            if (probs[v] <= 0 || v == best) {
+                continue;
+            }
+            // The margin keeps the bound a bound under the log's rounding.
+            if ((1 - uniforms[v]) / probs[v] * (1 - 1e-9) > bestTime) {
+                continue;
+            }
+            double time = -Math.log(uniforms[v]) / probs[v];
+            if (time < bestTime || time == bestTime && v < best) {
+                best = v;
+                bestTime = time;
+            }
+        }
+        return best;
     }
 
     /**

@@ -46,6 +46,16 @@ public final class LogitsTransform {
 
     /** Natural-log softmax, used for the draft confidences TETRIS ranks by. */
     public static float[] logSoftmax(float[] logits) {
+        double logZ = logSumExp(logits);
+        float[] out = new float[logits.length];
+        for (int v = 0; v < logits.length; v++) {
+            out[v] = (float) (logits[v] - logZ);
+        }
+        return out;
+    }
+
+    /** {@code log(sum(exp(logits)))}, computed stably; in double precision. */
+    public static double logSumExp(float[] logits) {
         double max = Double.NEGATIVE_INFINITY;
         for (float l : logits) {
             max = Math.max(max, l);
@@ -54,12 +64,7 @@ public final class LogitsTransform {
         for (float l : logits) {
             sum += Math.exp(l - max);
         }
-        double logZ = max + Math.log(sum);
-        float[] out = new float[logits.length];
-        for (int v = 0; v < logits.length; v++) {
-            out[v] = (float) (logits[v] - logZ);
-        }
-        return out;
+        return max + Math.log(sum);
     }
 
     /** Index of the largest value; the lowest index wins ties. */

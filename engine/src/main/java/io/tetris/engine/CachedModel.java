@@ -2,6 +2,10 @@ package io.tetris.engine;
 
 import io.tetris.model.LanguageModel;
 import io.tetris.model.LanguageModel.Extension;
+import io.tetris.model.NextTokens;
+import io.tetris.model.OnnxLanguageModel;
+import io.tetris.model.OnnxModelOptions;
+import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -15,20 +19,23 @@ import java.util.Map;
  * common prefix with the requested sequence and feeds only what is missing. Rejected draft tokens,
  * a restore from a checkpoint (empty caches, full context) and a brand-new sequence are therefore
  * all the same case, and no caller has to track cache contents.
+ *
+ * <p>A request names its sequence as committed tokens plus a few more (drafts), so neither side
+ * copies the whole context per pass: the comparison is a vectorised mismatch, and only the tokens
+ * past the common prefix are copied.
  */
 public final class CachedModel implements AutoCloseable {
 
     private final LanguageModel model;
-    private final Map<String, int[]> cached = new HashMap<>();
+    private final Map<String, Tokens> cached = new HashMap<>();
 
     public CachedModel(LanguageModel model) {
         this.model = model;
     }
 
     /** Loads an ONNX model file with the given runtime options. */
-    public static CachedModel load(String onnxFile, io.tetris.model.OnnxModelOptions options) {
-        return new CachedModel(
-                io.tetris.model.OnnxLanguageModel.load(java.nio.file.Paths.get(onnxFile), options));
+    public static CachedModel load(String onnxFile, OnnxModelOptions options) {
+        return new CachedModel(OnnxLanguageModel.load(Paths.get(onnxFile), options));
     }
 
     public LanguageModel model() {
@@ -36,41 +43,84 @@ public final class CachedModel implements AutoCloseable {
     }
 
     /**
-     * Brings each sequence's cache up to {@code sequences[i]} and returns the log-probabilities
-     * after its last {@code tail[i]} tokens.
+     * One sequence's part of a pass: the sequence is {@code committed} followed by the first {@code
+     * extraLength} tokens of {@code extra}.
+     *
+     * @param tail how many trailing positions the caller needs, at least 1 and at most the sequence
+     *     length (0 skips the sequence)
+     * @param greedy whether the argmax and its log-probability are enough at those positions
+     */
+    public record Request(
+            String id, int[] committed, int[] extra, int extraLength, int tail, boolean greedy) {
+
+        public Request {
+            if (extraLength < 0 || extraLength > extra.length) {
+                throw new IllegalArgumentException(
+                        "cannot take " + extraLength + " of " + extra.length + " extra tokens");
+            }
+            int length = committed.length + extraLength;
+            if (tail < 0 || tail > length) {
+                throw new IllegalArgumentException(
+                        "tail " + tail + " outside [0, " + length + "] for " + id);
+            }
+        }
+
+        int length() {
+            return committed.length + extraLength;
+        }
+
+        int at(int i) {
+            return i < committed.length ? committed[i] : extra[i - committed.length];
+        }
+    }
+
+    /**
+     * Brings each sequence's cache up to its request and returns what the model says after its last
+     * {@code tail} tokens ({@link NextTokens#NONE} for a tail of 0).
+     */
+    public NextTokens[] forward(List<Request> requests) {
+        List<Extension> batch = new ArrayList<>(requests.size());
+        for (Request r : requests) {
+            if (r.tail() == 0) {
+                batch.add(new Extension(r.id(), new int[0]));
+                continue;
+            }
+            Tokens tokens = cached.computeIfAbsent(r.id(), id -> new Tokens());
+            // Positions we need must be recomputed: keep only what precedes the needed tail.
+            int keep = Math.min(tokens.commonPrefix(r), r.length() - r.tail());
+            if (keep < model.cachedLength(r.id())) {
+                model.truncate(r.id(), keep);
+            }
+            int[] fresh = new int[r.length() - keep];
+            for (int i = 0; i < fresh.length; i++) {
+                fresh[i] = r.at(keep + i);
+            }
+            tokens.keep(keep);
+            tokens.append(fresh);
+            batch.add(new Extension(r.id(), fresh, r.tail(), r.greedy()));
+        }
+        return model.next(batch);
+    }
+
+    /**
+     * {@link #forward(List)} for whole sequences and full rows.
      *
      * @param ids {@code [batch]} sequence ids
      * @param sequences {@code [batch][length_i]} the full token sequences
-     * @param tail {@code [batch]} how many trailing positions the caller needs, at least 1 and at
-     *     most the sequence length (0 skips the sequence)
+     * @param tail {@code [batch]} trailing positions needed (0 skips the sequence)
      * @return {@code [batch][tail_i][vocab]} natural-log probabilities of the next token
      */
     public float[][][] forward(List<String> ids, List<int[]> sequences, int[] tail) {
-        int n = ids.size();
-        List<Extension> batch = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            String id = ids.get(i);
-            int[] sequence = sequences.get(i);
-            if (tail[i] == 0) {
-                batch.add(new Extension(id, new int[0]));
-                continue;
-            }
-            if (tail[i] < 0 || tail[i] > sequence.length) {
-                throw new IllegalArgumentException(
-                        "tail " + tail[i] + " outside [0, " + sequence.length + "] for " + id);
-            }
-            int keep = commonPrefix(cached.get(id), sequence);
-            // Positions we need must be recomputed: keep only what precedes the needed tail.
-            keep = Math.min(keep, sequence.length - tail[i]);
-            if (keep < model.cachedLength(id)) {
-                model.truncate(id, keep);
-            }
-            batch.add(
-                    new Extension(
-                            id, Arrays.copyOfRange(sequence, keep, sequence.length), tail[i]));
-            cached.put(id, sequence.clone());
+        List<Request> requests = new ArrayList<>(ids.size());
+        for (int i = 0; i < ids.size(); i++) {
+            requests.add(new Request(ids.get(i), sequences.get(i), new int[0], 0, tail[i], false));
         }
-        return model.extend(batch);
+        NextTokens[] next = forward(requests);
+        float[][][] out = new float[next.length][][];
+        for (int i = 0; i < next.length; i++) {
+            out[i] = next[i].logProbs();
+        }
+        return out;
     }
 
     /** Frees a finished sequence's cache. */
@@ -90,15 +140,35 @@ public final class CachedModel implements AutoCloseable {
         model.close();
     }
 
-    private static int commonPrefix(int[] a, int[] b) {
-        if (a == null) {
-            return 0;
+    /** The tokens a cache holds, in a buffer that grows by doubling. */
+    private static final class Tokens {
+        private int[] tokens = new int[0];
+        private int length;
+
+        int commonPrefix(Request r) {
+            int n = Math.min(length, r.committed().length);
+            int i = Arrays.mismatch(tokens, 0, n, r.committed(), 0, n);
+            if (i >= 0) {
+                return i;
+            }
+            if (n < r.committed().length) {
+                return n;
+            }
+            int m = Math.min(length - n, r.extraLength());
+            int j = Arrays.mismatch(tokens, n, n + m, r.extra(), 0, m);
+            return n + (j >= 0 ? j : m);
         }
-        int n = Math.min(a.length, b.length);
-        int i = 0;
-        while (i < n && a[i] == b[i]) {
-            i++;
+
+        void keep(int n) {
+            length = n;
         }
-        return i;
+
+        void append(int[] more) {
+            if (length + more.length > tokens.length) {
+                tokens = Arrays.copyOf(tokens, Math.max(16, 2 * (length + more.length)));
+            }
+            System.arraycopy(more, 0, tokens, length, more.length);
+            length += more.length;
+        }
     }
 }

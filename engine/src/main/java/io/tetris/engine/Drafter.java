@@ -5,6 +5,7 @@ import io.tetris.core.CoupledSampling;
 import io.tetris.core.LogitsTransform;
 import io.tetris.core.SpeculativeSampling;
 import io.tetris.core.VerificationMode;
+import io.tetris.model.NextTokens;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -50,30 +51,32 @@ public final class Drafter implements DraftStep {
         int[] length = new int[n];
         boolean[] stopped = new boolean[n];
         int longest = Arrays.stream(target).max().orElse(0);
-        List<String> ids = new ArrayList<>(n);
-        batch.forEach(s -> ids.add(s.id()));
         for (int step = 0; step < longest; step++) {
-            List<int[]> sequences = new ArrayList<>(n);
-            int[] tail = new int[n];
+            List<CachedModel.Request> requests = new ArrayList<>(n);
             for (int i = 0; i < n; i++) {
                 SequenceView s = batch.get(i);
                 boolean active = !stopped[i] && step < target[i];
-                sequences.add(active ? concat(s.tokens(), tokens[i], step) : s.tokens());
-                tail[i] = active ? 1 : 0;
+                requests.add(
+                        new CachedModel.Request(
+                                s.id(),
+                                s.tokens(),
+                                tokens[i],
+                                active ? step : 0,
+                                active ? 1 : 0,
+                                s.params().greedy()));
             }
-            float[][][] rows = draft.forward(ids, sequences, tail);
+            NextTokens[] next = draft.forward(requests);
             for (int i = 0; i < n; i++) {
-                if (tail[i] == 0) {
+                if (requests.get(i).tail() == 0) {
                     continue;
                 }
                 SequenceView s = batch.get(i);
-                float[] logits = rows[i][0];
                 int token;
                 if (s.params().greedy()) {
-                    token = LogitsTransform.argmax(logits);
-                    logProbs[i][step] = logits[token];
+                    token = next[i].argmax()[0];
+                    logProbs[i][step] = next[i].argmaxLogProb()[0];
                 } else {
-                    float[] q = LogitsTransform.probabilities(logits, s.params());
+                    float[] q = LogitsTransform.probabilities(next[i].logProbs()[0], s.params());
                     long position = s.tokens().length + step;
                     token =
                             mode == VerificationMode.COUPLED
@@ -100,11 +103,5 @@ public final class Drafter implements DraftStep {
             }
         }
         return new Drafts(tokens, probs, logProbs);
-    }
-
-    static int[] concat(int[] committed, int[] drafts, int draftCount) {
-        int[] out = Arrays.copyOf(committed, committed.length + draftCount);
-        System.arraycopy(drafts, 0, out, committed.length, draftCount);
-        return out;
     }
 }

@@ -5,6 +5,7 @@ import io.tetris.core.CoupledSampling;
 import io.tetris.core.LogitsTransform;
 import io.tetris.core.SpeculativeSampling;
 import io.tetris.core.VerificationMode;
+import io.tetris.model.NextTokens;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -35,9 +36,7 @@ public final class Verifier implements VerifyStep {
     @Override
     public Verified verify(List<SequenceView> batch, Drafts drafts, int[] verify) {
         int n = batch.size();
-        List<String> ids = new ArrayList<>(n);
-        List<int[]> sequences = new ArrayList<>(n);
-        int[] tail = new int[n];
+        List<CachedModel.Request> requests = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             SequenceView s = batch.get(i);
             int count = verify[i];
@@ -45,32 +44,37 @@ public final class Verifier implements VerifyStep {
                 throw new IllegalArgumentException(
                         "cannot verify " + count + " of " + drafts.tokens()[i].length + " drafts");
             }
-            ids.add(s.id());
-            sequences.add(Drafter.concat(s.tokens(), drafts.tokens()[i], count));
-            tail[i] = count + 1;
+            requests.add(
+                    new CachedModel.Request(
+                            s.id(),
+                            s.tokens(),
+                            drafts.tokens()[i],
+                            count,
+                            count + 1,
+                            s.params().greedy()));
         }
-        float[][][] rows = target.forward(ids, sequences, tail); // [batch][count + 1][vocab]
+        NextTokens[] next = target.forward(requests); // [batch] count + 1 positions each
         int[][] emitted = new int[n][];
         int[] accepted = new int[n];
+        float[][] logProbs = new float[n][]; // [batch][emitted_i]
         for (int i = 0; i < n; i++) {
             SequenceView s = batch.get(i);
             int[] proposed = Arrays.copyOf(drafts.tokens()[i], verify[i]);
             if (s.params().greedy()) {
-                int[] argmax = new int[rows[i].length];
-                for (int j = 0; j < argmax.length; j++) {
-                    argmax[j] = LogitsTransform.argmax(rows[i][j]);
-                }
-                emitted[i] = SpeculativeSampling.verifyGreedy(argmax, proposed);
+                emitted[i] = SpeculativeSampling.verifyGreedy(next[i].argmax(), proposed);
+                // Every emitted token is the target's argmax at its position.
+                logProbs[i] = Arrays.copyOf(next[i].argmaxLogProb(), emitted[i].length);
+                accepted[i] = emitted[i].length - 1;
+                continue;
+            }
+            float[][] rows = next[i].logProbs(); // [count + 1][vocab]
+            float[][] p = new float[rows.length][];
+            for (int j = 0; j < p.length; j++) {
+                p[j] = LogitsTransform.probabilities(rows[j], s.params());
+            }
+            if (mode == VerificationMode.COUPLED) {
+                emitted[i] = CoupledSampling.verify(p, proposed, s.seed(), s.tokens().length);
             } else {
-                float[][] p = new float[rows[i].length][];
-                for (int j = 0; j < p.length; j++) {
-                    p[j] = LogitsTransform.probabilities(rows[i][j], s.params());
-                }
-                if (mode == VerificationMode.COUPLED) {
-                    emitted[i] = CoupledSampling.verify(p, proposed, s.seed(), s.tokens().length);
-                    accepted[i] = emitted[i].length - 1;
-                    continue;
-                }
                 float[][] q = Arrays.copyOf(drafts.probs()[i], verify[i]);
                 emitted[i] =
                         SpeculativeSampling.verify(
@@ -81,12 +85,9 @@ public final class Verifier implements VerifyStep {
                                         s.seed(), s.tokens().length, CounterRng.Purpose.VERIFY));
             }
             accepted[i] = emitted[i].length - 1;
-        }
-        float[][] logProbs = new float[n][]; // [batch][emitted_i]
-        for (int i = 0; i < n; i++) {
             logProbs[i] = new float[emitted[i].length];
             for (int j = 0; j < emitted[i].length; j++) {
-                logProbs[i][j] = rows[i][j][emitted[i][j]];
+                logProbs[i][j] = rows[j][emitted[i][j]];
             }
         }
         return new Verified(emitted, verify.clone(), accepted, logProbs);

@@ -21,11 +21,29 @@ public interface LanguageModel extends AutoCloseable {
      * Appends each extension's tokens to its sequence (creating the sequence on first sight) and
      * runs them through the model in one batch.
      *
-     * @return {@code [batch][returned_i][vocab]} natural-log probabilities of the next token after
-     *     each of the last {@link Extension#returned} new tokens (all of them unless the extension
-     *     says fewer), in the order of {@code batch}
+     * @return {@code [batch]} in the order of {@code batch}: the next-token distribution after each
+     *     of the last {@link Extension#returned} new tokens, reduced to the argmax and its
+     *     log-probability for a {@link Extension#greedy} extension
      */
-    float[][][] extend(List<Extension> batch);
+    NextTokens[] next(List<Extension> batch);
+
+    /**
+     * {@link #next} for extensions that all want full rows.
+     *
+     * @return {@code [batch][returned_i][vocab]} natural-log probabilities of the next token
+     */
+    default float[][][] extend(List<Extension> batch) {
+        NextTokens[] next = next(batch);
+        float[][][] out = new float[next.length][][];
+        for (int b = 0; b < next.length; b++) {
+            if (next[b].reduced()) {
+                throw new IllegalArgumentException(
+                        "extend returns full rows; use next() for greedy extensions");
+            }
+            out[b] = next[b].logProbs();
+        }
+        return out;
+    }
 
     /** Tokens currently cached for {@code sequenceId}; 0 when unknown. */
     int cachedLength(String sequenceId);
@@ -57,8 +75,10 @@ public interface LanguageModel extends AutoCloseable {
      * @param tokens {@code [new tokens]}
      * @param returned how many of the last new positions to return log-probabilities for: a
      *     prompt's prefill needs one, not one per prompt token
+     * @param greedy whether the argmax and its log-probability are all the caller needs at those
+     *     positions (the rows then stay in the model's memory)
      */
-    record Extension(String sequenceId, int[] tokens, int returned) {
+    record Extension(String sequenceId, int[] tokens, int returned, boolean greedy) {
 
         public Extension {
             if (returned < 0 || returned > tokens.length) {
@@ -67,7 +87,12 @@ public interface LanguageModel extends AutoCloseable {
             }
         }
 
-        /** Returns every new position. */
+        /** Returns full rows for the last {@code returned} new positions. */
+        public Extension(String sequenceId, int[] tokens, int returned) {
+            this(sequenceId, tokens, returned, false);
+        }
+
+        /** Returns full rows for every new position. */
         public Extension(String sequenceId, int[] tokens) {
             this(sequenceId, tokens, tokens.length);
         }

@@ -181,29 +181,81 @@ public final class OnnxLanguageModel implements LanguageModel {
     }
 
     @Override
-    public float[][][] extend(List<Extension> batch) {
-        float[][][] logits = extendLogits(batch);
-        for (float[][] rows : logits) {
-            for (int j = 0; j < rows.length; j++) {
-                rows[j] = LogitsTransform.logSoftmax(rows[j]);
+    public NextTokens[] next(List<Extension> batch) {
+        if (resident != null) {
+            check(batch);
+            NextTokens[] next = resident.next(batch);
+            for (NextTokens n : next) {
+                if (n.logProbs() != null && n.logProbs().length > 0) {
+                    vocab = n.logProbs()[0].length;
+                    break;
+                }
             }
+            return next;
         }
-        return logits;
+        float[][][] logits = extendLogits(batch);
+        NextTokens[] next = new NextTokens[batch.size()];
+        for (int b = 0; b < next.length; b++) {
+            float[][] rows = logits[b];
+            if (!batch.get(b).greedy()) {
+                for (int j = 0; j < rows.length; j++) {
+                    rows[j] = LogitsTransform.logSoftmax(rows[j]);
+                }
+                next[b] = NextTokens.full(rows);
+                continue;
+            }
+            int[] argmax = new int[rows.length];
+            float[] best = new float[rows.length];
+            for (int j = 0; j < rows.length; j++) {
+                argmax[j] = LogitsTransform.argmax(rows[j]);
+                best[j] = (float) (rows[j][argmax[j]] - LogitsTransform.logSumExp(rows[j]));
+            }
+            next[b] = new NextTokens(null, argmax, best);
+        }
+        return next;
     }
 
     /**
-     * Like {@link #extend} but returns the raw {@code logits} output, {@code [batch][tokens_i]
-     * [vocab]}, as the graph computes them.
+     * The raw {@code logits} output, {@code [batch][tokens_i][vocab]}, as the graph computes them;
+     * only with heap caches (the reference the native path is tested against), since native caches
+     * keep the logits where they were computed.
      */
     public float[][][] extendLogits(List<Extension> batch) {
+        if (resident != null) {
+            throw new IllegalStateException(
+                    "raw logits are read with tetris.model.kv-cache=heap only");
+        }
+        List<Integer> rows = check(batch);
         float[][][] result = new float[batch.size()][][];
-        List<Integer> rows = new ArrayList<>(); // batch indices with new tokens
         int maxPast = 0;
         int maxNew = 0;
         for (int b = 0; b < batch.size(); b++) {
             Extension e = batch.get(b);
-            int past = cachedLength(e.sequenceId());
-            int total = past + e.tokens().length;
+            if (e.tokens().length == 0) {
+                result[b] = new float[0][];
+                continue;
+            }
+            maxPast = Math.max(maxPast, cachedLength(e.sequenceId()));
+            maxNew = Math.max(maxNew, e.tokens().length);
+        }
+        if (rows.isEmpty()) {
+            return result;
+        }
+        long started = System.nanoTime();
+        try {
+            run(batch, rows, maxPast, maxNew, result);
+        } finally {
+            heapTraffic.totalNanos += System.nanoTime() - started;
+        }
+        return result;
+    }
+
+    /** Fails when an extension would pass the context; returns the batch indices with tokens. */
+    private List<Integer> check(List<Extension> batch) {
+        List<Integer> rows = new ArrayList<>();
+        for (int b = 0; b < batch.size(); b++) {
+            Extension e = batch.get(b);
+            int total = cachedLength(e.sequenceId()) + e.tokens().length;
             if (total > options.maxContext()) {
                 throw new IllegalArgumentException(
                         "sequence "
@@ -213,34 +265,11 @@ public final class OnnxLanguageModel implements LanguageModel {
                                 + " tokens, beyond the model context of "
                                 + options.maxContext());
             }
-            if (e.tokens().length == 0) {
-                result[b] = new float[0][];
-                continue;
+            if (e.tokens().length > 0) {
+                rows.add(b);
             }
-            rows.add(b);
-            maxPast = Math.max(maxPast, past);
-            maxNew = Math.max(maxNew, e.tokens().length);
         }
-        if (rows.isEmpty()) {
-            return result;
-        }
-        if (resident != null) {
-            float[][][] logits = resident.extend(batch);
-            for (float[][] r : logits) {
-                if (r.length > 0) {
-                    vocab = r[0].length;
-                    break;
-                }
-            }
-            return logits;
-        }
-        long started = System.nanoTime();
-        try {
-            run(batch, rows, maxPast, maxNew, result);
-        } finally {
-            heapTraffic.totalNanos += System.nanoTime() - started;
-        }
-        return result;
+        return rows;
     }
 
     private void run(
@@ -403,7 +432,7 @@ public final class OnnxLanguageModel implements LanguageModel {
     private void probeVocab() {
         String probe = "\u0000vocab-probe";
         try {
-            extendLogits(List.of(new Extension(probe, new int[] {0})));
+            vocab = next(List.of(new Extension(probe, new int[] {0})))[0].logProbs()[0].length;
         } finally {
             release(probe);
         }

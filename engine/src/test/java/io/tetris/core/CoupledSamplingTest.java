@@ -80,6 +80,48 @@ class CoupledSamplingTest {
     }
 
     @Test
+    void theBoundedRaceIsExactlyTheFullRace() {
+        // Peaked, flat, sparse (zeros) and tied distributions over a byte-sized vocabulary.
+        java.util.SplittableRandom random = new java.util.SplittableRandom(5);
+        int differentFromArgmax = 0;
+        for (int c = 0; c < 4000; c++) {
+            float[] probs = new float[257];
+            int kind = c % 4;
+            for (int v = 0; v < probs.length; v++) {
+                double x = random.nextDouble();
+                probs[v] =
+                        switch (kind) {
+                            case 0 -> (float) Math.exp(12 * x); // peaked
+                            case 1 -> (float) (1 + 0.01 * x); // nearly flat
+                            case 2 -> x < 0.9 ? 0f : (float) x; // sparse
+                            default -> v % 3 == 0 ? 0.5f : 0.25f; // many exact ties
+                        };
+            }
+            double sum = 0;
+            for (float p : probs) {
+                sum += p;
+            }
+            for (int v = 0; v < probs.length; v++) {
+                probs[v] = (float) (probs[v] / sum);
+            }
+            long seed = random.nextLong();
+            long position = random.nextInt(1 << 20);
+            double[] noise = new double[probs.length];
+            CounterRng.exponentials(seed, position, noise);
+            int expected = CoupledSampling.race(probs, noise);
+            int actual = CoupledSampling.sample(probs, seed, position);
+            assertThat(actual).as("case %d", c).isEqualTo(expected);
+            int likeliest = 0;
+            for (int v = 1; v < probs.length; v++) {
+                likeliest = probs[v] > probs[likeliest] ? v : likeliest;
+            }
+            differentFromArgmax += actual != likeliest ? 1 : 0;
+        }
+        // The cases exercise the race, not just its starting point.
+        assertThat(differentFromArgmax).isGreaterThan(2000);
+    }
+
+    @Test
     void noiseIsAPureFunctionOfSeedAndPosition() {
         double[] a = new double[257];
         double[] b = new double[257];

@@ -230,10 +230,10 @@ class StepCostProfilerTest {
         }
 
         @Override
-        public float[][][] extend(List<Extension> batch) {
+        public io.tetris.model.NextTokens[] next(List<Extension> batch) {
             int past = -2;
             int fresh = -2;
-            float[][][] out = new float[batch.size()][][];
+            io.tetris.model.NextTokens[] out = new io.tetris.model.NextTokens[batch.size()];
             for (int i = 0; i < batch.size(); i++) {
                 Extension e = batch.get(i);
                 ids.add(e.sequenceId());
@@ -245,7 +245,7 @@ class StepCostProfilerTest {
                     maxToken = Math.max(maxToken, token);
                 }
                 lengths.put(e.sequenceId(), p + n);
-                out[i] = new float[n][vocabSize()];
+                out[i] = io.tetris.model.NextTokens.full(new float[e.returned()][vocabSize()]);
             }
             calls.add(new int[] {batch.size(), past, fresh});
             return out;

@@ -41,6 +41,11 @@ public final class BundledModels {
     }
 
     public static OnnxLanguageModel load(Path file) {
-        return OnnxLanguageModel.load(file, OnnxModelOptions.defaults(CONTEXT).withThreads(1, 1));
+        return load(file, OnnxModelOptions.KvCacheMode.NATIVE);
+    }
+
+    public static OnnxLanguageModel load(Path file, OnnxModelOptions.KvCacheMode kvCache) {
+        return OnnxLanguageModel.load(
+                file, OnnxModelOptions.defaults(CONTEXT).withThreads(1, 1).withKvCache(kvCache));
     }
 }

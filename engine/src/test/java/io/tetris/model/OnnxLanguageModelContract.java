@@ -2,6 +2,7 @@ package io.tetris.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
@@ -91,12 +92,13 @@ abstract class OnnxLanguageModelContract {
             }
             assertThat(model.cachedLength(batch.get(0).sequenceId()))
                     .isEqualTo(inputs.get("past_sequence_length").getAsInt());
-            float[][][] logits = model.extendLogits(batch);
+            float[][][] logits = model.extend(batch); // log-probabilities
             JsonArray last = c.getAsJsonArray("last_logits");
             for (int b = 0; b < ids.length; b++) {
                 float[] expected = floats(last.get(b).getAsJsonArray());
                 float[][] rows = logits[b];
-                assertClose(rows[rows.length - 1], expected);
+                assertClose(
+                        rows[rows.length - 1], io.tetris.core.LogitsTransform.logSoftmax(expected));
                 compared++;
             }
             JsonArray argmax = c.getAsJsonArray("argmax");
@@ -138,6 +140,34 @@ abstract class OnnxLanguageModelContract {
         assertThat(target.cachedLength("last2")).isEqualTo(prompt.length);
         target.release("all");
         target.release("last2");
+    }
+
+    @Test
+    void greedyExtensionsComeBackReducedToTheArgmaxOfTheFullRows() {
+        int[] prompt = bytes("Greedy rows need two numbers");
+        NextTokens[] next =
+                target.next(
+                        List.of(
+                                new Extension("full", prompt, 3, false),
+                                new Extension("greedy", prompt, 3, true)));
+        NextTokens full = next[0];
+        NextTokens greedy = next[1];
+        assertThat(full.reduced()).isFalse();
+        assertThat(greedy.reduced()).isTrue();
+        assertThat(greedy.positions()).isEqualTo(3);
+        for (int j = 0; j < 3; j++) {
+            int argmax = io.tetris.core.LogitsTransform.argmax(full.logProbs()[j]);
+            assertThat(full.argmax()[j]).isEqualTo(argmax);
+            assertThat(greedy.argmax()[j]).isEqualTo(argmax);
+            assertThat((double) greedy.argmaxLogProb()[j])
+                    .isCloseTo(full.logProbs()[j][argmax], within(1e-4))
+                    .isNegative();
+        }
+        assertThatThrownBy(() -> target.extend(List.of(new Extension("x", prompt, 1, true))))
+                .hasMessageContaining("next()");
+        target.release("full");
+        target.release("greedy");
+        target.release("x");
     }
 
     @Test

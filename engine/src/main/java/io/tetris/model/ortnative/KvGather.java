@@ -2,7 +2,6 @@ package io.tetris.model.ortnative;
 
 import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
-import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import com.sun.jna.Memory;
@@ -41,14 +40,7 @@ final class KvGather implements AutoCloseable {
      * provider). Session creation needs a large native stack, like every ORT session here.
      */
     static KvGather create(OrtApiShim ort, OrtSession.SessionOptions options, int sources) {
-        try {
-            OrtSession session =
-                    OrtEnvironment.getEnvironment()
-                            .createSession(graph(sources).toByteArray(), options);
-            return new KvGather(ort, session, sources);
-        } catch (OrtException e) {
-            throw new IllegalStateException("cannot create the KV gather graph: " + e, e);
-        }
+        return new KvGather(ort, OnnxGraphs.session(graph(sources), options), sources);
     }
 
     /**
@@ -118,61 +110,23 @@ final class KvGather implements AutoCloseable {
         }
     }
 
-    private static OnnxMl.ModelProto graph(int sources) {
+    private static OnnxMl.GraphProto.Builder graph(int sources) {
         OnnxMl.GraphProto.Builder graph =
                 OnnxMl.GraphProto.newBuilder()
                         .setName("kv_gather")
-                        .addInput(value(DATA, DataType.FLOAT, "rows", "width"));
+                        .addInput(OnnxGraphs.value(DATA, DataType.FLOAT, "rows", "width"));
         if (sources == 2) {
-            graph.addInput(value(DATA2, DataType.FLOAT, "rows2", "width"))
+            graph.addInput(OnnxGraphs.value(DATA2, DataType.FLOAT, "rows2", "width"))
                     .addNode(
-                            OnnxMl.NodeProto.newBuilder()
-                                    .setOpType("Concat")
-                                    .addInput(DATA)
-                                    .addInput(DATA2)
-                                    .addOutput(JOINED)
-                                    .addAttribute(intAttribute("axis", 0)));
+                            OnnxGraphs.node("Concat", JOINED, DATA, DATA2)
+                                    .addAttribute(OnnxGraphs.intAttribute("axis", 0)));
         } else if (sources != 1) {
             throw new IllegalArgumentException("1 or 2 sources, not " + sources);
         }
-        graph.addInput(value(INDEX, DataType.INT64, "n"))
-                .addOutput(value(OUT, DataType.FLOAT, "n", "width"))
+        return graph.addInput(OnnxGraphs.value(INDEX, DataType.INT64, "n"))
+                .addOutput(OnnxGraphs.value(OUT, DataType.FLOAT, "n", "width"))
                 .addNode(
-                        OnnxMl.NodeProto.newBuilder()
-                                .setOpType("Gather")
-                                .addInput(sources == 2 ? JOINED : DATA)
-                                .addInput(INDEX)
-                                .addOutput(OUT)
-                                .addAttribute(intAttribute("axis", 0)));
-        return OnnxMl.ModelProto.newBuilder()
-                .setIrVersion(8)
-                .setProducerName("tetris-flink")
-                .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setVersion(13))
-                .setGraph(graph)
-                .build();
-    }
-
-    private static OnnxMl.AttributeProto intAttribute(String name, long value) {
-        return OnnxMl.AttributeProto.newBuilder()
-                .setName(name)
-                .setType(OnnxMl.AttributeProto.AttributeType.INT)
-                .setI(value)
-                .build();
-    }
-
-    private static OnnxMl.ValueInfoProto value(String name, DataType type, String... dims) {
-        OnnxMl.TensorShapeProto.Builder shape = OnnxMl.TensorShapeProto.newBuilder();
-        for (String dim : dims) {
-            shape.addDim(OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimParam(dim));
-        }
-        return OnnxMl.ValueInfoProto.newBuilder()
-                .setName(name)
-                .setType(
-                        OnnxMl.TypeProto.newBuilder()
-                                .setTensorType(
-                                        OnnxMl.TypeProto.Tensor.newBuilder()
-                                                .setElemType(type.getNumber())
-                                                .setShape(shape)))
-                .build();
+                        OnnxGraphs.node("Gather", OUT, sources == 2 ? JOINED : DATA, INDEX)
+                                .addAttribute(OnnxGraphs.intAttribute("axis", 0)));
     }
 }

@@ -377,4 +377,14 @@ public final class OrtApiShim {
             fn(RELEASE_TENSOR_TYPE_AND_SHAPE_INFO).invokeVoid(new Object[] {info.getValue()});
         }
     }
+
+    /** Copies {@code values} into {@code buffer}, replacing it by a larger one when needed. */
+    static Memory fill(Memory buffer, long[] values) {
+        long bytes = Math.max(Long.BYTES, (long) Long.BYTES * values.length);
+        if (buffer == null || buffer.size() < bytes) {
+            buffer = new Memory(Math.max(bytes, buffer == null ? 0 : 2 * buffer.size()));
+        }
+        buffer.write(0, values, 0, values.length);
+        return buffer;
+    }
 }

@@ -6,8 +6,7 @@ import com.sun.jna.Pointer;
 import io.tetris.model.DecoderSignature;
 import io.tetris.model.LanguageModel.Extension;
 import io.tetris.model.ModelTraffic;
-import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
+import io.tetris.model.NextTokens;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -55,6 +54,7 @@ public final class ResidentKvBatch implements AutoCloseable {
     private final Pointer allocator;
     private final KvGather gather1; // compaction and resizing
     private final KvGather gather2; // merging prefilled sequences in
+    private final LogitsReducer reducer;
     private final String[] pastNames; // [2 * layers] key, value per layer
     private final String[] presentNames; // [2 * layers]
 
@@ -99,6 +99,7 @@ public final class ResidentKvBatch implements AutoCloseable {
         this.binding = ort.createIoBinding(this.session);
         this.gather1 = KvGather.create(ort, sessionOptions, 1);
         this.gather2 = KvGather.create(ort, sessionOptions, 2);
+        this.reducer = LogitsReducer.create(ort, sessionOptions);
         int layers = signature.layers();
         pastNames = new String[2 * layers];
         presentNames = new String[2 * layers];
@@ -116,20 +117,21 @@ public final class ResidentKvBatch implements AutoCloseable {
     }
 
     /**
-     * Appends each extension's tokens to its sequence's cache and returns the raw logits, {@code
-     * [batch][tokens_i][vocab]} (an empty array for an extension without tokens).
+     * Appends each extension's tokens to its sequence's cache and returns what the pass says about
+     * the next token after each of its returned positions (reduced where the extension is greedy;
+     * {@link NextTokens#NONE} for an extension without tokens).
      */
-    public float[][][] extend(List<Extension> batch) {
+    public NextTokens[] next(List<Extension> batch) {
         long started = System.nanoTime();
         try {
-            return extendHere(batch);
+            return nextHere(batch);
         } finally {
             traffic.totalNanos += System.nanoTime() - started;
         }
     }
 
-    private float[][][] extendHere(List<Extension> batch) {
-        float[][][] out = new float[batch.size()][][];
+    private NextTokens[] nextHere(List<Extension> batch) {
+        NextTokens[] out = new NextTokens[batch.size()];
         List<Integer> known = new ArrayList<>(); // batch indices of cached sequences
         List<Integer> fresh = new ArrayList<>(); // batch indices of new sequences
         int knownTokens = 0;
@@ -138,7 +140,7 @@ public final class ResidentKvBatch implements AutoCloseable {
         for (int b = 0; b < batch.size(); b++) {
             Extension e = batch.get(b);
             if (e.tokens().length == 0) {
-                out[b] = new float[0][];
+                out[b] = NextTokens.NONE;
                 continue;
             }
             if (!seen.add(e.sequenceId())) {
@@ -174,7 +176,7 @@ public final class ResidentKvBatch implements AutoCloseable {
             List<Integer> known,
             List<Integer> fresh,
             int newTokens,
-            float[][][] out) {
+            NextTokens[] out) {
         makeRoom(fresh.size(), newTokens);
         for (int b : fresh) {
             int r = 0;
@@ -239,7 +241,7 @@ public final class ResidentKvBatch implements AutoCloseable {
 
     /** Runs new sequences in a batch of their own, then gathers them into the resident batch. */
     private void prefill(
-            List<Extension> batch, List<Integer> fresh, int newTokens, float[][][] out) {
+            List<Extension> batch, List<Integer> fresh, int newTokens, NextTokens[] out) {
         int f = fresh.size();
         long[] inputIds = new long[f * newTokens]; // [f][newTokens]
         long[] positions = new long[f * newTokens]; // [f][newTokens]
@@ -306,10 +308,10 @@ public final class ResidentKvBatch implements AutoCloseable {
             List<Extension> batch,
             List<Integer> members,
             int[] rowOfMember,
-            float[][][] out) {
-        idsBuffer = fill(idsBuffer, inputIds);
-        positionsBuffer = fill(positionsBuffer, positions);
-        maskBuffer = fill(maskBuffer, mask);
+            NextTokens[] out) {
+        idsBuffer = OrtApiShim.fill(idsBuffer, inputIds);
+        positionsBuffer = OrtApiShim.fill(positionsBuffer, positions);
+        maskBuffer = OrtApiShim.fill(maskBuffer, mask);
         List<Pointer> inputs = new ArrayList<>();
         Pointer[] outputs = null;
         try {
@@ -335,7 +337,8 @@ public final class ResidentKvBatch implements AutoCloseable {
                 ort.bindInput(binding, pastNames[i], past == null ? empty : past[i]);
             }
             ort.clearBoundOutputs(binding);
-            ort.bindOutputToDevice(binding, DecoderSignature.LOGITS, cpuInfo);
+            // The logits stay where they were computed; the reducer brings back what is needed.
+            ort.bindOutputToDevice(binding, DecoderSignature.LOGITS, kvMemory());
             for (String name : presentNames) {
                 ort.bindOutputToDevice(binding, name, kvMemory());
             }
@@ -357,7 +360,7 @@ public final class ResidentKvBatch implements AutoCloseable {
                                 + " outputs, got "
                                 + outputs.length);
             }
-            readLogits(outputs[0], batchRows, newTokens, batch, members, rowOfMember, out);
+            reduce(outputs[0], batchRows, newTokens, batch, members, rowOfMember, out);
             Pointer[] presents = Arrays.copyOfRange(outputs, 1, outputs.length);
             ort.releaseValue(outputs[0]);
             outputs = null;
@@ -373,32 +376,73 @@ public final class ResidentKvBatch implements AutoCloseable {
         }
     }
 
-    private void readLogits(
+    private void reduce(
             Pointer logits,
             int batchRows,
             int newTokens,
             List<Extension> batch,
             List<Integer> members,
             int[] rowOfMember,
-            float[][][] out) {
+            NextTokens[] out) {
+        int wanted = 0;
+        int full = 0;
+        for (int b : members) {
+            Extension e = batch.get(b);
+            wanted += e.returned();
+            full += e.greedy() ? 0 : e.returned();
+        }
+        long[] rowsWanted = new long[wanted]; // [w] row of logits [batchRows * newTokens][vocab]
+        int[] fullRows = new int[full]; // [s] index into rowsWanted
+        int w = 0;
+        int f = 0;
+        for (int m = 0; m < members.size(); m++) {
+            Extension e = batch.get(members.get(m));
+            int first = rowOfMember[m] * newTokens + newTokens - e.returned();
+            for (int j = 0; j < e.returned(); j++) {
+                if (!e.greedy()) {
+                    fullRows[f++] = w;
+                }
+                rowsWanted[w++] = first + j;
+            }
+        }
+        if (wanted == 0) {
+            for (int b : members) {
+                out[b] = NextTokens.NONE;
+            }
+            return;
+        }
         long[] shape = ort.shape(logits); // [batchRows][newTokens][vocab]
         int vocab = Math.toIntExact(shape[2]);
-        FloatBuffer all =
-                ort.tensorData(logits)
-                        .getByteBuffer(0, (long) batchRows * newTokens * vocab * Float.BYTES)
-                        .order(ByteOrder.nativeOrder())
-                        .asFloatBuffer();
-        for (int m = 0; m < members.size(); m++) {
-            int b = members.get(m);
-            int r = rowOfMember[m];
+        long t0 = System.nanoTime();
+        LogitsReducer.Reduced reduced =
+                reducer.reduce(
+                        logits,
+                        (long) batchRows * newTokens,
+                        vocab,
+                        kvMemory(),
+                        rowsWanted,
+                        fullRows,
+                        cpuInfo,
+                        allocator);
+        traffic.modelNanos += System.nanoTime() - t0;
+        traffic.runs++;
+        traffic.logitBytesOut += reduced.bytesOut();
+        w = 0;
+        f = 0;
+        for (int b : members) {
             Extension e = batch.get(b);
-            int first = newTokens - e.returned(); // the last e.returned() columns
-            float[][] rowsOut = new float[e.returned()][vocab];
-            for (int j = 0; j < e.returned(); j++) {
-                all.get((r * newTokens + first + j) * vocab, rowsOut[j]);
+            int n = e.returned();
+            int[] argmax = new int[n];
+            float[] best = new float[n];
+            float[][] rows = e.greedy() ? null : new float[n][];
+            for (int j = 0; j < n; j++, w++) {
+                argmax[j] = (int) reduced.argmax()[w];
+                best[j] = reduced.best()[w];
+                if (rows != null) {
+                    rows[j] = reduced.logProbs()[f++];
+                }
             }
-            traffic.logitBytesOut += (long) e.returned() * vocab * Float.BYTES;
-            out[b] = rowsOut;
+            out[b] = new NextTokens(rows, argmax, best);
         }
     }
 
@@ -486,7 +530,7 @@ public final class ResidentKvBatch implements AutoCloseable {
                     }
                 }
             }
-            indexBuffer = fill(indexBuffer, index);
+            indexBuffer = OrtApiShim.fill(indexBuffer, index);
             traffic.compactionIndexBytes += (long) Long.BYTES * n;
             KvGather gather = used.size() == 1 ? gather1 : gather2;
             long[] dataRows = new long[used.size()];
@@ -631,6 +675,7 @@ public final class ResidentKvBatch implements AutoCloseable {
         releaseCaches();
         gather1.close();
         gather2.close();
+        reducer.close();
         ort.releaseIoBinding(binding);
         ort.releaseMemoryInfo(deviceInfo);
         ort.releaseMemoryInfo(cpuInfo);
@@ -667,15 +712,5 @@ public final class ResidentKvBatch implements AutoCloseable {
 
     private static Pointer last(List<Pointer> values) {
         return values.get(values.size() - 1);
-    }
-
-    /** Copies {@code values} into {@code buffer}, replacing it by a larger one when needed. */
-    private static Memory fill(Memory buffer, long[] values) {
-        long bytes = Math.max(Long.BYTES, (long) Long.BYTES * values.length);
-        if (buffer == null || buffer.size() < bytes) {
-            buffer = new Memory(Math.max(bytes, buffer == null ? 0 : 2 * buffer.size()));
-        }
-        buffer.write(0, values, 0, values.length);
-        return buffer;
     }
 }

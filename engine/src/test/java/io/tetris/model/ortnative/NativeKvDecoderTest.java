@@ -31,7 +31,10 @@ class NativeKvDecoderTest {
     void chainedNativeCachesGiveTheLogitsOfTheJavaArrayPath() throws Exception {
         onLargeStack(
                 () -> {
-                    OnnxLanguageModel reference = BundledModels.load(BundledModels.target());
+                    OnnxLanguageModel reference =
+                            BundledModels.load(
+                                    BundledModels.target(),
+                                    io.tetris.model.OnnxModelOptions.KvCacheMode.HEAP);
                     DecoderSignature signature = DecoderSignature.read(BundledModels.target());
                     OrtApiShim ort = OrtApiShim.fromOfficialRuntime();
                     OrtEnvironment env = OrtEnvironment.getEnvironment();

@@ -1,14 +1,14 @@
 package io.tetris.model.ortnative;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.data.Offset.offset;
 
 import io.tetris.model.BundledModels;
 import io.tetris.model.LanguageModel.Extension;
 import io.tetris.model.ModelTraffic;
+import io.tetris.model.NextTokens;
 import io.tetris.model.OnnxLanguageModel;
-import io.tetris.model.OnnxModelOptions;
 import io.tetris.model.OnnxModelOptions.KvCacheMode;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -28,8 +28,9 @@ class ResidentKvBatchTest {
 
     @Test
     void randomTrafficGivesTheLogitsOfTheHeapPath() {
-        try (OnnxLanguageModel heap = load(BundledModels.target(), KvCacheMode.HEAP);
-                OnnxLanguageModel resident = load(BundledModels.target(), KvCacheMode.NATIVE)) {
+        try (OnnxLanguageModel heap = BundledModels.load(BundledModels.target(), KvCacheMode.HEAP);
+                OnnxLanguageModel resident =
+                        BundledModels.load(BundledModels.target(), KvCacheMode.NATIVE)) {
             SplittableRandom random = new SplittableRandom(12);
             Map<String, Integer> live = new HashMap<>(); // id -> cached length
             int nextId = 0;
@@ -39,7 +40,7 @@ class ResidentKvBatchTest {
                 if (kind < 2 && live.size() < 12 || live.isEmpty()) {
                     String id = "s" + nextId++;
                     int[] prompt = tokens(random, 1 + random.nextInt(40));
-                    compared += compare(heap, resident, List.of(new Extension(id, prompt)));
+                    compared += compare(heap, resident, List.of(new Extension(id, prompt)), random);
                     live.put(id, prompt.length);
                 } else if (kind < 7) {
                     List<Extension> batch = new ArrayList<>();
@@ -54,7 +55,7 @@ class ResidentKvBatchTest {
                                 new Extension(
                                         "s" + nextId++, tokens(random, 1 + random.nextInt(16))));
                     }
-                    compared += compare(heap, resident, batch);
+                    compared += compare(heap, resident, batch, random);
                     for (Extension e : batch) {
                         live.merge(e.sequenceId(), e.tokens().length, Integer::sum);
                     }
@@ -85,7 +86,8 @@ class ResidentKvBatchTest {
 
     @Test
     void perPassTrafficDoesNotGrowWithTheContextApartFromTheMask() {
-        try (OnnxLanguageModel model = load(BundledModels.draft(), KvCacheMode.NATIVE)) {
+        try (OnnxLanguageModel model =
+                BundledModels.load(BundledModels.draft(), KvCacheMode.NATIVE)) {
             SplittableRandom random = new SplittableRandom(3);
             int batch = 8;
             List<Extension> prefill = new ArrayList<>();
@@ -112,10 +114,10 @@ class ResidentKvBatchTest {
                 masks[point] = one.maskBytesIn;
                 assertThat(one.kvBytesCrossed).isZero();
             }
-            // One step: batch x 1 token in (ids and positions), batch x vocab logits out, at 64
-            // and at 384 cached tokens alike.
+            // One greedy step: batch x 1 token in (ids and positions), batch x (argmax, its
+            // log-probability) out, not a vocabulary row each, at 64 and 384 cached tokens alike.
             assertThat(tokens[1]).isEqualTo(tokens[0]).isEqualTo(2L * batch * Long.BYTES);
-            assertThat(logits[1]).isEqualTo(logits[0]).isEqualTo(batch * 257L * Float.BYTES);
+            assertThat(logits[1]).isEqualTo(logits[0]).isEqualTo(batch * 12L);
             // The attention mask is the one input that grows: 8 bytes per cached column.
             assertThat(masks[1]).isGreaterThan(masks[0]);
             assertThat(masks[1]).isLessThanOrEqualTo(batch * Long.BYTES * (384L * 3 / 2 + 34));
@@ -126,25 +128,50 @@ class ResidentKvBatchTest {
     private static void step(OnnxLanguageModel model, SplittableRandom random, int batch) {
         List<Extension> step = new ArrayList<>();
         for (int i = 0; i < batch; i++) {
-            step.add(new Extension("c" + i, tokens(random, 1)));
+            step.add(new Extension("c" + i, tokens(random, 1), 1, true));
         }
-        model.extend(step);
+        model.next(step);
     }
 
+    /**
+     * One pass on both models, each extension greedy or not at random: full rows must agree, and so
+     * must the argmax and its log-probability, reduced or not.
+     */
     private static int compare(
-            OnnxLanguageModel heap, OnnxLanguageModel resident, List<Extension> batch) {
-        float[][][] expected = heap.extendLogits(batch);
-        float[][][] actual = resident.extendLogits(batch);
+            OnnxLanguageModel heap,
+            OnnxLanguageModel resident,
+            List<Extension> batch,
+            SplittableRandom random) {
+        List<Extension> mixed = new ArrayList<>();
+        for (Extension e : batch) {
+            mixed.add(
+                    new Extension(
+                            e.sequenceId(), e.tokens(), e.tokens().length, random.nextBoolean()));
+        }
+        NextTokens[] expected = heap.next(mixed);
+        NextTokens[] actual = resident.next(mixed);
         int compared = 0;
-        for (int b = 0; b < batch.size(); b++) {
-            assertThat(actual[b].length).isEqualTo(expected[b].length);
-            for (int j = 0; j < expected[b].length; j++) {
-                for (int v = 0; v < expected[b][j].length; v++) {
-                    assertThat((double) actual[b][j][v])
-                            .as("sequence %s position %d", batch.get(b).sequenceId(), j)
-                            .isCloseTo(
-                                    expected[b][j][v],
-                                    org.assertj.core.data.Offset.offset(TOLERANCE));
+        for (int b = 0; b < mixed.size(); b++) {
+            String id = mixed.get(b).sequenceId();
+            assertThat(actual[b].positions()).isEqualTo(expected[b].positions());
+            if (actual[b].positions() > 0) {
+                assertThat(actual[b].reduced()).isEqualTo(mixed.get(b).greedy());
+            }
+            for (int j = 0; j < expected[b].positions(); j++) {
+                assertThat((double) actual[b].argmaxLogProb()[j])
+                        .as("sequence %s position %d", id, j)
+                        .isCloseTo(expected[b].argmaxLogProb()[j], offset(TOLERANCE));
+                assertThat(actual[b].argmax()[j])
+                        .as("sequence %s position %d", id, j)
+                        .isEqualTo(expected[b].argmax()[j]);
+                if (!mixed.get(b).greedy()) {
+                    float[] e = expected[b].logProbs()[j];
+                    float[] a = actual[b].logProbs()[j];
+                    for (int v = 0; v < e.length; v++) {
+                        assertThat((double) a[v])
+                                .as("sequence %s position %d", id, j)
+                                .isCloseTo(e[v], offset(TOLERANCE));
+                    }
                 }
                 compared++;
             }
@@ -164,13 +191,5 @@ class ResidentKvBatchTest {
             t[i] = 32 + random.nextInt(95);
         }
         return t;
-    }
-
-    private static OnnxLanguageModel load(Path file, KvCacheMode mode) {
-        return OnnxLanguageModel.load(
-                file,
-                OnnxModelOptions.defaults(BundledModels.CONTEXT)
-                        .withThreads(1, 1)
-                        .withKvCache(mode));
     }
 }

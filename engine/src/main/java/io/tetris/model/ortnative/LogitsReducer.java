@@ -1,0 +1,179 @@
+package io.tetris.model.ortnative;
+
+import ai.onnx.proto.OnnxMl;
+import ai.onnx.proto.OnnxMl.TensorProto.DataType;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import com.sun.jna.Memory;
+import com.sun.jna.Pointer;
+import java.nio.ByteOrder;
+
+/**
+ * Reduces a pass's logits where they were computed, so only what sampling needs crosses to the
+ * host: a small ONNX graph on the model's execution provider that picks the wanted positions, and
+ * returns for each its argmax and the argmax's log-probability, plus the full log-softmax rows of
+ * the few positions that sample. A greedy position thus costs 12 bytes out, not a vocabulary row.
+ *
+ * <pre>
+ * picked   = Gather(logits [n][vocab], wanted [w])           -> [w][vocab]
+ * argmax   = ArgMax(picked, axis 1)                          -> [w]  (first index among equals)
+ * best     = ReduceMax(picked) - ReduceLogSumExp(picked)     -> [w]
+ * logprobs = LogSoftmax(Gather(picked, full [s]), axis 1)    -> [s][vocab]
+ * </pre>
+ */
+final class LogitsReducer implements AutoCloseable {
+
+    private static final String LOGITS = "logits";
+    private static final String WANTED = "wanted";
+    private static final String FULL = "full";
+    private static final String PICKED = "picked";
+    private static final String MAX = "max";
+    private static final String LSE = "lse";
+    private static final String FULL_LOGITS = "full_logits";
+    static final String ARGMAX = "argmax";
+    static final String BEST = "best";
+    static final String LOGPROBS = "logprobs";
+
+    private final OrtApiShim ort;
+    private final OrtSession session;
+    private final Pointer binding;
+    private Memory wantedBuffer;
+    private Memory fullBuffer;
+
+    /** What came back: {@code argmax [w]}, {@code best [w]}, {@code logProbs [s][vocab]}. */
+    record Reduced(long[] argmax, float[] best, float[][] logProbs, long bytesOut) {}
+
+    private LogitsReducer(OrtApiShim ort, OrtSession session) {
+        this.ort = ort;
+        this.session = session;
+        this.binding = ort.createIoBinding(OrtApiShim.session(session));
+    }
+
+    static LogitsReducer create(OrtApiShim ort, OrtSession.SessionOptions options) {
+        return new LogitsReducer(ort, OnnxGraphs.session(graph(), options));
+    }
+
+    /**
+     * @param logits a float tensor whose elements are {@code n} rows of {@code vocab}, in {@code
+     *     logitsInfo}'s memory
+     * @param wanted {@code [w]} rows to reduce, {@code w >= 1}
+     * @param full {@code [s]} indices into {@code wanted} whose full log-softmax rows are needed
+     */
+    Reduced reduce(
+            Pointer logits,
+            long n,
+            int vocab,
+            Pointer logitsInfo,
+            long[] wanted,
+            int[] full,
+            Pointer cpuInfo,
+            Pointer allocator) {
+        long[] fullRows = new long[full.length];
+        for (int i = 0; i < full.length; i++) {
+            fullRows[i] = full[i];
+        }
+        wantedBuffer = OrtApiShim.fill(wantedBuffer, wanted);
+        fullBuffer = OrtApiShim.fill(fullBuffer, fullRows);
+        Pointer view = null;
+        Pointer wantedValue = null;
+        Pointer fullValue = null;
+        Pointer[] outputs = null;
+        try {
+            view =
+                    ort.createTensorOver(
+                            logitsInfo,
+                            ort.tensorData(logits),
+                            n * vocab * Float.BYTES,
+                            new long[] {n, vocab},
+                            OrtApiShim.FLOAT);
+            wantedValue = int64(cpuInfo, wantedBuffer, wanted.length);
+            fullValue = int64(cpuInfo, fullBuffer, fullRows.length);
+            ort.bindInput(binding, LOGITS, view);
+            ort.bindInput(binding, WANTED, wantedValue);
+            ort.bindInput(binding, FULL, fullValue);
+            ort.clearBoundOutputs(binding);
+            ort.bindOutputToDevice(binding, ARGMAX, cpuInfo);
+            ort.bindOutputToDevice(binding, BEST, cpuInfo);
+            ort.bindOutputToDevice(binding, LOGPROBS, cpuInfo);
+            ort.runWithBinding(OrtApiShim.session(session), binding);
+            outputs = ort.boundOutputValues(binding, allocator);
+            int w = wanted.length;
+            long[] argmax = new long[w];
+            float[] best = new float[w];
+            ort.tensorData(outputs[0]).read(0, argmax, 0, w);
+            ort.tensorData(outputs[1]).read(0, best, 0, w);
+            float[][] logProbs = new float[full.length][vocab];
+            if (full.length > 0) {
+                java.nio.FloatBuffer rows =
+                        ort.tensorData(outputs[2])
+                                .getByteBuffer(0, (long) full.length * vocab * Float.BYTES)
+                                .order(ByteOrder.nativeOrder())
+                                .asFloatBuffer();
+                for (float[] row : logProbs) {
+                    rows.get(row);
+                }
+            }
+            long bytes = (long) w * (Long.BYTES + Float.BYTES) + (long) full.length * vocab * 4;
+            return new Reduced(argmax, best, logProbs, bytes);
+        } finally {
+            if (outputs != null) {
+                for (Pointer p : outputs) {
+                    ort.releaseValue(p);
+                }
+            }
+            ort.clearBoundInputs(binding);
+            ort.releaseValue(fullValue);
+            ort.releaseValue(wantedValue);
+            ort.releaseValue(view);
+        }
+    }
+
+    @Override
+    public void close() {
+        ort.releaseIoBinding(binding);
+        try {
+            session.close();
+        } catch (OrtException e) {
+            throw new IllegalStateException("cannot close the logits reduction session", e);
+        }
+    }
+
+    private Pointer int64(Pointer cpuInfo, Memory buffer, long n) {
+        return ort.createTensorOver(
+                cpuInfo, buffer, n * Long.BYTES, new long[] {n}, OrtApiShim.INT64);
+    }
+
+    private static OnnxMl.GraphProto.Builder graph() {
+        OnnxMl.AttributeProto axis1 = OnnxGraphs.intAttribute("axis", 1);
+        OnnxMl.AttributeProto axes1 = OnnxGraphs.intsAttribute("axes", 1);
+        OnnxMl.AttributeProto flat = OnnxGraphs.intAttribute("keepdims", 0);
+        return OnnxMl.GraphProto.newBuilder()
+                .setName("logits_reduce")
+                .addInput(OnnxGraphs.value(LOGITS, DataType.FLOAT, "n", "vocab"))
+                .addInput(OnnxGraphs.value(WANTED, DataType.INT64, "w"))
+                .addInput(OnnxGraphs.value(FULL, DataType.INT64, "s"))
+                .addOutput(OnnxGraphs.value(ARGMAX, DataType.INT64, "w"))
+                .addOutput(OnnxGraphs.value(BEST, DataType.FLOAT, "w"))
+                .addOutput(OnnxGraphs.value(LOGPROBS, DataType.FLOAT, "s", "vocab"))
+                .addNode(
+                        OnnxGraphs.node("Gather", PICKED, LOGITS, WANTED)
+                                .addAttribute(OnnxGraphs.intAttribute("axis", 0)))
+                .addNode(
+                        OnnxGraphs.node("ArgMax", ARGMAX, PICKED)
+                                .addAttribute(axis1)
+                                .addAttribute(flat))
+                .addNode(
+                        OnnxGraphs.node("ReduceMax", MAX, PICKED)
+                                .addAttribute(axes1)
+                                .addAttribute(flat))
+                .addNode(
+                        OnnxGraphs.node("ReduceLogSumExp", LSE, PICKED)
+                                .addAttribute(axes1)
+                                .addAttribute(flat))
+                .addNode(OnnxGraphs.node("Sub", BEST, MAX, LSE))
+                .addNode(
+                        OnnxGraphs.node("Gather", FULL_LOGITS, PICKED, FULL)
+                                .addAttribute(OnnxGraphs.intAttribute("axis", 0)))
+                .addNode(OnnxGraphs.node("LogSoftmax", LOGPROBS, FULL_LOGITS).addAttribute(axis1));
+    }
+}
