@@ -116,7 +116,8 @@ public final class OnnxLanguageModel implements LanguageModel {
                                                 == OnnxModelOptions.ExecutionProvider.CUDA
                                         ? "Cuda"
                                         : null,
-                                options.deviceId());
+                                options.deviceId(),
+                                options.logitsGraph());
             } catch (OrtException | RuntimeException e) {
                 model.close();
                 throw new IllegalArgumentException(

@@ -15,6 +15,8 @@ import java.util.Properties;
  * @param executionProvider where the model runs
  * @param deviceId accelerator index for {@link ExecutionProvider#CUDA}
  * @param kvCache where the KV caches live between forward passes
+ * @param logitsGraph with native caches, reduce the logits with the ONNX graph even when they lie
+ *     in host memory (always so in device memory); lets the CPU run and test a GPU's path
  */
 public record OnnxModelOptions(
         int maxContext,
@@ -22,7 +24,8 @@ public record OnnxModelOptions(
         int interOpThreads,
         ExecutionProvider executionProvider,
         int deviceId,
-        KvCacheMode kvCache)
+        KvCacheMode kvCache,
+        boolean logitsGraph)
         implements java.io.Serializable {
 
     /** Where a model keeps its KV caches between forward passes. */
@@ -98,16 +101,33 @@ public record OnnxModelOptions(
     /** CPU (or CUDA in a gpu build) with ONNX Runtime's thread defaults. */
     public static OnnxModelOptions defaults(int maxContext) {
         return new OnnxModelOptions(
-                maxContext, 0, 0, ExecutionProvider.buildDefault(), 0, KvCacheMode.NATIVE);
+                maxContext, 0, 0, ExecutionProvider.buildDefault(), 0, KvCacheMode.NATIVE, false);
     }
 
     public OnnxModelOptions withThreads(int intraOp, int interOp) {
         return new OnnxModelOptions(
-                maxContext, intraOp, interOp, executionProvider, deviceId, kvCache);
+                maxContext, intraOp, interOp, executionProvider, deviceId, kvCache, logitsGraph);
     }
 
     public OnnxModelOptions withKvCache(KvCacheMode mode) {
         return new OnnxModelOptions(
-                maxContext, intraOpThreads, interOpThreads, executionProvider, deviceId, mode);
+                maxContext,
+                intraOpThreads,
+                interOpThreads,
+                executionProvider,
+                deviceId,
+                mode,
+                logitsGraph);
+    }
+
+    public OnnxModelOptions withLogitsGraph(boolean graph) {
+        return new OnnxModelOptions(
+                maxContext,
+                intraOpThreads,
+                interOpThreads,
+                executionProvider,
+                deviceId,
+                kvCache,
+                graph);
     }
 }

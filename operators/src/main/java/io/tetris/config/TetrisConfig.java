@@ -109,7 +109,13 @@ public record TetrisConfig(
                         tokenizer,
                         draftTokenizer,
                         new OnnxModelOptions(
-                                Math.max(maxContext, 1), intra, inter, provider, device, kvCache),
+                                Math.max(maxContext, 1),
+                                intra,
+                                inter,
+                                provider,
+                                device,
+                                kvCache,
+                                false),
                         conf.get(TetrisOptions.MODEL_CHECK_AT_SUBMIT),
                         conf.get(TetrisOptions.MODEL_SHIPPED_FOLDERS));
 

@@ -6,36 +6,42 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
+import io.tetris.core.LogitsTransform;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 
 /**
  * Reduces a pass's logits where they were computed, so only what sampling needs crosses to the
- * host: a small ONNX graph on the model's execution provider that picks the wanted positions, and
- * returns for each its argmax and the argmax's log-probability, plus the full log-softmax rows of
- * the few positions that sample. A greedy position thus costs 12 bytes out, not a vocabulary row.
+ * host: for each wanted position its argmax and the argmax's log-probability, plus the full
+ * log-softmax rows of the positions that sample. A greedy position thus costs 12 bytes out, not a
+ * vocabulary row.
+ *
+ * <p>In device memory this is a small ONNX graph run on the model's execution provider:
  *
  * <pre>
- * picked   = Gather(logits [n][vocab], wanted [w])           -> [w][vocab]
- * argmax   = ArgMax(picked, axis 1)                          -> [w]  (first index among equals)
- * best     = ReduceMax(picked) - ReduceLogSumExp(picked)     -> [w]
- * logprobs = LogSoftmax(Gather(picked, full [s]), axis 1)    -> [s][vocab]
+ * picked   = LogSoftmax(Gather(logits [n][vocab], wanted [w]), axis 1)   -> [w][vocab]
+ * argmax   = ArgMax(picked, axis 1)        -> [w]  (first index among equals)
+ * best     = ReduceMax(picked, axis 1)     -> [w]
+ * logprobs = Gather(picked, full [s])      -> [s][vocab]
  * </pre>
+ *
+ * In host memory, where ORT's fixed cost per run (about 100 us here) would exceed the work, the
+ * same reduction reads the logits in place from Java; {@code onDevice} forces the graph anyway, so
+ * the path a GPU takes is tested on the CPU.
  */
 final class LogitsReducer implements AutoCloseable {
 
     private static final String LOGITS = "logits";
     private static final String WANTED = "wanted";
     private static final String FULL = "full";
+    private static final String PICKED_LOGITS = "picked_logits";
     private static final String PICKED = "picked";
-    private static final String MAX = "max";
-    private static final String LSE = "lse";
-    private static final String FULL_LOGITS = "full_logits";
     static final String ARGMAX = "argmax";
     static final String BEST = "best";
     static final String LOGPROBS = "logprobs";
 
     private final OrtApiShim ort;
-    private final OrtSession session;
+    private final OrtSession session; // null: reduced on the host
     private final Pointer binding;
     private Memory wantedBuffer;
     private Memory fullBuffer;
@@ -46,11 +52,20 @@ final class LogitsReducer implements AutoCloseable {
     private LogitsReducer(OrtApiShim ort, OrtSession session) {
         this.ort = ort;
         this.session = session;
-        this.binding = ort.createIoBinding(OrtApiShim.session(session));
+        this.binding = session == null ? null : ort.createIoBinding(OrtApiShim.session(session));
     }
 
-    static LogitsReducer create(OrtApiShim ort, OrtSession.SessionOptions options) {
-        return new LogitsReducer(ort, OnnxGraphs.session(graph(), options));
+    /**
+     * @param graph whether to reduce with the graph on the model's provider (logits in device
+     *     memory) rather than read them in place (host memory)
+     */
+    static LogitsReducer create(OrtApiShim ort, OrtSession.SessionOptions options, boolean graph) {
+        return new LogitsReducer(ort, graph ? OnnxGraphs.session(graph(), options) : null);
+    }
+
+    /** Whether this reducer runs the graph. */
+    boolean usesGraph() {
+        return session != null;
     }
 
     /**
@@ -68,6 +83,9 @@ final class LogitsReducer implements AutoCloseable {
             int[] full,
             Pointer cpuInfo,
             Pointer allocator) {
+        if (session == null) {
+            return inPlace(logits, n, vocab, wanted, full);
+        }
         long[] fullRows = new long[full.length];
         for (int i = 0; i < full.length; i++) {
             fullRows[i] = full[i];
@@ -104,7 +122,7 @@ final class LogitsReducer implements AutoCloseable {
             ort.tensorData(outputs[1]).read(0, best, 0, w);
             float[][] logProbs = new float[full.length][vocab];
             if (full.length > 0) {
-                java.nio.FloatBuffer rows =
+                FloatBuffer rows =
                         ort.tensorData(outputs[2])
                                 .getByteBuffer(0, (long) full.length * vocab * Float.BYTES)
                                 .order(ByteOrder.nativeOrder())
@@ -113,8 +131,7 @@ final class LogitsReducer implements AutoCloseable {
                     rows.get(row);
                 }
             }
-            long bytes = (long) w * (Long.BYTES + Float.BYTES) + (long) full.length * vocab * 4;
-            return new Reduced(argmax, best, logProbs, bytes);
+            return new Reduced(argmax, best, logProbs, bytesOut(w, full.length, vocab));
         } finally {
             if (outputs != null) {
                 for (Pointer p : outputs) {
@@ -128,8 +145,46 @@ final class LogitsReducer implements AutoCloseable {
         }
     }
 
+    /** The same reduction over logits in host memory, read where they lie. */
+    private Reduced inPlace(Pointer logits, long n, int vocab, long[] wanted, int[] full) {
+        FloatBuffer all =
+                ort.tensorData(logits)
+                        .getByteBuffer(0, n * vocab * Float.BYTES)
+                        .order(ByteOrder.nativeOrder())
+                        .asFloatBuffer();
+        int w = wanted.length;
+        long[] argmax = new long[w];
+        float[] best = new float[w];
+        float[][] logProbs = new float[full.length][];
+        float[] row = new float[vocab];
+        int f = 0;
+        for (int i = 0; i < w; i++) {
+            boolean keep = f < full.length && full[f] == i;
+            float[] target = keep ? new float[vocab] : row;
+            all.get(Math.toIntExact(wanted[i] * vocab), target);
+            int a = LogitsTransform.argmax(target);
+            double logZ = LogitsTransform.logSumExp(target);
+            argmax[i] = a;
+            best[i] = (float) (target[a] - logZ);
+            if (keep) {
+                for (int v = 0; v < vocab; v++) {
+                    target[v] = (float) (target[v] - logZ);
+                }
+                logProbs[f++] = target;
+            }
+        }
+        return new Reduced(argmax, best, logProbs, bytesOut(w, full.length, vocab));
+    }
+
+    private static long bytesOut(int wanted, int full, int vocab) {
+        return (long) wanted * (Long.BYTES + Float.BYTES) + (long) full * vocab * Float.BYTES;
+    }
+
     @Override
     public void close() {
+        if (session == null) {
+            return;
+        }
         ort.releaseIoBinding(binding);
         try {
             session.close();
@@ -145,7 +200,7 @@ final class LogitsReducer implements AutoCloseable {
 
     private static OnnxMl.GraphProto.Builder graph() {
         OnnxMl.AttributeProto axis1 = OnnxGraphs.intAttribute("axis", 1);
-        OnnxMl.AttributeProto axes1 = OnnxGraphs.intsAttribute("axes", 1);
+        OnnxMl.AttributeProto axes1 = OnnxGraphs.intsAttribute("axes", 1); // opset 13 form
         OnnxMl.AttributeProto flat = OnnxGraphs.intAttribute("keepdims", 0);
         return OnnxMl.GraphProto.newBuilder()
                 .setName("logits_reduce")
@@ -156,24 +211,19 @@ final class LogitsReducer implements AutoCloseable {
                 .addOutput(OnnxGraphs.value(BEST, DataType.FLOAT, "w"))
                 .addOutput(OnnxGraphs.value(LOGPROBS, DataType.FLOAT, "s", "vocab"))
                 .addNode(
-                        OnnxGraphs.node("Gather", PICKED, LOGITS, WANTED)
+                        OnnxGraphs.node("Gather", PICKED_LOGITS, LOGITS, WANTED)
                                 .addAttribute(OnnxGraphs.intAttribute("axis", 0)))
+                .addNode(OnnxGraphs.node("LogSoftmax", PICKED, PICKED_LOGITS).addAttribute(axis1))
                 .addNode(
                         OnnxGraphs.node("ArgMax", ARGMAX, PICKED)
                                 .addAttribute(axis1)
                                 .addAttribute(flat))
                 .addNode(
-                        OnnxGraphs.node("ReduceMax", MAX, PICKED)
+                        OnnxGraphs.node("ReduceMax", BEST, PICKED)
                                 .addAttribute(axes1)
                                 .addAttribute(flat))
                 .addNode(
-                        OnnxGraphs.node("ReduceLogSumExp", LSE, PICKED)
-                                .addAttribute(axes1)
-                                .addAttribute(flat))
-                .addNode(OnnxGraphs.node("Sub", BEST, MAX, LSE))
-                .addNode(
-                        OnnxGraphs.node("Gather", FULL_LOGITS, PICKED, FULL)
-                                .addAttribute(OnnxGraphs.intAttribute("axis", 0)))
-                .addNode(OnnxGraphs.node("LogSoftmax", LOGPROBS, FULL_LOGITS).addAttribute(axis1));
+                        OnnxGraphs.node("Gather", LOGPROBS, PICKED, FULL)
+                                .addAttribute(OnnxGraphs.intAttribute("axis", 0)));
     }
 }

@@ -79,6 +79,7 @@ public final class ResidentKvBatch implements AutoCloseable {
      * @param sessionOptions the model's options, reused for the compaction graph
      * @param kvDevice ORT memory-info name for the caches ({@code "Cuda"}), or null for CPU memory
      * @param deviceId the device index for {@code kvDevice}
+     * @param logitsGraph reduce logits with the graph even in CPU memory (as a device does)
      */
     public ResidentKvBatch(
             OrtApiShim ort,
@@ -86,7 +87,8 @@ public final class ResidentKvBatch implements AutoCloseable {
             OrtSession.SessionOptions sessionOptions,
             DecoderSignature signature,
             String kvDevice,
-            int deviceId) {
+            int deviceId,
+            boolean logitsGraph) {
         this.ort = ort;
         this.signature = signature;
         this.session = OrtApiShim.session(session);
@@ -99,7 +101,7 @@ public final class ResidentKvBatch implements AutoCloseable {
         this.binding = ort.createIoBinding(this.session);
         this.gather1 = KvGather.create(ort, sessionOptions, 1);
         this.gather2 = KvGather.create(ort, sessionOptions, 2);
-        this.reducer = LogitsReducer.create(ort, sessionOptions);
+        this.reducer = LogitsReducer.create(ort, sessionOptions, kvDevice != null || logitsGraph);
         int layers = signature.layers();
         pastNames = new String[2 * layers];
         presentNames = new String[2 * layers];
@@ -337,7 +339,7 @@ public final class ResidentKvBatch implements AutoCloseable {
                 ort.bindInput(binding, pastNames[i], past == null ? empty : past[i]);
             }
             ort.clearBoundOutputs(binding);
-            // The logits stay where they were computed; the reducer brings back what is needed.
+            // The logits stay where they were computed; the reducer takes out what is needed.
             ort.bindOutputToDevice(binding, DecoderSignature.LOGITS, kvMemory());
             for (String name : presentNames) {
                 ort.bindOutputToDevice(binding, name, kvMemory());
@@ -424,8 +426,10 @@ public final class ResidentKvBatch implements AutoCloseable {
                         fullRows,
                         cpuInfo,
                         allocator);
-        traffic.modelNanos += System.nanoTime() - t0;
-        traffic.runs++;
+        if (reducer.usesGraph()) {
+            traffic.modelNanos += System.nanoTime() - t0;
+            traffic.runs++;
+        }
         traffic.logitBytesOut += reduced.bytesOut();
         w = 0;
         f = 0;

@@ -8,13 +8,16 @@ import io.tetris.model.LanguageModel.Extension;
 import io.tetris.model.ModelTraffic;
 import io.tetris.model.NextTokens;
 import io.tetris.model.OnnxLanguageModel;
+import io.tetris.model.OnnxModelOptions;
 import io.tetris.model.OnnxModelOptions.KvCacheMode;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The resident native batch against the heap path it replaces, on the bundled models: the same
@@ -26,11 +29,12 @@ class ResidentKvBatchTest {
 
     private static final double TOLERANCE = 1e-4;
 
-    @Test
-    void randomTrafficGivesTheLogitsOfTheHeapPath() {
+    /** With the logits reduced in place (host memory) and by the graph (what a device runs). */
+    @ParameterizedTest(name = "logits graph: {0}")
+    @ValueSource(booleans = {false, true})
+    void randomTrafficGivesTheLogitsOfTheHeapPath(boolean logitsGraph) {
         try (OnnxLanguageModel heap = BundledModels.load(BundledModels.target(), KvCacheMode.HEAP);
-                OnnxLanguageModel resident =
-                        BundledModels.load(BundledModels.target(), KvCacheMode.NATIVE)) {
+                OnnxLanguageModel resident = nativeModel(BundledModels.target(), logitsGraph)) {
             SplittableRandom random = new SplittableRandom(12);
             Map<String, Integer> live = new HashMap<>(); // id -> cached length
             int nextId = 0;
@@ -84,10 +88,10 @@ class ResidentKvBatchTest {
         }
     }
 
-    @Test
-    void perPassTrafficDoesNotGrowWithTheContextApartFromTheMask() {
-        try (OnnxLanguageModel model =
-                BundledModels.load(BundledModels.draft(), KvCacheMode.NATIVE)) {
+    @ParameterizedTest(name = "logits graph: {0}")
+    @ValueSource(booleans = {false, true})
+    void perPassTrafficDoesNotGrowWithTheContextApartFromTheMask(boolean logitsGraph) {
+        try (OnnxLanguageModel model = nativeModel(BundledModels.draft(), logitsGraph)) {
             SplittableRandom random = new SplittableRandom(3);
             int batch = 8;
             List<Extension> prefill = new ArrayList<>();
@@ -110,6 +114,8 @@ class ResidentKvBatchTest {
                 context++;
                 ModelTraffic one = model.traffic().since(before);
                 logits[point] = one.logitBytesOut;
+                // The model's run, plus the reduction graph's when the logits go through it.
+                assertThat(one.runs).isEqualTo(logitsGraph ? 2 : 1);
                 tokens[point] = one.tokenBytesIn - one.maskBytesIn;
                 masks[point] = one.maskBytesIn;
                 assertThat(one.kvBytesCrossed).isZero();
@@ -191,5 +197,13 @@ class ResidentKvBatchTest {
             t[i] = 32 + random.nextInt(95);
         }
         return t;
+    }
+
+    private static OnnxLanguageModel nativeModel(Path file, boolean logitsGraph) {
+        return OnnxLanguageModel.load(
+                file,
+                OnnxModelOptions.defaults(BundledModels.CONTEXT)
+                        .withThreads(1, 1)
+                        .withLogitsGraph(logitsGraph));
     }
 }
