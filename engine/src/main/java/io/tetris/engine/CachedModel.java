@@ -103,6 +103,28 @@ public final class CachedModel implements AutoCloseable {
     }
 
     /**
+     * Feeds the committed tokens of the sequences this model holds nothing for (new, or restored
+     * from a checkpoint), all but the last, in one pass that returns nothing: the prompt's prefill,
+     * kept out of the round's steps. The next {@link #forward} feeds the last token for its
+     * log-probabilities.
+     */
+    public void prefill(List<SequenceView> batch) {
+        List<Extension> prompts = new ArrayList<>();
+        for (SequenceView s : batch) {
+            if (s.tokens().length > 1 && !cached.containsKey(s.id())) {
+                int[] prompt = Arrays.copyOf(s.tokens(), s.tokens().length - 1);
+                Tokens tokens = new Tokens();
+                tokens.append(prompt);
+                cached.put(s.id(), tokens);
+                prompts.add(new Extension(s.id(), prompt, 0));
+            }
+        }
+        if (!prompts.isEmpty()) {
+            model.next(prompts);
+        }
+    }
+
+    /**
      * {@link #forward(List)} for whole sequences and full rows.
      *
      * @param ids {@code [batch]} sequence ids

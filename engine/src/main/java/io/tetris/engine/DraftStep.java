@@ -13,4 +13,10 @@ public interface DraftStep {
      * lower).
      */
     Drafts draft(List<SequenceView> batch, int draftLength);
+
+    /**
+     * Brings the draft model up to date with sequences it has never seen (new or restored) before
+     * the round's draft steps, so a step is a step; {@link #draft} works without it too.
+     */
+    default void prefill(List<SequenceView> batch) {}
 }

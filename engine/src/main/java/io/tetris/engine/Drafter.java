@@ -36,6 +36,11 @@ public final class Drafter implements DraftStep {
      * lower, and none after a drafted end-of-text).
      */
     @Override
+    public void prefill(List<SequenceView> batch) {
+        draft.prefill(batch);
+    }
+
+    @Override
     public Drafts draft(List<SequenceView> batch, int draftLength) {
         int n = batch.size();
         int[][] tokens = new int[n][]; // [batch][drafted_i]

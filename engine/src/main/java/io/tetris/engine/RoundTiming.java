@@ -8,6 +8,8 @@ package io.tetris.engine;
  * @param draftSteps batched draft-model steps taken (the longest draft)
  * @param verifyTokensPerSequence new tokens per sequence in the padded verification pass (longest
  *     verified draft plus one)
+ * @param prefillSeconds prompts of sequences new to the models, before the draft steps and the
+ *     verification pass
  * @param draftSeconds drafting
  * @param allocateSeconds the policy's allocation
  * @param verifySeconds the target pass and acceptance
@@ -17,6 +19,7 @@ public record RoundTiming(
         double meanContextLength,
         int draftSteps,
         int verifyTokensPerSequence,
+        double prefillSeconds,
         double draftSeconds,
         double allocateSeconds,
         double verifySeconds) {}

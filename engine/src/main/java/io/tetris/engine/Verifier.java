@@ -34,6 +34,11 @@ public final class Verifier implements VerifyStep {
      * @param verify {@code [batch]} leading draft tokens to verify per sequence (the allocation)
      */
     @Override
+    public void prefill(List<SequenceView> batch) {
+        target.prefill(batch);
+    }
+
+    @Override
     public Verified verify(List<SequenceView> batch, Drafts drafts, int[] verify) {
         int n = batch.size();
         List<CachedModel.Request> requests = new ArrayList<>(n);

@@ -9,6 +9,7 @@ import io.tetris.core.policy.LinearStepCostModel;
 import io.tetris.core.policy.PolicyConfig;
 import io.tetris.core.policy.PolicyConfig.Kind;
 import io.tetris.model.BundledModels;
+import io.tetris.model.LanguageModel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -116,6 +117,59 @@ class EngineTest {
         List<int[]> restored = generate(Kind.FIXED, params, "restored", 3);
         for (int i = 0; i < PROMPTS.size(); i++) {
             assertThat(restored.get(i)).containsExactly(uninterrupted.get(i));
+        }
+    }
+
+    @Test
+    void promptsArePrefilledApartSoEveryDraftStepFeedsAToken() {
+        List<SequenceView> batch = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            byte[] prompt = PROMPTS.get(i).getBytes(StandardCharsets.UTF_8);
+            int[] tokens = new int[prompt.length];
+            for (int j = 0; j < prompt.length; j++) {
+                tokens[j] = prompt[j] & 0xFF;
+            }
+            batch.add(new SequenceView("prefill-" + i, tokens, SamplingParams.GREEDY, 1, 1, 4));
+        }
+        List<int[]> fed = new ArrayList<>(); // per pass: tokens each extension brought
+        LanguageModel model = BundledModels.load(BundledModels.draft());
+        LanguageModel recording =
+                (LanguageModel)
+                        java.lang.reflect.Proxy.newProxyInstance(
+                                LanguageModel.class.getClassLoader(),
+                                new Class<?>[] {LanguageModel.class},
+                                (proxy, method, args) -> {
+                                    if (method.getName().equals("next")) {
+                                        @SuppressWarnings("unchecked")
+                                        List<LanguageModel.Extension> pass =
+                                                (List<LanguageModel.Extension>) args[0];
+                                        fed.add(
+                                                pass.stream()
+                                                        .mapToInt(e -> e.tokens().length)
+                                                        .toArray());
+                                    }
+                                    try {
+                                        return method.invoke(model, args);
+                                    } catch (java.lang.reflect.InvocationTargetException e) {
+                                        throw e.getCause();
+                                    }
+                                });
+        try (CachedModel cached = new CachedModel(recording)) {
+            Round round = Round.of(batch);
+            round.draftLength = 4;
+            round.draft(new Drafter(cached, END_OF_TEXT));
+            assertThat(round.prefillNanos).isPositive();
+            for (int[] tokens : round.drafts.tokens()) {
+                assertThat(tokens).hasSize(4);
+            }
+            // One prefill pass with every prompt but its last token, then four steps of one token.
+            assertThat(fed).hasSize(5);
+            for (int i = 0; i < batch.size(); i++) {
+                assertThat(fed.get(0)[i]).isEqualTo(batch.get(i).tokens().length - 1);
+            }
+            for (int[] step : fed.subList(1, 5)) {
+                assertThat(step).containsOnly(1);
+            }
         }
     }
 
