@@ -41,14 +41,18 @@ final class OverheadCommand implements Callable<Integer> {
 
     @Option(
             names = "--requests",
-            description = "Requests per run (default: ${DEFAULT-VALUE}).",
-            defaultValue = "64")
+            description =
+                    "Requests per run (default: ${DEFAULT-VALUE}). Runs need seconds of work: with"
+                            + " exactly-once results the last tokens become visible only at the"
+                            + " next checkpoint, a fixed latency a short run mistakes for"
+                            + " throughput.",
+            defaultValue = "256")
     int requests;
 
     @Option(
             names = "--max-new-tokens",
             description = "Tokens per request (default: ${DEFAULT-VALUE}).",
-            defaultValue = "64")
+            defaultValue = "128")
     int maxNewTokens;
 
     @Option(
