@@ -47,7 +47,7 @@ public final class OnnxLanguageModel implements LanguageModel {
     private final Path file;
     private final DecoderSignature signature;
     private final OnnxModelOptions options;
-    private final Model model;
+    private final Model model; // null with native caches, which run their own session
     private final Predictor<NDList, NDList> predictor;
 
     /** Logits width; read from the first forward pass when the graph leaves it dynamic. */
@@ -71,7 +71,7 @@ public final class OnnxLanguageModel implements LanguageModel {
         this.signature = signature;
         this.options = options;
         this.model = model;
-        this.predictor = model.newPredictor(new NoopTranslator());
+        this.predictor = model == null ? null : model.newPredictor(new NoopTranslator());
         this.vocab = vocab;
         this.resident = resident;
     }
@@ -92,6 +92,36 @@ public final class OnnxLanguageModel implements LanguageModel {
         }
         DecoderSignature signature = DecoderSignature.read(onnxFile);
         DjlRuntime.ensureOffline();
+        if (options.kvCache() == OnnxModelOptions.KvCacheMode.NATIVE) {
+            // DJL's engine creates ONNX Runtime's environment, with its thread settings, before
+            // any session here does (a later DJL model would fail otherwise).
+            ai.djl.engine.Engine.getEngine("OnnxRuntime");
+            ResidentKvBatch resident;
+            try (SessionOptions sessionOptions = sessionOptions(options)) {
+                resident =
+                        ResidentKvBatch.open(
+                                OrtApiShim.fromOfficialRuntime(),
+                                onnxFile,
+                                sessionOptions,
+                                signature,
+                                options.executionProvider()
+                                                == OnnxModelOptions.ExecutionProvider.CUDA
+                                        ? "Cuda"
+                                        : null,
+                                options.deviceId(),
+                                options.logitsGraph());
+            } catch (OrtException | RuntimeException e) {
+                throw new IllegalArgumentException(
+                        "cannot set up native KV caches for "
+                                + onnxFile
+                                + " (tetris.model.kv-cache=heap avoids them): "
+                                + e.getMessage(),
+                        e);
+            }
+            return loaded(
+                    new OnnxLanguageModel(
+                            onnxFile, signature, options, null, signature.vocab(), resident));
+        }
         Model model = Model.newInstance(fileStem(onnxFile), Device.cpu(), "OnnxRuntime");
         try {
             model.load(
@@ -103,54 +133,16 @@ public final class OnnxLanguageModel implements LanguageModel {
             throw new IllegalArgumentException(
                     "cannot load ONNX model " + onnxFile + ": " + e.getMessage(), e);
         }
-        ResidentKvBatch resident = null;
-        if (options.kvCache() == OnnxModelOptions.KvCacheMode.NATIVE) {
-            try (SessionOptions gatherOptions = sessionOptions(options)) {
-                resident =
-                        new ResidentKvBatch(
-                                OrtApiShim.fromOfficialRuntime(),
-                                ortSession(model),
-                                gatherOptions,
-                                signature,
-                                options.executionProvider()
-                                                == OnnxModelOptions.ExecutionProvider.CUDA
-                                        ? "Cuda"
-                                        : null,
-                                options.deviceId(),
-                                options.logitsGraph());
-            } catch (OrtException | RuntimeException e) {
-                model.close();
-                throw new IllegalArgumentException(
-                        "cannot set up native KV caches for "
-                                + onnxFile
-                                + " (tetris.model.kv-cache=heap avoids them): "
-                                + e.getMessage(),
-                        e);
-            }
-        }
-        OnnxLanguageModel loaded =
+        return loaded(
                 new OnnxLanguageModel(
-                        onnxFile, signature, options, model, signature.vocab(), resident);
+                        onnxFile, signature, options, model, signature.vocab(), null));
+    }
+
+    private static OnnxLanguageModel loaded(OnnxLanguageModel loaded) {
         if (loaded.vocab <= 0) {
             loaded.probeVocab();
         }
         return loaded;
-    }
-
-    /** The ONNX Runtime session DJL created (its symbol block holds it). */
-    private static ai.onnxruntime.OrtSession ortSession(Model model) {
-        Object block = model.getBlock();
-        try {
-            java.lang.reflect.Field field = block.getClass().getDeclaredField("session");
-            field.setAccessible(true);
-            return (ai.onnxruntime.OrtSession) field.get(block);
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            throw new IllegalStateException(
-                    "cannot reach the ONNX Runtime session of DJL's "
-                            + block.getClass().getName()
-                            + " (DJL version changed?)",
-                    e);
-        }
     }
 
     @Override
@@ -426,8 +418,10 @@ public final class OnnxLanguageModel implements LanguageModel {
             resident.close();
         }
         caches.clear();
-        predictor.close();
-        model.close();
+        if (model != null) {
+            predictor.close();
+            model.close();
+        }
     }
 
     private void probeVocab() {

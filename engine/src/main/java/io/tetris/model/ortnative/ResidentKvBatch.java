@@ -1,5 +1,6 @@
 package io.tetris.model.ortnative;
 
+import ai.onnx.proto.OnnxMl;
 import ai.onnxruntime.OrtSession;
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
@@ -58,7 +59,10 @@ public final class ResidentKvBatch implements AutoCloseable {
     private final String[] pastNames; // [2 * layers] key, value per layer
     private final String[] presentNames; // [2 * layers]
 
+    private final OrtSession ownSession;
     private Pointer[] kv; // [2 * layers] values [rows][heads][width][headDim]; null when width == 0
+    private Pointer mask; // [rows][width] int64, 1 for a cached column; null when width == 0
+    private LongList holes = new LongList(); // flat [rows * width] mask indices that became holes
     private Pointer[] kvOwners; // [2 * layers] gather outputs that kv views; null entries if none
     private int rows;
     private int width;
@@ -70,12 +74,59 @@ public final class ResidentKvBatch implements AutoCloseable {
     private Memory idsBuffer;
     private Memory positionsBuffer;
     private Memory maskBuffer;
+    private Memory holesBuffer;
     private Memory indexBuffer;
 
     private final ModelTraffic traffic = new ModelTraffic();
 
     /**
-     * @param session the model's session (created on a large-stack thread)
+     * Creates the session for {@code onnxFile} with its attention mask made resident ({@link
+     * ResidentMask}) and a batch over it that owns the session. Call on a large-stack thread.
+     */
+    public static ResidentKvBatch open(
+            OrtApiShim ort,
+            java.nio.file.Path onnxFile,
+            OrtSession.SessionOptions sessionOptions,
+            DecoderSignature signature,
+            String kvDevice,
+            int deviceId,
+            boolean logitsGraph) {
+        OnnxMl.ModelProto model;
+        try (java.io.InputStream in = java.nio.file.Files.newInputStream(onnxFile)) {
+            model = OnnxMl.ModelProto.parseFrom(in);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot read ONNX model " + onnxFile, e);
+        }
+        OrtSession session;
+        try {
+            // Weights kept in external files are found next to the model, as when loaded by path.
+            sessionOptions.addConfigEntry(
+                    "session.model_external_initializers_file_folder_path",
+                    onnxFile.toAbsolutePath().getParent().toString());
+            session =
+                    ai.onnxruntime.OrtEnvironment.getEnvironment()
+                            .createSession(
+                                    ResidentMask.rewrite(model).toByteArray(), sessionOptions);
+        } catch (ai.onnxruntime.OrtException e) {
+            throw new IllegalArgumentException(
+                    "cannot create a session for " + onnxFile + ": " + e.getMessage(), e);
+        }
+        try {
+            return new ResidentKvBatch(
+                    ort, session, true, sessionOptions, signature, kvDevice, deviceId, logitsGraph);
+        } catch (RuntimeException e) {
+            try {
+                session.close();
+            } catch (ai.onnxruntime.OrtException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * @param session the session of a decoder rewritten by {@link ResidentMask}
+     * @param owned whether {@link #close} closes the session
      * @param sessionOptions the model's options, reused for the compaction graph
      * @param kvDevice ORT memory-info name for the caches ({@code "Cuda"}), or null for CPU memory
      * @param deviceId the device index for {@code kvDevice}
@@ -84,12 +135,14 @@ public final class ResidentKvBatch implements AutoCloseable {
     public ResidentKvBatch(
             OrtApiShim ort,
             OrtSession session,
+            boolean owned,
             OrtSession.SessionOptions sessionOptions,
             DecoderSignature signature,
             String kvDevice,
             int deviceId,
             boolean logitsGraph) {
         this.ort = ort;
+        this.ownSession = owned ? session : null;
         this.signature = signature;
         this.session = OrtApiShim.session(session);
         this.cpuInfo = ort.createCpuMemoryInfo();
@@ -194,14 +247,7 @@ public final class ResidentKvBatch implements AutoCloseable {
         int total = width + newTokens;
         long[] inputIds = new long[rows * newTokens]; // [rows][newTokens]
         long[] positions = new long[rows * newTokens]; // [rows][newTokens]
-        long[] mask = new long[rows * total]; // [rows][width + newTokens]
-        for (int r = 0; r < rows; r++) {
-            if (ids[r] != null) {
-                for (int i = 0; i < lengths[r]; i++) {
-                    mask[r * total + columns[r][i]] = 1;
-                }
-            }
-        }
+        long[] maskNew = new long[rows * newTokens]; // [rows][newTokens]
         int[] rowOfMember = new int[members.size()];
         for (int m = 0; m < members.size(); m++) {
             Extension e = batch.get(members.get(m));
@@ -212,23 +258,27 @@ public final class ResidentKvBatch implements AutoCloseable {
                 int col = newTokens - t + j;
                 inputIds[r * newTokens + col] = e.tokens()[j];
                 positions[r * newTokens + col] = lengths[r] + j;
-                mask[r * total + width + col] = 1;
+                maskNew[r * newTokens + col] = 1;
             }
         }
         Pointer[] presents =
                 forward(
                         inputIds,
                         positions,
-                        mask,
+                        maskNew,
+                        holes.toArray(),
                         rows,
                         newTokens,
                         kv,
+                        mask,
                         batch,
                         members,
                         rowOfMember,
                         out);
         releaseCaches();
-        kv = presents;
+        kv = Arrays.copyOf(presents, pastNames.length);
+        mask = presents[pastNames.length];
+        holes = new LongList();
         for (int m = 0; m < members.size(); m++) {
             int r = rowOfMember[m];
             int t = batch.get(members.get(m)).tokens().length;
@@ -247,7 +297,7 @@ public final class ResidentKvBatch implements AutoCloseable {
         int f = fresh.size();
         long[] inputIds = new long[f * newTokens]; // [f][newTokens]
         long[] positions = new long[f * newTokens]; // [f][newTokens]
-        long[] mask = new long[f * newTokens]; // [f][newTokens]
+        long[] maskNew = new long[f * newTokens]; // [f][newTokens]
         int[] rowOfMember = new int[f];
         List<Placement> placements = new ArrayList<>();
         for (int r = 0; r < rows; r++) {
@@ -265,7 +315,7 @@ public final class ResidentKvBatch implements AutoCloseable {
                 int col = newTokens - t + j;
                 inputIds[m * newTokens + col] = e.tokens()[j];
                 positions[m * newTokens + col] = j;
-                mask[m * newTokens + col] = 1;
+                maskNew[m * newTokens + col] = 1;
                 cols[j] = col;
             }
             placements.add(new Placement(e.sequenceId(), 1, m, cols, t));
@@ -275,9 +325,11 @@ public final class ResidentKvBatch implements AutoCloseable {
                 forward(
                         inputIds,
                         positions,
-                        mask,
+                        maskNew,
+                        new long[0],
                         f,
                         newTokens,
+                        null,
                         null,
                         batch,
                         fresh,
@@ -303,25 +355,30 @@ public final class ResidentKvBatch implements AutoCloseable {
     private Pointer[] forward(
             long[] inputIds,
             long[] positions,
-            long[] mask,
+            long[] maskNew,
+            long[] maskHoles,
             int batchRows,
             int newTokens,
             Pointer[] past,
+            Pointer maskPast,
             List<Extension> batch,
             List<Integer> members,
             int[] rowOfMember,
             NextTokens[] out) {
         idsBuffer = OrtApiShim.fill(idsBuffer, inputIds);
         positionsBuffer = OrtApiShim.fill(positionsBuffer, positions);
-        maskBuffer = OrtApiShim.fill(maskBuffer, mask);
+        maskBuffer = OrtApiShim.fill(maskBuffer, maskNew);
+        holesBuffer = OrtApiShim.fill(holesBuffer, maskHoles);
         List<Pointer> inputs = new ArrayList<>();
         Pointer[] outputs = null;
         try {
             long[] tokenShape = {batchRows, newTokens};
             inputs.add(tensorOver(idsBuffer, tokenShape));
             ort.bindInput(binding, DecoderSignature.INPUT_IDS, last(inputs));
-            inputs.add(tensorOver(maskBuffer, new long[] {batchRows, mask.length / batchRows}));
-            ort.bindInput(binding, DecoderSignature.ATTENTION_MASK, last(inputs));
+            inputs.add(tensorOver(maskBuffer, tokenShape));
+            ort.bindInput(binding, ResidentMask.NEW, last(inputs));
+            inputs.add(tensorOver(holesBuffer, new long[] {maskHoles.length}));
+            ort.bindInput(binding, ResidentMask.HOLES, last(inputs));
             if (signature.positionIds()) {
                 inputs.add(tensorOver(positionsBuffer, tokenShape));
                 ort.bindInput(binding, DecoderSignature.POSITION_IDS, last(inputs));
@@ -338,27 +395,35 @@ public final class ResidentKvBatch implements AutoCloseable {
             for (int i = 0; i < pastNames.length; i++) {
                 ort.bindInput(binding, pastNames[i], past == null ? empty : past[i]);
             }
+            if (maskPast == null) {
+                inputs.add(
+                        ort.createTensor(allocator, new long[] {batchRows, 0}, OrtApiShim.INT64));
+                maskPast = last(inputs);
+            }
+            ort.bindInput(binding, ResidentMask.PAST, maskPast);
             ort.clearBoundOutputs(binding);
             // The logits stay where they were computed; the reducer takes out what is needed.
             ort.bindOutputToDevice(binding, DecoderSignature.LOGITS, kvMemory());
             for (String name : presentNames) {
                 ort.bindOutputToDevice(binding, name, kvMemory());
             }
+            ort.bindOutputToDevice(binding, ResidentMask.PRESENT, kvMemory());
             long t0 = System.nanoTime();
             ort.runWithBinding(session, binding);
             traffic.modelNanos += System.nanoTime() - t0;
             traffic.runs++;
-            long tokenBytes = (long) Long.BYTES * (inputIds.length + mask.length);
+            long maskBytes = (long) Long.BYTES * (maskNew.length + maskHoles.length);
+            long tokenBytes = (long) Long.BYTES * inputIds.length + maskBytes;
             if (signature.positionIds()) {
                 tokenBytes += (long) Long.BYTES * positions.length;
             }
             traffic.tokenBytesIn += tokenBytes;
-            traffic.maskBytesIn += (long) Long.BYTES * mask.length;
+            traffic.maskBytesIn += maskBytes;
             outputs = ort.boundOutputValues(binding, allocator);
-            if (outputs.length != 1 + presentNames.length) {
+            if (outputs.length != 2 + presentNames.length) {
                 throw new IllegalStateException(
                         "expected "
-                                + (1 + presentNames.length)
+                                + (2 + presentNames.length)
                                 + " outputs, got "
                                 + outputs.length);
             }
@@ -584,6 +649,7 @@ public final class ResidentKvBatch implements AutoCloseable {
         releaseCaches();
         kv = packed;
         kvOwners = owners;
+        mask = newWidth == 0 ? null : packedMask(placements, newRows, newWidth);
         String[] newIds = new String[newRows];
         int[] newLengths = new int[newRows];
         int[][] newColumns = new int[newRows][];
@@ -610,6 +676,24 @@ public final class ResidentKvBatch implements AutoCloseable {
         traffic.compactions++;
     }
 
+    /**
+     * The mask of a freshly packed batch, in host memory (the next pass takes it where the caches
+     * live): row {@code i} has its placement's length of leading ones. Sent once per relayout, like
+     * the gather index.
+     */
+    private Pointer packedMask(List<Placement> placements, int newRows, int newWidth) {
+        Pointer value =
+                ort.createTensor(allocator, new long[] {newRows, newWidth}, OrtApiShim.INT64);
+        long[] packed = new long[newRows * newWidth]; // [newRows][newWidth]
+        for (int nr = 0; nr < placements.size(); nr++) {
+            java.util.Arrays.fill(
+                    packed, nr * newWidth, nr * newWidth + placements.get(nr).length(), 1L);
+        }
+        ort.tensorData(value).write(0, packed, 0, packed.length);
+        traffic.compactionIndexBytes += (long) Long.BYTES * packed.length;
+        return value;
+    }
+
     private void ensureColumns(int r, int needed) {
         if (columns[r].length < needed) {
             columns[r] = Arrays.copyOf(columns[r], Math.max(16, 2 * needed));
@@ -631,6 +715,9 @@ public final class ResidentKvBatch implements AutoCloseable {
                     "cannot truncate a cache of " + cached + " tokens to " + length);
         }
         if (r != null) {
+            for (int i = length; i < lengths[r]; i++) {
+                holes.add((long) r * width + columns[r][i]);
+            }
             lengths[r] = length;
         }
     }
@@ -639,6 +726,9 @@ public final class ResidentKvBatch implements AutoCloseable {
     public void release(String id) {
         Integer r = rowOf.remove(id);
         if (r != null) {
+            for (int i = 0; i < lengths[r]; i++) {
+                holes.add((long) r * width + columns[r][i]);
+            }
             ids[r] = null;
             lengths[r] = 0;
         }
@@ -681,6 +771,13 @@ public final class ResidentKvBatch implements AutoCloseable {
         gather2.close();
         reducer.close();
         ort.releaseIoBinding(binding);
+        if (ownSession != null) {
+            try {
+                ownSession.close();
+            } catch (ai.onnxruntime.OrtException e) {
+                throw new IllegalStateException("cannot close the model session", e);
+            }
+        }
         ort.releaseMemoryInfo(deviceInfo);
         ort.releaseMemoryInfo(cpuInfo);
     }
@@ -693,8 +790,13 @@ public final class ResidentKvBatch implements AutoCloseable {
         // Views first: each one reads memory its owner holds.
         release(kv);
         release(kvOwners);
+        if (mask != null) {
+            ort.releaseValue(mask);
+        }
         kv = null;
         kvOwners = null;
+        mask = null;
+        holes = new LongList();
     }
 
     private void release(Pointer[] values) {
@@ -716,5 +818,22 @@ public final class ResidentKvBatch implements AutoCloseable {
 
     private static Pointer last(List<Pointer> values) {
         return values.get(values.size() - 1);
+    }
+
+    /** A growable list of longs (hole indices arrive one by one). */
+    private static final class LongList {
+        private long[] values = new long[16];
+        private int size;
+
+        void add(long v) {
+            if (size == values.length) {
+                values = Arrays.copyOf(values, 2 * size);
+            }
+            values[size++] = v;
+        }
+
+        long[] toArray() {
+            return Arrays.copyOf(values, size);
+        }
     }
 }
