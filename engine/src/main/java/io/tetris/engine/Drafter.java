@@ -37,7 +37,9 @@ public final class Drafter implements DraftStep {
      */
     @Override
     public void prefill(List<SequenceView> batch) {
-        draft.prefill(batch);
+        // A sequence that drafts nothing (max_draft_tokens 0, or at its limit) needs no draft
+        // cache.
+        draft.prefill(batch.stream().filter(s -> s.maxDraft() > 0).toList());
     }
 
     @Override

@@ -78,7 +78,9 @@ public final class Round {
     /** Step 2: drafts up to {@link #draftLength} tokens per sequence. */
     public Round draft(DraftStep drafter) {
         long start = System.nanoTime();
-        drafter.prefill(views());
+        if (draftLength > 0) {
+            drafter.prefill(views());
+        }
         long prefilled = System.nanoTime();
         prefillNanos += prefilled - start;
         drafts = drafter.draft(views(), draftLength);

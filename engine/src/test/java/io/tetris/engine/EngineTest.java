@@ -155,6 +155,10 @@ class EngineTest {
                                     }
                                 });
         try (CachedModel cached = new CachedModel(recording)) {
+            // A round that drafts nothing does not prefill the draft model.
+            Round none = Round.of(batch);
+            none.draft(new Drafter(cached, END_OF_TEXT));
+            assertThat(fed).isEmpty();
             Round round = Round.of(batch);
             round.draftLength = 4;
             round.draft(new Drafter(cached, END_OF_TEXT));
