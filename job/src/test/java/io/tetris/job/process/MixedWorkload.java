@@ -19,6 +19,11 @@ final class MixedWorkload {
 
     /** JSON requests {@code <prefix><from>} to {@code <prefix><to - 1>}, by id, in order. */
     static Map<String, String> requests(String prefix, int from, int to) {
+        return requests(prefix, from, to, 1);
+    }
+
+    /** The same requests, each asking {@code lengthFactor} times as many tokens. */
+    static Map<String, String> requests(String prefix, int from, int to, int lengthFactor) {
         Map<String, String> requests = new LinkedHashMap<>();
         for (int i = from; i < to; i++) {
             String id = prefix + i;
@@ -31,7 +36,7 @@ final class MixedWorkload {
                             + "\",\"prompt\":\""
                             + PROMPTS[i % PROMPTS.length]
                             + "\",\"max_new_tokens\":"
-                            + (40 + (i % 4) * 16)
+                            + (40 + (i % 4) * 16) * lengthFactor
                             + sampling
                             + "}");
         }

@@ -29,6 +29,14 @@ import org.junit.jupiter.api.Test;
 class ServeProcessKillITCase {
 
     private static final int REQUESTS = 64;
+
+    /**
+     * Requests three times the usual length: the work then spans many checkpoints, so the last
+     * quarter is still running when the third kill comes (at the usual length the engine finishes
+     * it within one checkpoint, and the kill would find everything committed).
+     */
+    private static final int LENGTH_FACTOR = 3;
+
     private static final Duration RUN_TIMEOUT = Duration.ofMinutes(4);
 
     /** Kill once generation has started (token events arrive) but nothing is committed yet. */
@@ -162,7 +170,9 @@ class ServeProcessKillITCase {
     /** Requests r{from} to r{to - 1}: half greedy, half seeded sampling, of different lengths. */
     private static void send(TopicNames topics, int from, int to) {
         MixedWorkload.send(
-                broker.settings(), topics.requests(), MixedWorkload.requests("r", from, to));
+                broker.settings(),
+                topics.requests(),
+                MixedWorkload.requests("r", from, to, LENGTH_FACTOR));
     }
 
     /** Polls the committed results until {@code when} holds for their count; returns it. */
