@@ -7,15 +7,50 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Continuous batching without Flink: keeps up to {@code batch} sequences running, admits the oldest
- * waiting one as soon as one finishes, and runs one {@link Round} after another over the running
- * batch until every sequence has finished. The benchmark loop (models) and the simulator (a
- * recorded trace) are this loop with different steps; the job's micro-batcher admits by the same
- * rule from its keyed state.
+ * Continuous batching, written once: keep up to a bounded number of sequences running, admit the
+ * oldest waiting one as soon as a slot frees, and run one {@link Round} after another over the
+ * running batch. What differs between its users is where sequences are kept ({@link Store}) and how
+ * a round's steps run ({@link Rounds}): the benchmark keeps them in lists and chains the steps with
+ * the models, the simulator chains steps that replay a trace, and the job's micro-batcher keeps
+ * them in keyed state and runs a round by emitting it through the chained decode operators.
  */
 public final class ContinuousBatching {
 
-    /** The sequences a run works through, by index. */
+    /** Where a loop keeps its sequences, and what it does with a round's outcome. */
+    public interface Store<T> {
+
+        /** Running sequences, in admission order. */
+        List<T> running() throws Exception;
+
+        /** Waiting sequences, oldest first. */
+        List<T> waiting() throws Exception;
+
+        /** Makes {@code admitted} (the oldest waiting) running; {@code rest} stays waiting. */
+        void start(List<T> admitted, List<T> rest) throws Exception;
+
+        /** The round's view of a running sequence now. */
+        SequenceView view(T sequence);
+
+        /**
+         * Applies what {@code sequence}, the {@code index}-th of {@code round}, emitted.
+         *
+         * @return whether it has finished; it then leaves the running batch, else it is kept with
+         *     its new state
+         */
+        boolean apply(T sequence, int index, Round round) throws Exception;
+    }
+
+    /** Runs a round's steps over a batch. */
+    public interface Rounds {
+        Round run(List<SequenceView> batch) throws Exception;
+    }
+
+    /** Sees every round after its steps ran (timing samples, a cost model's clock). */
+    public interface RoundObserver {
+        void completed(Round round);
+    }
+
+    /** The sequences of the chained {@code run}, by index. */
     public interface Sequences {
 
         /** The round's view of sequence {@code index} now. */
@@ -29,15 +64,80 @@ public final class ContinuousBatching {
         boolean apply(int index, int[] emitted);
     }
 
-    /** Sees every round after its steps ran (timing samples, a cost model's clock). */
-    public interface RoundObserver {
-        void completed(Round round);
-    }
-
     private ContinuousBatching() {}
 
+    /** Sequences running and waiting. */
+    public record Occupancy(int running, int waiting) {}
+
     /**
-     * Runs {@code order} (sequence indices, admitted in this order) to completion.
+     * Moves waiting sequences into free running slots, oldest first.
+     *
+     * @return the counts afterwards
+     */
+    public static <T> Occupancy admit(Store<T> store, int maxRunning) throws Exception {
+        int running = store.running().size();
+        List<T> waiting = store.waiting();
+        int queued = waiting.size(); // before start(), which may change the store's list
+        int take = Math.max(0, Math.min(maxRunning - running, queued));
+        if (take > 0) {
+            store.start(
+                    new ArrayList<>(waiting.subList(0, take)),
+                    new ArrayList<>(waiting.subList(take, waiting.size())));
+        }
+        return new Occupancy(running + take, queued - take);
+    }
+
+    /**
+     * One round over the running batch, its outcome applied to every sequence.
+     *
+     * @return the round, or null when nothing is running
+     */
+    public static <T> Round step(Store<T> store, Rounds rounds) throws Exception {
+        List<T> running = new ArrayList<>(store.running()); // apply may change the store's
+        if (running.isEmpty()) {
+            return null;
+        }
+        List<SequenceView> views = new ArrayList<>(running.size());
+        for (T s : running) {
+            views.add(store.view(s));
+        }
+        Round round = rounds.run(views);
+        for (int i = 0; i < running.size(); i++) {
+            store.apply(running.get(i), i, round);
+        }
+        return round;
+    }
+
+    /** Admits and runs rounds until no sequence is running or waiting. */
+    public static <T> void drain(Store<T> store, int maxRunning, Rounds rounds) throws Exception {
+        while (admit(store, maxRunning).running() > 0) {
+            step(store, rounds);
+        }
+    }
+
+    /** The round's steps chained in one thread: plan, draft, allocate, verify, apply. */
+    public static Rounds chained(
+            BudgetPolicy policy,
+            DraftStep drafter,
+            VerifyStep verifier,
+            SpeculationStats stats,
+            RoundObserver observer) {
+        return batch -> {
+            Round round =
+                    Round.of(batch)
+                            .plan(policy)
+                            .draft(drafter)
+                            .allocate(policy)
+                            .verify(verifier)
+                            .apply(policy, stats);
+            observer.completed(round);
+            return round;
+        };
+    }
+
+    /**
+     * Runs {@code order} (sequence indices, admitted in this order) to completion with the steps
+     * chained.
      *
      * @param batch running-batch size, at least 1
      */
@@ -55,30 +155,46 @@ public final class ContinuousBatching {
         }
         ArrayDeque<Integer> waiting = new ArrayDeque<>(order);
         List<Integer> running = new ArrayList<>();
-        while (!waiting.isEmpty() || !running.isEmpty()) {
-            while (running.size() < batch && !waiting.isEmpty()) {
-                running.add(waiting.poll());
-            }
-            List<SequenceView> views = new ArrayList<>(running.size());
-            for (int index : running) {
-                views.add(sequences.view(index));
-            }
-            Round round =
-                    Round.of(views)
-                            .plan(policy)
-                            .draft(drafter)
-                            .allocate(policy)
-                            .verify(verifier)
-                            .apply(policy, stats);
-            observer.completed(round);
-            List<Integer> next = new ArrayList<>(running.size());
-            for (int r = 0; r < running.size(); r++) {
-                int index = running.get(r);
-                if (!sequences.apply(index, round.outcome.emitted()[r])) {
-                    next.add(index);
-                }
-            }
-            running = next;
+        Store<Integer> store =
+                new Store<>() {
+                    @Override
+                    public List<Integer> running() {
+                        return running;
+                    }
+
+                    @Override
+                    public List<Integer> waiting() {
+                        return new ArrayList<>(waiting);
+                    }
+
+                    @Override
+                    public void start(List<Integer> admitted, List<Integer> rest) {
+                        running.addAll(admitted);
+                        for (int i = 0; i < admitted.size(); i++) {
+                            waiting.poll();
+                        }
+                    }
+
+                    @Override
+                    public SequenceView view(Integer index) {
+                        return sequences.view(index);
+                    }
+
+                    @Override
+                    public boolean apply(Integer index, int i, Round round) {
+                        boolean finished = sequences.apply(index, round.outcome.emitted()[i]);
+                        if (finished) {
+                            running.remove(index);
+                        }
+                        return finished;
+                    }
+                };
+        try {
+            drain(store, batch, chained(policy, drafter, verifier, stats, observer));
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
         }
     }
 }

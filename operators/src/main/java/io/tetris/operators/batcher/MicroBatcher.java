@@ -1,6 +1,7 @@
 package io.tetris.operators.batcher;
 
 import io.tetris.config.TetrisConfig;
+import io.tetris.engine.ContinuousBatching;
 import io.tetris.engine.Progress;
 import io.tetris.engine.Round;
 import io.tetris.engine.SequenceState;
@@ -177,7 +178,7 @@ public final class MicroBatcher
             }
             // Work off the queue before taking more input: the source stalls, Kafka buffers.
             while (queueFull()) {
-                runRound(loop);
+                ContinuousBatching.step(store(loop), rounds(loop));
                 admit(loop);
             }
         }
@@ -192,13 +193,11 @@ public final class MicroBatcher
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<LoopRound> out)
             throws Exception {
         Loop loop = Loop.of(ctx, out);
-        admit(loop);
-        if (running.isEmpty()) {
+        if (admit(loop) == 0) {
             return;
         }
-        runRound(loop);
-        admit(loop);
-        if (!running.isEmpty()) {
+        ContinuousBatching.step(store(loop), rounds(loop));
+        if (admit(loop) > 0) {
             scheduleRound(ctx);
         }
     }
@@ -218,83 +217,121 @@ public final class MicroBatcher
      * the end of a bounded input, so bulk jobs finish their work here.
      */
     void drain(Loop loop) throws Exception {
+        ContinuousBatching.drain(store(loop), config.batch().maxRunning(), rounds(loop));
         admit(loop);
-        while (!running.isEmpty()) {
-            runRound(loop);
-            admit(loop);
-        }
     }
 
-    /** One round over the running batch; finished sequences leave it. */
-    private void runRound(Loop loop) throws Exception {
-        List<SequenceState> batch = new ArrayList<>();
-        running.values().forEach(batch::add);
-        if (batch.isEmpty()) {
-            return;
-        }
-        batch.sort(Comparator.comparingLong(s -> s.order));
-        long start = System.nanoTime();
-        LoopRound round = newRound(loop.key(), batch);
-        round.round.plan(replica.policy());
-        loop.emit(round);
-        if (replica.takeCompleted() != round) {
-            throw new IllegalStateException(NOT_CHAINED);
-        }
-        Round done = round.round;
-        long now = loop.now();
-        for (int i = 0; i < batch.size(); i++) {
-            SequenceState s = batch.get(i);
-            count(s, done, i);
-            int sentBefore = s.tokensSent;
-            int generatedBefore = s.generated.length;
-            List<Progress> events = tracker.apply(s, done.outcome.emitted()[i], now);
-            if (s.logprobs) {
-                keepLogprobs(s, done.outcome.logProbs()[i], generatedBefore);
-            }
-            Progress progress = null;
-            int first = sentBefore;
-            for (Progress event : events) {
-                loop.token(Records.tokenEvent(s, event, first));
-                first += event.tokenIds().length;
-                progress = event;
-            }
-            if (s.tokensSent > sentBefore) {
-                serving.tokens(s, s.tokensSent - sentBefore, s.lastTokenAtMs, now);
-                s.lastTokenAtMs = now;
-            }
-            if (progress != null && progress.finished()) {
-                String text = tracker.finalText(s, progress.finishReason());
-                loop.result(
-                        Records.result(
-                                s,
-                                text,
-                                progress.finishReason(),
-                                config.policy().policy().configName(),
-                                now));
-                running.remove(s.requestId);
-                released.add(s.requestId);
-                completed.inc();
-                serving.finished(s, now);
-            } else {
-                running.put(s.requestId, s);
-            }
-        }
-        serving.round(done);
-        roundCounter.inc();
-        lastBatchSize = batch.size();
-        lastRoundMicros = (System.nanoTime() - start) / 1000;
-    }
-
-    private LoopRound newRound(int replicaKey, List<SequenceState> batch) throws Exception {
+    /**
+     * The replica's sequences for {@link ContinuousBatching}: running and waiting ones in keyed
+     * state, a round's outcome turned into token events, results and metrics.
+     */
+    private ContinuousBatching.Store<SequenceState> store(Loop loop) {
         int maxContext = config.models().onnx().maxContext();
+        return new ContinuousBatching.Store<>() {
+            @Override
+            public List<SequenceState> running() throws Exception {
+                List<SequenceState> batch = new ArrayList<>();
+                MicroBatcher.this.running.values().forEach(batch::add);
+                batch.sort(Comparator.comparingLong(s -> s.order));
+                return batch;
+            }
+
+            @Override
+            public List<SequenceState> waiting() throws Exception {
+                List<SequenceState> queue = new ArrayList<>();
+                MicroBatcher.this.waiting.get().forEach(queue::add);
+                return queue;
+            }
+
+            @Override
+            public void start(List<SequenceState> admitted, List<SequenceState> rest)
+                    throws Exception {
+                for (SequenceState s : admitted) {
+                    s.admittedAtMs = loop.now();
+                    serving.admitted(s);
+                    MicroBatcher.this.running.put(s.requestId, s);
+                }
+                MicroBatcher.this.waiting.update(rest);
+            }
+
+            @Override
+            public SequenceView view(SequenceState s) {
+                return Round.view(s, maxContext);
+            }
+
+            @Override
+            public boolean apply(SequenceState s, int i, Round done) throws Exception {
+                return applyRound(loop, s, i, done);
+            }
+        };
+    }
+
+    /**
+     * Runs a round by emitting it: the chained draft, window and verify operators fill it in before
+     * the emit returns.
+     */
+    private ContinuousBatching.Rounds rounds(Loop loop) {
+        return views -> {
+            long start = System.nanoTime();
+            LoopRound round = newRound(loop.key(), views);
+            round.round.plan(replica.policy());
+            loop.emit(round);
+            if (replica.takeCompleted() != round) {
+                throw new IllegalStateException(NOT_CHAINED);
+            }
+            serving.round(round.round);
+            roundCounter.inc();
+            lastBatchSize = views.size();
+            lastRoundMicros = (System.nanoTime() - start) / 1000;
+            return round.round;
+        };
+    }
+
+    /** What sequence {@code s}, the {@code i}-th of {@code done}, emitted: events, result. */
+    private boolean applyRound(Loop loop, SequenceState s, int i, Round done) throws Exception {
+        long now = loop.now();
+        count(s, done, i);
+        int sentBefore = s.tokensSent;
+        int generatedBefore = s.generated.length;
+        List<Progress> events = tracker.apply(s, done.outcome.emitted()[i], now);
+        if (s.logprobs) {
+            keepLogprobs(s, done.outcome.logProbs()[i], generatedBefore);
+        }
+        Progress progress = null;
+        int first = sentBefore;
+        for (Progress event : events) {
+            loop.token(Records.tokenEvent(s, event, first));
+            first += event.tokenIds().length;
+            progress = event;
+        }
+        if (s.tokensSent > sentBefore) {
+            serving.tokens(s, s.tokensSent - sentBefore, s.lastTokenAtMs, now);
+            s.lastTokenAtMs = now;
+        }
+        if (progress != null && progress.finished()) {
+            String text = tracker.finalText(s, progress.finishReason());
+            loop.result(
+                    Records.result(
+                            s,
+                            text,
+                            progress.finishReason(),
+                            config.policy().policy().configName(),
+                            now));
+            running.remove(s.requestId);
+            released.add(s.requestId);
+            completed.inc();
+            serving.finished(s, now);
+            return true;
+        }
+        running.put(s.requestId, s);
+        return false;
+    }
+
+    private LoopRound newRound(int replicaKey, List<SequenceView> views) throws Exception {
         LoopRound round = new LoopRound();
         round.replica = replicaKey;
         round.number = value(rounds) + 1;
         rounds.update(round.number);
-        List<SequenceView> views = new ArrayList<>(batch.size());
-        for (SequenceState s : batch) {
-            views.add(Round.view(s, maxContext));
-        }
         round.round = Round.of(views);
         round.released = released.toArray(new String[0]);
         released.clear();
@@ -325,23 +362,17 @@ public final class MicroBatcher
     }
 
     /**
-     * Moves waiting sequences into free running slots, oldest first. Called after every round and
-     * every new request, so it also keeps the running and waiting gauges current.
+     * Moves waiting sequences into free running slots, oldest first ({@link
+     * ContinuousBatching#admit}). Called after every round and every new request, so it also keeps
+     * the running and waiting gauges current.
+     *
+     * @return the running count afterwards
      */
-    private void admit(Loop loop) throws Exception {
-        int runningNow = runningCount();
-        List<SequenceState> queue = new ArrayList<>();
-        waiting.get().forEach(queue::add);
-        int take = Math.max(0, Math.min(config.batch().maxRunning() - runningNow, queue.size()));
-        if (take > 0) {
-            for (SequenceState s : queue.subList(0, take)) {
-                s.admittedAtMs = loop.now();
-                serving.admitted(s);
-                running.put(s.requestId, s);
-            }
-            waiting.update(new ArrayList<>(queue.subList(take, queue.size())));
-        }
-        serving.load(loop.key(), runningNow + take, queue.size() - take);
+    private int admit(Loop loop) throws Exception {
+        ContinuousBatching.Occupancy now =
+                ContinuousBatching.admit(store(loop), config.batch().maxRunning());
+        serving.load(loop.key(), now.running(), now.waiting());
+        return now.running();
     }
 
     private boolean queueFull() throws Exception {
