@@ -73,7 +73,8 @@ public record StepCostProfile(
                         + "draft step:  %.1f us + B * (%.3f us + context * %.5f us), R2 %.4f over"
                         + " %d samples%n"
                         + "verify pass: %.1f us + B * (tokens * %.3f us + context * %.5f us), R2"
-                        + " %.4f over %d samples",
+                        + " %.4f over %d samples%n"
+                        + "draft step per sequence / verify per token: %.3f",
                 machine,
                 draft.fixed() * 1e6,
                 draft.perToken() * 1e6,
@@ -84,7 +85,16 @@ public record StepCostProfile(
                 verify.perToken() * 1e6,
                 verify.perContextToken() * 1e6,
                 verify.rSquared(),
-                verify.samples());
+                verify.samples(),
+                draftToVerifyRatio());
+    }
+
+    /**
+     * What drafting a token costs against verifying one, per sequence: the fitted draft step's
+     * per-sequence cost over the verify pass's per-token cost (TETRIS pays when this is small).
+     */
+    public double draftToVerifyRatio() {
+        return verify.perToken() > 0 ? draft.perToken() / verify.perToken() : Double.NaN;
     }
 
     /** Writes the profile as text, replacing {@code file}. */

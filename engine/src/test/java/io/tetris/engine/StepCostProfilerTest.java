@@ -51,6 +51,21 @@ class StepCostProfilerTest {
     }
 
     @Test
+    void theSummaryStatesWhatDraftingCostsAgainstVerifying() {
+        double ratio = profile.draftToVerifyRatio();
+        assertThat(ratio)
+                .isEqualTo(
+                        profile.draft().perToken() / profile.verify().perToken(),
+                        org.assertj.core.data.Offset.offset(1e-12));
+        assertThat(profile.summary())
+                .contains(
+                        String.format(
+                                java.util.Locale.ROOT,
+                                "draft step per sequence / verify per token: %.3f",
+                                ratio));
+    }
+
+    @Test
     void measuresEveryGridPointAndReleasesItsCaches() {
         Set<List<Double>> draftPoints = new HashSet<>();
         for (Sample s : profile.draftSamples()) {
