@@ -8,10 +8,11 @@ import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
 
 /**
- * Rearranges a resident KV tensor without it leaving the memory it lives in: a one-node ONNX graph,
- * {@code Gather(data [rows][width], index [n]) -> [n][width]}, run through IoBinding on the same
- * execution provider as the model. It works unchanged for CPU and device memory (where host code
- * could not touch the bytes), and only the index crosses from the host.
+ * Rearranges a resident KV tensor without it leaving the memory it lives in: a small ONNX graph,
+ * {@code Gather(data [rows * heads * width][headDim], index)}, whose index is built in the graph
+ * from one column list per output row, run through IoBinding on the same execution provider as the
+ * model. It works unchanged for CPU and device memory (where host code could not touch the bytes),
+ * and only the column lists cross from the host.
  *
  * <p>Used to compact the columns of a {@link ResidentKvBatch} and to add or drop its rows.
  */
@@ -21,6 +22,10 @@ final class KvGather implements AutoCloseable {
     private static final String DATA2 = "data2";
     private static final String JOINED = "joined";
     private static final String INDEX = "index";
+    private static final String COLUMNS = "columns";
+    private static final String STARTS = "starts";
+    private static final String STRIDES = "strides";
+    private static final String HEADS = "heads";
     private static final String OUT = "gathered";
 
     private final OrtApiShim ort;
@@ -44,23 +49,27 @@ final class KvGather implements AutoCloseable {
     }
 
     /**
-     * {@code out[i] = data[index[i]]} over rows of {@code rowFloats} floats; with two sources,
-     * {@code data} is the first's rows followed by the second's.
+     * Packs the rows of a KV batch: output row {@code r}, head {@code h}, column {@code i} is the
+     * {@code headDim}-float row {@code starts[r] + h * strides[r] + columns[r][i]} of the data
+     * (with two sources, the first's rows followed by the second's). The per-head offsets are added
+     * in the graph, so the host sends one column list per row, not one per row and head.
      *
-     * @param data {@code [sources]} tensors of any shape whose elements are {@code rowFloats}-float
-     *     rows
-     * @param dataRows {@code [sources]} rows in each
-     * @param index {@code [n]} source row of each output row; host memory the caller owns
-     * @param n output rows
+     * @param data {@code [sources]} tensors {@code [rows][heads][width][headDim]}, any shape whose
+     *     elements are {@code rowFloats}-float rows
+     * @param dataRows {@code [sources]} {@code rowFloats}-float rows in each
+     * @param index host memory the caller owns: {@code columns [newRows][newWidth]}, then {@code
+     *     starts [newRows]}, {@code strides [newRows]} and {@code 0 .. heads - 1}
      * @param outputInfo memory the output is allocated in (the caches' memory)
-     * @return an ORT-owned {@code [n][rowFloats]} float tensor
+     * @return an ORT-owned {@code [newRows * heads * newWidth][rowFloats]} float tensor
      */
     Pointer gather(
             Pointer[] data,
             long[] dataRows,
             long rowFloats,
             Memory index,
-            long n,
+            int newRows,
+            int newWidth,
+            int heads,
             Pointer dataInfo,
             Pointer cpuInfo,
             Pointer outputInfo,
@@ -70,7 +79,7 @@ final class KvGather implements AutoCloseable {
                     "this gather takes " + sources + " sources, got " + data.length);
         }
         Pointer[] views = new Pointer[sources];
-        Pointer indexValue = null;
+        Pointer[] indices = new Pointer[4];
         try {
             for (int s = 0; s < sources; s++) {
                 views[s] =
@@ -82,10 +91,21 @@ final class KvGather implements AutoCloseable {
                                 OrtApiShim.FLOAT);
                 ort.bindInput(binding, s == 0 ? DATA : DATA2, views[s]);
             }
-            indexValue =
-                    ort.createTensorOver(
-                            cpuInfo, index, n * Long.BYTES, new long[] {n}, OrtApiShim.INT64);
-            ort.bindInput(binding, INDEX, indexValue);
+            long cells = (long) newRows * newWidth;
+            long[][] shapes = {{newRows, newWidth}, {newRows}, {newRows}, {heads}};
+            long[] offsets = {0, cells, cells + newRows, cells + 2L * newRows};
+            String[] names = {COLUMNS, STARTS, STRIDES, HEADS};
+            for (int k = 0; k < 4; k++) {
+                long elements = k == 0 ? cells : shapes[k][0];
+                indices[k] =
+                        ort.createTensorOver(
+                                cpuInfo,
+                                index.share(offsets[k] * Long.BYTES),
+                                Math.max(1, elements) * Long.BYTES,
+                                shapes[k],
+                                OrtApiShim.INT64);
+                ort.bindInput(binding, names[k], indices[k]);
+            }
             ort.clearBoundOutputs(binding);
             ort.bindOutputToDevice(binding, OUT, outputInfo);
             ort.runWithBinding(OrtApiShim.session(session), binding);
@@ -93,7 +113,11 @@ final class KvGather implements AutoCloseable {
             return outputs[0];
         } finally {
             ort.clearBoundInputs(binding);
-            ort.releaseValue(indexValue);
+            for (Pointer p : indices) {
+                if (p != null) {
+                    ort.releaseValue(p);
+                }
+            }
             for (Pointer view : views) {
                 ort.releaseValue(view);
             }
@@ -123,10 +147,38 @@ final class KvGather implements AutoCloseable {
         } else if (sources != 1) {
             throw new IllegalArgumentException("1 or 2 sources, not " + sources);
         }
-        return graph.addInput(OnnxGraphs.value(INDEX, DataType.INT64, "n"))
-                .addOutput(OnnxGraphs.value(OUT, DataType.FLOAT, "n", "width"))
+        graph.addInput(OnnxGraphs.value(COLUMNS, DataType.INT64, "new_rows", "new_width"))
+                .addInput(OnnxGraphs.value(STARTS, DataType.INT64, "new_rows"))
+                .addInput(OnnxGraphs.value(STRIDES, DataType.INT64, "new_rows"))
+                .addInput(OnnxGraphs.value(HEADS, DataType.INT64, "heads"))
+                .addOutput(OnnxGraphs.value(OUT, DataType.FLOAT, "n", "width"));
+        for (long axis = 0; axis <= 2; axis++) {
+            graph.addInitializer(
+                    OnnxMl.TensorProto.newBuilder()
+                            .setName("axis" + axis)
+                            .setDataType(DataType.INT64.getNumber())
+                            .addDims(1)
+                            .addInt64Data(axis));
+        }
+        graph.addInitializer(
+                OnnxMl.TensorProto.newBuilder()
+                        .setName("flat")
+                        .setDataType(DataType.INT64.getNumber())
+                        .addDims(1)
+                        .addInt64Data(-1));
+        // index[r][h][i] = starts[r] + h * strides[r] + columns[r][i]
+        graph.addNode(OnnxGraphs.node("Unsqueeze", "starts_2d", STARTS, "axis1"))
+                .addNode(OnnxGraphs.node("Unsqueeze", "strides_2d", STRIDES, "axis1"))
+                .addNode(OnnxGraphs.node("Unsqueeze", "heads_2d", HEADS, "axis0"))
+                .addNode(OnnxGraphs.node("Mul", "head_offsets", "strides_2d", "heads_2d"))
+                .addNode(OnnxGraphs.node("Add", "head_starts", "head_offsets", "starts_2d"))
+                .addNode(OnnxGraphs.node("Unsqueeze", "head_starts_3d", "head_starts", "axis2"))
+                .addNode(OnnxGraphs.node("Unsqueeze", "columns_3d", COLUMNS, "axis1"))
+                .addNode(OnnxGraphs.node("Add", "index_3d", "head_starts_3d", "columns_3d"))
+                .addNode(OnnxGraphs.node("Reshape", INDEX, "index_3d", "flat"))
                 .addNode(
                         OnnxGraphs.node("Gather", OUT, sources == 2 ? JOINED : DATA, INDEX)
                                 .addAttribute(OnnxGraphs.intAttribute("axis", 0)));
+        return graph;
     }
 }

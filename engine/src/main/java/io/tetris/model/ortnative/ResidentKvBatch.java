@@ -583,24 +583,28 @@ public final class ResidentKvBatch implements AutoCloseable {
         Pointer[] owners = null;
         if (!used.isEmpty() && newWidth > 0) {
             long n = (long) newRows * heads * newWidth;
-            long[] index = new long[Math.toIntExact(n)]; // [newRows][heads][newWidth]
+            int cells = newRows * newWidth;
+            // columns [newRows][newWidth], starts [newRows], strides [newRows], 0 .. heads - 1
+            long[] index = new long[cells + 2 * newRows + heads];
             for (int nr = 0; nr < placements.size(); nr++) {
                 Placement p = placements.get(nr);
                 Source source = sources[p.source()];
-                for (int h = 0; h < heads; h++) {
-                    int at = (nr * heads + h) * newWidth;
-                    if (slot[p.source()] < 0 || p.length() == 0) {
-                        continue; // row 0 of the joined data: computed, so finite
-                    }
-                    long first = base[p.source()] + ((long) p.row() * heads + h) * source.width();
-                    for (int i = 0; i < newWidth; i++) {
-                        // Padding repeats a computed column, so every hole stays finite.
-                        index[at + i] = first + p.columns()[Math.min(i, p.length() - 1)];
-                    }
+                if (slot[p.source()] < 0 || p.length() == 0) {
+                    continue; // row 0 of the joined data: computed, so finite
+                }
+                index[cells + nr] = base[p.source()] + (long) p.row() * heads * source.width();
+                index[cells + newRows + nr] = source.width();
+                int at = nr * newWidth;
+                for (int i = 0; i < newWidth; i++) {
+                    // Padding repeats a computed column, so every hole stays finite.
+                    index[at + i] = p.columns()[Math.min(i, p.length() - 1)];
                 }
             }
+            for (int h = 0; h < heads; h++) {
+                index[cells + 2 * newRows + h] = h;
+            }
             indexBuffer = OrtApiShim.fill(indexBuffer, index);
-            traffic.compactionIndexBytes += (long) Long.BYTES * n;
+            traffic.compactionIndexBytes += (long) Long.BYTES * index.length;
             KvGather gather = used.size() == 1 ? gather1 : gather2;
             long[] dataRows = new long[used.size()];
             for (int u = 0; u < used.size(); u++) {
@@ -623,7 +627,9 @@ public final class ResidentKvBatch implements AutoCloseable {
                                     dataRows,
                                     signature.headDim(),
                                     indexBuffer,
-                                    n,
+                                    newRows,
+                                    newWidth,
+                                    heads,
                                     kvMemory(),
                                     cpuInfo,
                                     kvMemory(),
