@@ -55,6 +55,25 @@ class RescaleITCase {
         }
     }
 
+    /** Takes savepoints until one succeeds, which needs every task of the job running. */
+    private static void awaitSavepointable(JobClient job, Path savepoints) throws Exception {
+        long deadline = System.currentTimeMillis() + 120_000;
+        while (true) {
+            try {
+                job.triggerSavepoint(
+                                savepoints.resolve("probe-" + UUID.randomUUID()).toUri().toString(),
+                                SavepointFormatType.CANONICAL)
+                        .get();
+                return;
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (System.currentTimeMillis() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(100);
+            }
+        }
+    }
+
     /** Starts at {@code before} replicas, savepoints mid-generation, resumes at {@code after}. */
     private static Map<String, GenerationResult> run(int before, int after, Path savepoints)
             throws Exception {
@@ -67,6 +86,9 @@ class RescaleITCase {
         Map<String, Outcome> outcomes;
         try (GenerationClient client = GenerationClient.open(kafka, topics, listener)) {
             JobClient first = start(before, kafka, topics, group, tx, null);
+            // Token events are at-least-once and show before every task runs; a savepoint needs
+            // all of them running (the exactly-once results sink starts last).
+            awaitSavepointable(first, savepoints);
             for (int i = 0; i < 12; i++) {
                 String id = "r" + i;
                 ids.add(id);
