@@ -68,6 +68,9 @@ public final class OrtApiShim {
 
     public static final int INT64 = 7;
 
+    /** {@code ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32}. */
+    public static final int INT32 = 6;
+
     /** {@code OrtMemType}: OrtMemTypeDefault = 0. */
     public static final int MEM_TYPE_DEFAULT = 0;
 
