@@ -32,8 +32,8 @@ import java.util.Objects;
  *
  * <p>With {@link OnnxModelOptions.KvCacheMode#NATIVE} (the default) the caches stay resident in
  * ONNX Runtime's memory between passes and runs go through IoBinding ({@link ResidentKvBatch});
- * only token ids go in and logits come out. With {@link OnnxModelOptions.KvCacheMode#HEAP}, the
- * previous engine, they live on the Java heap as follows.
+ * only new token ids and mask columns go in, and reduced logits come out. With {@link
+ * OnnxModelOptions.KvCacheMode#HEAP}, the previous engine, they live on the Java heap as follows.
  *
  * <p>A round batches sequences with different cached lengths {@code P_i} and different numbers of
  * new tokens {@code T_i}. Each batch row is laid out {@code [pad][past P_i][pad][new T_i]}: the

@@ -32,7 +32,8 @@ public record OnnxModelOptions(
     public enum KvCacheMode {
         /**
          * Resident where the model runs (ONNX Runtime memory, device memory on a GPU), bound
-         * through IoBinding; only token ids go in and logits come out.
+         * through IoBinding; only new token ids and mask columns go in, and reduced logits come
+         * out.
          */
         NATIVE,
         /**

@@ -20,8 +20,10 @@ import java.util.Set;
  * The KV caches of many sequences kept resident where the model runs, as one batch: per layer one
  * key and one value tensor {@code [rows][kvHeads][width][headDim]}, owned by ONNX Runtime. Each run
  * binds them as {@code past_key_values.*} through IoBinding and keeps the run's {@code present.*}
- * outputs as the next batch, so a cache is never copied to the Java heap, and a draft step chained
- * after another moves nothing but token ids in and logits out.
+ * outputs as the next batch, so a cache is never copied to the Java heap. The attention mask stays
+ * with the caches ({@link ResidentMask}) and the logits are reduced where they lie ({@link
+ * LogitsReducer}), so a pass moves the new token ids and mask columns in, and the argmax (or the
+ * rows a sampled sequence needs) out.
  *
  * <p>Every sequence owns a row. Its cached tokens are the columns listed for it, in order; any
  * other column of its row is a hole that the attention mask hides. Holes appear where a rollback
@@ -113,7 +115,7 @@ public final class ResidentKvBatch implements AutoCloseable {
         }
         try {
             return new ResidentKvBatch(
-                    ort, session, true, sessionOptions, signature, kvDevice, deviceId, logitsGraph);
+                    ort, session, sessionOptions, signature, kvDevice, deviceId, logitsGraph);
         } catch (RuntimeException e) {
             try {
                 session.close();
@@ -125,24 +127,23 @@ public final class ResidentKvBatch implements AutoCloseable {
     }
 
     /**
-     * @param session the session of a decoder rewritten by {@link ResidentMask}
-     * @param owned whether {@link #close} closes the session
+     * @param session the session of a decoder rewritten by {@link ResidentMask}; closed with the
+     *     batch
      * @param sessionOptions the model's options, reused for the compaction graph
      * @param kvDevice ORT memory-info name for the caches ({@code "Cuda"}), or null for CPU memory
      * @param deviceId the device index for {@code kvDevice}
      * @param logitsGraph reduce logits with the graph even in CPU memory (as a device does)
      */
-    public ResidentKvBatch(
+    private ResidentKvBatch(
             OrtApiShim ort,
             OrtSession session,
-            boolean owned,
             OrtSession.SessionOptions sessionOptions,
             DecoderSignature signature,
             String kvDevice,
             int deviceId,
             boolean logitsGraph) {
         this.ort = ort;
-        this.ownSession = owned ? session : null;
+        this.ownSession = session;
         this.signature = signature;
         this.session = OrtApiShim.session(session);
         this.cpuInfo = ort.createCpuMemoryInfo();
@@ -777,12 +778,10 @@ public final class ResidentKvBatch implements AutoCloseable {
         gather2.close();
         reducer.close();
         ort.releaseIoBinding(binding);
-        if (ownSession != null) {
-            try {
-                ownSession.close();
-            } catch (ai.onnxruntime.OrtException e) {
-                throw new IllegalStateException("cannot close the model session", e);
-            }
+        try {
+            ownSession.close();
+        } catch (ai.onnxruntime.OrtException e) {
+            throw new IllegalStateException("cannot close the model session", e);
         }
         ort.releaseMemoryInfo(deviceInfo);
         ort.releaseMemoryInfo(cpuInfo);
