@@ -22,6 +22,11 @@ public final class ContinuousBatching {
         /** Running sequences, in admission order. */
         List<T> running() throws Exception;
 
+        /** How many are running; a store that can count without reading them says so. */
+        default int runningCount() throws Exception {
+            return running().size();
+        }
+
         /** Waiting sequences, oldest first. */
         List<T> waiting() throws Exception;
 
@@ -75,7 +80,7 @@ public final class ContinuousBatching {
      * @return the counts afterwards
      */
     public static <T> Occupancy admit(Store<T> store, int maxRunning) throws Exception {
-        int running = store.running().size();
+        int running = store.runningCount();
         List<T> waiting = store.waiting();
         int queued = waiting.size(); // before start(), which may change the store's list
         int take = Math.max(0, Math.min(maxRunning - running, queued));

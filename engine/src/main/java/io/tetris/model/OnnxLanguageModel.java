@@ -177,14 +177,7 @@ public final class OnnxLanguageModel implements LanguageModel {
     public NextTokens[] next(List<Extension> batch) {
         if (resident != null) {
             check(batch);
-            NextTokens[] next = resident.next(batch);
-            for (NextTokens n : next) {
-                if (n.logProbs() != null && n.logProbs().length > 0) {
-                    vocab = n.logProbs()[0].length;
-                    break;
-                }
-            }
-            return next;
+            return resident.next(batch); // the vocabulary is known from load (or its probe)
         }
         float[][][] logits = extendLogits(batch);
         NextTokens[] next = new NextTokens[batch.size()];

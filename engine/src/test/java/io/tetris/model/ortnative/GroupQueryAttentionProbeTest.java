@@ -8,7 +8,6 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
-import io.tetris.model.BundledModels;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -37,26 +36,11 @@ class GroupQueryAttentionProbeTest {
 
     @Test
     void sharedBufferIsUpdatedInPlaceAndRowsAttendToTheirOwnLengths() throws Exception {
-        java.util.concurrent.atomic.AtomicReference<Throwable> failure =
-                new java.util.concurrent.atomic.AtomicReference<>();
-        Thread thread =
-                new Thread(
-                        null,
-                        () -> {
-                            try {
-                                BundledModels.load(BundledModels.draft()).close(); // DJL's env
-                                probe();
-                            } catch (Throwable t) {
-                                failure.set(t);
-                            }
-                        },
-                        "gqa-probe",
-                        64L << 20);
-        thread.start();
-        thread.join();
-        if (failure.get() != null) {
-            throw new AssertionError(failure.get());
-        }
+        NativeKvDecoderTest.onLargeStack(
+                () -> {
+                    probe();
+                    return null;
+                });
     }
 
     private static void probe() throws Exception {
@@ -126,23 +110,21 @@ class GroupQueryAttentionProbeTest {
                     seqlens[r] = past == 0 ? fresh[r] - 1 : past + s - 1;
                     total = Math.max(total, past + s);
                 }
-                List<Pointer> inputs = new ArrayList<>();
                 List<Memory> keep = new ArrayList<>();
-                inputs.add(floats(ort, cpu, q, new long[] {ROWS, s, HEADS * HEAD_DIM}, keep));
-                inputs.add(floats(ort, cpu, k, new long[] {ROWS, s, KV_HEADS * HEAD_DIM}, keep));
-                inputs.add(floats(ort, cpu, v, new long[] {ROWS, s, KV_HEADS * HEAD_DIM}, keep));
-                inputs.add(ints(ort, cpu, seqlens, new long[] {ROWS}, keep));
-                inputs.add(ints(ort, cpu, new int[] {total}, new long[] {}, keep));
-                String[] names = {"query", "key", "value", "seqlens_k", "total_sequence_length"};
-                for (int i = 0; i < names.length; i++) {
-                    ort.bindInput(binding, names[i], inputs.get(i));
-                }
-                ort.bindInput(binding, "past_key", keyCache);
-                ort.bindInput(binding, "past_value", valueCache);
-                ort.clearBoundOutputs(binding);
-                ort.bindOutputToDevice(binding, "output", cpu);
-                ort.bindOutput(binding, "present_key", keyCache);
-                ort.bindOutput(binding, "present_value", valueCache);
+                List<Pointer> inputs =
+                        bind(
+                                ort,
+                                binding,
+                                cpu,
+                                s,
+                                q,
+                                k,
+                                v,
+                                seqlens,
+                                total,
+                                keyCache,
+                                valueCache,
+                                keep);
                 ort.runWithBinding(OrtApiShim.session(session), binding);
                 Pointer[] outputs = ort.boundOutputValues(binding, allocator);
                 float[] out = new float[ROWS * s * HEADS * HEAD_DIM];
@@ -202,45 +184,25 @@ class GroupQueryAttentionProbeTest {
             assertThat(checked).isGreaterThan(40);
             // Two new tokens per row over a past, batched: refused.
             int s = 2;
-            List<Memory> keep = new ArrayList<>();
-            List<Pointer> inputs = new ArrayList<>();
-            inputs.add(
-                    floats(
-                            ort,
-                            cpu,
-                            new float[ROWS * s * HEADS * HEAD_DIM],
-                            new long[] {ROWS, s, HEADS * HEAD_DIM},
-                            keep));
-            inputs.add(
-                    floats(
-                            ort,
-                            cpu,
-                            new float[ROWS * s * KV_HEADS * HEAD_DIM],
-                            new long[] {ROWS, s, KV_HEADS * HEAD_DIM},
-                            keep));
-            inputs.add(
-                    floats(
-                            ort,
-                            cpu,
-                            new float[ROWS * s * KV_HEADS * HEAD_DIM],
-                            new long[] {ROWS, s, KV_HEADS * HEAD_DIM},
-                            keep));
             int[] seqlens = new int[ROWS];
             for (int r = 0; r < ROWS; r++) {
                 seqlens[r] = refKeys.get(r).size() + s - 1;
             }
-            inputs.add(ints(ort, cpu, seqlens, new long[] {ROWS}, keep));
-            inputs.add(ints(ort, cpu, new int[] {refKeys.get(0).size() + s}, new long[] {}, keep));
-            String[] names = {"query", "key", "value", "seqlens_k", "total_sequence_length"};
-            for (int i = 0; i < names.length; i++) {
-                ort.bindInput(binding, names[i], inputs.get(i));
-            }
-            ort.bindInput(binding, "past_key", keyCache);
-            ort.bindInput(binding, "past_value", valueCache);
-            ort.clearBoundOutputs(binding);
-            ort.bindOutputToDevice(binding, "output", cpu);
-            ort.bindOutput(binding, "present_key", keyCache);
-            ort.bindOutput(binding, "present_value", valueCache);
+            List<Memory> keep = new ArrayList<>();
+            List<Pointer> inputs =
+                    bind(
+                            ort,
+                            binding,
+                            cpu,
+                            s,
+                            new float[ROWS * s * HEADS * HEAD_DIM],
+                            new float[ROWS * s * KV_HEADS * HEAD_DIM],
+                            new float[ROWS * s * KV_HEADS * HEAD_DIM],
+                            seqlens,
+                            refKeys.get(0).size() + s,
+                            keyCache,
+                            valueCache,
+                            keep);
             org.assertj.core.api.Assertions.assertThatThrownBy(
                             () -> ort.runWithBinding(OrtApiShim.session(session), binding))
                     .hasMessageContaining("batch_size must be 1 when sequence_length > 1");
@@ -250,6 +212,43 @@ class GroupQueryAttentionProbeTest {
             }
             ort.releaseIoBinding(binding);
         }
+    }
+
+    /**
+     * Binds one pass: query, key, value {@code [rows][s][heads * dim]}, {@code seqlens_k}, {@code
+     * total_sequence_length}, and the caches as both past and present. Returns the host inputs to
+     * release after the run; {@code keep} holds their memory until then.
+     */
+    private static List<Pointer> bind(
+            OrtApiShim ort,
+            Pointer binding,
+            Pointer cpu,
+            int s,
+            float[] q,
+            float[] k,
+            float[] v,
+            int[] seqlens,
+            int total,
+            Pointer keyCache,
+            Pointer valueCache,
+            List<Memory> keep) {
+        List<Pointer> inputs = new ArrayList<>();
+        inputs.add(floats(ort, cpu, q, new long[] {ROWS, s, HEADS * HEAD_DIM}, keep));
+        inputs.add(floats(ort, cpu, k, new long[] {ROWS, s, KV_HEADS * HEAD_DIM}, keep));
+        inputs.add(floats(ort, cpu, v, new long[] {ROWS, s, KV_HEADS * HEAD_DIM}, keep));
+        inputs.add(ints(ort, cpu, seqlens, new long[] {ROWS}, keep));
+        inputs.add(ints(ort, cpu, new int[] {total}, new long[] {}, keep));
+        String[] names = {"query", "key", "value", "seqlens_k", "total_sequence_length"};
+        for (int i = 0; i < names.length; i++) {
+            ort.bindInput(binding, names[i], inputs.get(i));
+        }
+        ort.bindInput(binding, "past_key", keyCache);
+        ort.bindInput(binding, "past_value", valueCache);
+        ort.clearBoundOutputs(binding);
+        ort.bindOutputToDevice(binding, "output", cpu);
+        ort.bindOutput(binding, "present_key", keyCache);
+        ort.bindOutput(binding, "present_value", valueCache);
+        return inputs;
     }
 
     /** Scaled dot-product attention of query token {@code i} (head {@code h}) over 0..position. */

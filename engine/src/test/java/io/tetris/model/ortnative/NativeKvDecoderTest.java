@@ -228,8 +228,11 @@ class NativeKvDecoderTest {
         return out;
     }
 
-    /** ORT session creation overflows small native stacks (SIGSEGV): run on a 64 MiB stack. */
-    private static void onLargeStack(Callable<Void> task) throws Exception {
+    /**
+     * ORT session creation overflows small native stacks (SIGSEGV): run on a 64 MiB stack, after
+     * DJL has created ORT's environment.
+     */
+    static void onLargeStack(Callable<Void> task) throws Exception {
         // DJL's engine must create the OrtEnvironment (with its thread-pool options) first.
         onLargeStackAlone(
                 () -> {

@@ -237,6 +237,12 @@ public final class MicroBatcher
             }
 
             @Override
+            public int runningCount() throws Exception {
+                // Keys only: admission after every round need not read every sequence's state.
+                return MicroBatcher.this.runningCount();
+            }
+
+            @Override
             public List<SequenceState> waiting() throws Exception {
                 List<SequenceState> queue = new ArrayList<>();
                 MicroBatcher.this.waiting.get().forEach(queue::add);
