@@ -92,7 +92,7 @@ public final class OnnxLanguageModel implements LanguageModel {
         }
         DecoderSignature signature = DecoderSignature.read(onnxFile);
         DjlRuntime.ensureOffline();
-        if (options.kvCache() == OnnxModelOptions.KvCacheMode.NATIVE) {
+        if (options.kvCache() != OnnxModelOptions.KvCacheMode.HEAP) {
             // DJL's engine creates ONNX Runtime's environment, with its thread settings, before
             // any session here does (a later DJL model would fail otherwise).
             ai.djl.engine.Engine.getEngine("OnnxRuntime");
@@ -109,7 +109,8 @@ public final class OnnxLanguageModel implements LanguageModel {
                                         ? "Cuda"
                                         : null,
                                 options.deviceId(),
-                                options.logitsGraph());
+                                options.logitsGraph(),
+                                options.kvCache() == OnnxModelOptions.KvCacheMode.NATIVE);
             } catch (OrtException | RuntimeException e) {
                 throw new IllegalArgumentException(
                         "cannot set up native KV caches for "
@@ -148,6 +149,14 @@ public final class OnnxLanguageModel implements LanguageModel {
     @Override
     public ModelTraffic traffic() {
         return resident != null ? resident.traffic() : heapTraffic;
+    }
+
+    /**
+     * Whether passes write new keys and values into the resident caches (the bundled pair's graphs)
+     * rather than concatenating them onto a copy (any other export, or {@code native-concat}).
+     */
+    public boolean writesCachesInPlace() {
+        return resident != null && resident.inPlace();
     }
 
     /** Where the KV caches live now ({@code Cpu:0}, {@code Cuda:0}, or {@code heap}). */
@@ -449,6 +458,10 @@ public final class OnnxLanguageModel implements LanguageModel {
 
     private static SessionOptions sessionOptions(OnnxModelOptions options) throws OrtException {
         SessionOptions session = new SessionOptions();
+        // Idle intra-op workers would otherwise spin after every parallel section and take the
+        // cores from the Java work between runs (input binding, reducing logits, the round):
+        // measured here, that host work took twice as long with spinning, for no faster runs.
+        session.addConfigEntry("session.intra_op.allow_spinning", "0");
         if (options.intraOpThreads() > 0) {
             session.setIntraOpNumThreads(options.intraOpThreads());
         }

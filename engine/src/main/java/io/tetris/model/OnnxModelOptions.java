@@ -37,12 +37,18 @@ public record OnnxModelOptions(
          */
         NATIVE,
         /**
+         * Resident like {@link #NATIVE}, but always on the general path: every pass concatenates
+         * its new keys and values onto a copy of the cached ones, as any Optimum-style export does,
+         * even when the graph would allow writing them in place. For comparisons and tests.
+         */
+        NATIVE_CONCAT,
+        /**
          * On the Java heap, copied into every forward pass and back (the previous engine; kept as
          * the reference the native path is tested and benchmarked against).
          */
         HEAP;
 
-        /** Parses {@code native} or {@code heap}, failing with the valid names. */
+        /** Parses {@code native}, {@code native-concat} or {@code heap}, failing otherwise. */
         public static KvCacheMode parse(String name) {
             return parseEnum(KvCacheMode.class, name, "KV cache mode");
         }
@@ -88,11 +94,11 @@ public record OnnxModelOptions(
     /** A constant by its lower-case name, failing with the valid names. */
     private static <E extends Enum<E>> E parseEnum(Class<E> type, String name, String what) {
         try {
-            return Enum.valueOf(type, name.trim().toUpperCase(Locale.ROOT));
+            return Enum.valueOf(type, name.trim().replace('-', '_').toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
             java.util.List<String> names =
                     java.util.Arrays.stream(type.getEnumConstants())
-                            .map(c -> c.name().toLowerCase(Locale.ROOT))
+                            .map(c -> c.name().replace('_', '-').toLowerCase(Locale.ROOT))
                             .toList();
             throw new IllegalArgumentException(
                     "unknown " + what + " '" + name + "'; use " + String.join(" or ", names), e);

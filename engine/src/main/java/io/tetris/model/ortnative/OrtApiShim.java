@@ -47,6 +47,8 @@ public final class OrtApiShim {
     static final int RELEASE_MEMORY_INFO = 94;
     static final int RELEASE_VALUE = 96;
     static final int RELEASE_TENSOR_TYPE_AND_SHAPE_INFO = 99;
+    static final int CREATE_ALLOCATOR = 131;
+    static final int RELEASE_ALLOCATOR = 132;
     static final int RUN_WITH_BINDING = 133;
     static final int CREATE_IO_BINDING = 134;
     static final int RELEASE_IO_BINDING = 135;
@@ -229,6 +231,19 @@ public final class OrtApiShim {
         PointerByReference out = new PointerByReference();
         check("GetAllocatorWithDefaultOptions", GET_ALLOCATOR_WITH_DEFAULT_OPTIONS, out);
         return out(out);
+    }
+
+    /** {@code CreateAllocator}: the session's allocator for {@code memoryInfo} (a device's). */
+    public Pointer createAllocator(Pointer session, Pointer memoryInfo) {
+        PointerByReference out = new PointerByReference();
+        check("CreateAllocator", CREATE_ALLOCATOR, session, memoryInfo, out);
+        return out(out);
+    }
+
+    public void releaseAllocator(Pointer allocator) {
+        if (allocator != null) {
+            fn(RELEASE_ALLOCATOR).invokeVoid(new Object[] {allocator});
+        }
     }
 
     public void allocatorFree(Pointer allocator, Pointer p) {

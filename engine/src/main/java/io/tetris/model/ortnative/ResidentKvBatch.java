@@ -48,6 +48,11 @@ public final class ResidentKvBatch implements AutoCloseable {
 
     private static final int SLACK = 8;
 
+    /** In place, a relayout leaves room for this fraction of the longest sequence (at least 16). */
+    private static final double HEADROOM_FACTOR = 0.25;
+
+    private static final int MIN_HEADROOM = 16;
+
     private final OrtApiShim ort;
     private final DecoderSignature signature;
     private final Pointer session;
@@ -55,6 +60,8 @@ public final class ResidentKvBatch implements AutoCloseable {
     private final Pointer cpuInfo;
     private final Pointer deviceInfo; // null: the caches live in CPU memory
     private final Pointer allocator;
+    private final Pointer kvAllocator; // allocates where the caches live
+    private final boolean inPlace; // SharedKvRewrite: passes write into the caches
     private final KvGather gather1; // compaction and resizing
     private final KvGather gather2; // merging prefilled sequences in
     private final LogitsReducer reducer;
@@ -63,11 +70,13 @@ public final class ResidentKvBatch implements AutoCloseable {
 
     private final OrtSession ownSession;
     private Pointer[] kv; // [2 * layers] values [rows][heads][width][headDim]; null when width == 0
-    private Pointer mask; // [rows][width] int64, 1 for a cached column; null when width == 0
-    private LongList holes = new LongList(); // flat [rows * width] mask indices that became holes
+    private Pointer mask; // [rows][capacity] int64, 1 for a cached column; null when empty
+    private boolean maskResident; // in place: the mask lies where the caches live
+    private LongList holes = new LongList(); // flat [rows * capacity] mask indices now holes
     private Pointer[] kvOwners; // [2 * layers] gather outputs that kv views; null entries if none
     private int rows;
-    private int width;
+    private int width; // columns in use (holes included); new tokens go after them
+    private int capacity; // columns allocated; == width unless in place
     private String[] ids = new String[0]; // [rows], null for a free row
     private int[] lengths = new int[0]; // [rows] cached tokens
     private int[][] columns = new int[0][]; // [rows][>= length] column of each cached token
@@ -78,12 +87,15 @@ public final class ResidentKvBatch implements AutoCloseable {
     private Memory maskBuffer;
     private Memory holesBuffer;
     private Memory indexBuffer;
+    private Memory writeAtBuffer;
 
     private final ModelTraffic traffic = new ModelTraffic();
 
     /**
-     * Creates the session for {@code onnxFile} with its attention mask made resident ({@link
-     * ResidentMask}) and a batch over it that owns the session. Call on a large-stack thread.
+     * Creates the session for {@code onnxFile} and a batch over it that owns the session: with
+     * {@code inPlace} and a graph {@link SharedKvRewrite} knows, passes write into the caches;
+     * otherwise the attention mask is made resident ({@link ResidentMask}) and each pass's {@code
+     * present} outputs become the caches. Call on a large-stack thread.
      */
     public static ResidentKvBatch open(
             OrtApiShim ort,
@@ -92,13 +104,16 @@ public final class ResidentKvBatch implements AutoCloseable {
             DecoderSignature signature,
             String kvDevice,
             int deviceId,
-            boolean logitsGraph) {
+            boolean logitsGraph,
+            boolean inPlace) {
         OnnxMl.ModelProto model;
         try (java.io.InputStream in = java.nio.file.Files.newInputStream(onnxFile)) {
             model = OnnxMl.ModelProto.parseFrom(in);
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException("cannot read ONNX model " + onnxFile, e);
         }
+        OnnxMl.ModelProto shared = inPlace ? SharedKvRewrite.rewrite(model, signature) : null;
+        OnnxMl.ModelProto rewritten = shared != null ? shared : ResidentMask.rewrite(model);
         OrtSession session;
         try {
             // Weights kept in external files are found next to the model, as when loaded by path.
@@ -107,15 +122,21 @@ public final class ResidentKvBatch implements AutoCloseable {
                     onnxFile.toAbsolutePath().getParent().toString());
             session =
                     ai.onnxruntime.OrtEnvironment.getEnvironment()
-                            .createSession(
-                                    ResidentMask.rewrite(model).toByteArray(), sessionOptions);
+                            .createSession(rewritten.toByteArray(), sessionOptions);
         } catch (ai.onnxruntime.OrtException e) {
             throw new IllegalArgumentException(
                     "cannot create a session for " + onnxFile + ": " + e.getMessage(), e);
         }
         try {
             return new ResidentKvBatch(
-                    ort, session, sessionOptions, signature, kvDevice, deviceId, logitsGraph);
+                    ort,
+                    session,
+                    sessionOptions,
+                    signature,
+                    kvDevice,
+                    deviceId,
+                    logitsGraph,
+                    shared != null);
         } catch (RuntimeException e) {
             try {
                 session.close();
@@ -133,6 +154,7 @@ public final class ResidentKvBatch implements AutoCloseable {
      * @param kvDevice ORT memory-info name for the caches ({@code "Cuda"}), or null for CPU memory
      * @param deviceId the device index for {@code kvDevice}
      * @param logitsGraph reduce logits with the graph even in CPU memory (as a device does)
+     * @param inPlace whether the session's graph is a {@link SharedKvRewrite} one
      */
     private ResidentKvBatch(
             OrtApiShim ort,
@@ -141,8 +163,10 @@ public final class ResidentKvBatch implements AutoCloseable {
             DecoderSignature signature,
             String kvDevice,
             int deviceId,
-            boolean logitsGraph) {
+            boolean logitsGraph,
+            boolean inPlace) {
         this.ort = ort;
+        this.inPlace = inPlace;
         this.ownSession = session;
         this.signature = signature;
         this.session = OrtApiShim.session(session);
@@ -152,6 +176,8 @@ public final class ResidentKvBatch implements AutoCloseable {
                 kvDevice == null
                         ? null
                         : ort.createMemoryInfo(kvDevice, OrtApiShim.DEVICE_ALLOCATOR, deviceId);
+        this.kvAllocator =
+                deviceInfo == null ? allocator : ort.createAllocator(this.session, deviceInfo);
         this.binding = ort.createIoBinding(this.session);
         this.gather1 = KvGather.create(ort, sessionOptions, 1);
         this.gather2 = KvGather.create(ort, sessionOptions, 2);
@@ -165,6 +191,11 @@ public final class ResidentKvBatch implements AutoCloseable {
             presentNames[2 * l] = DecoderSignature.presentKey(l);
             presentNames[2 * l + 1] = DecoderSignature.presentValue(l);
         }
+    }
+
+    /** Whether passes write into the caches ({@link SharedKvRewrite}) rather than copy them. */
+    public boolean inPlace() {
+        return inPlace;
     }
 
     /** Counters since creation (live object; copy it to take a snapshot). */
@@ -262,24 +293,41 @@ public final class ResidentKvBatch implements AutoCloseable {
                 maskNew[r * newTokens + col] = 1;
             }
         }
+        boolean written = inPlace && kv != null;
         Pointer[] presents =
                 forward(
                         inputIds,
                         positions,
                         maskNew,
-                        holes.toArray(),
+                        holeIndex(),
                         rows,
                         newTokens,
+                        width,
                         kv,
                         mask,
                         batch,
                         members,
                         rowOfMember,
                         out);
-        releaseCaches();
-        kv = Arrays.copyOf(presents, pastNames.length);
-        mask = presents[pastNames.length];
-        holes = new LongList();
+        if (written) {
+            // The caches were written in place: the outputs are handles onto them.
+            release(Arrays.copyOf(presents, pastNames.length));
+            Pointer maskOut = presents[pastNames.length];
+            if (maskResident) {
+                ort.releaseValue(maskOut);
+            } else {
+                ort.releaseValue(mask);
+                mask = maskOut;
+                maskResident = true;
+            }
+            holes = new LongList();
+        } else {
+            releaseCaches();
+            kv = Arrays.copyOf(presents, pastNames.length);
+            mask = presents[pastNames.length];
+            maskResident = true;
+            capacity = total;
+        }
         for (int m = 0; m < members.size(); m++) {
             int r = rowOfMember[m];
             int t = batch.get(members.get(m)).tokens().length;
@@ -290,6 +338,20 @@ public final class ResidentKvBatch implements AutoCloseable {
             lengths[r] += t;
         }
         width = total;
+    }
+
+    /** The holes to clear in this pass: flat mask indices, or (row, column) pairs in place. */
+    private long[] holeIndex() {
+        long[] flat = holes.toArray();
+        if (!inPlace) {
+            return flat;
+        }
+        long[] pairs = new long[2 * flat.length]; // [holes][2]
+        for (int i = 0; i < flat.length; i++) {
+            pairs[2 * i] = flat[i] / capacity;
+            pairs[2 * i + 1] = flat[i] % capacity;
+        }
+        return pairs;
     }
 
     /** Runs new sequences in a batch of their own, then gathers them into the resident batch. */
@@ -330,6 +392,7 @@ public final class ResidentKvBatch implements AutoCloseable {
                         new long[0],
                         f,
                         newTokens,
+                        0,
                         null,
                         null,
                         batch,
@@ -341,7 +404,8 @@ public final class ResidentKvBatch implements AutoCloseable {
                     placements,
                     placements.size(),
                     longest,
-                    new Source(kv, rows, width),
+                    0,
+                    new Source(kv, rows, capacity),
                     new Source(prefilled, f, newTokens));
         } finally {
             release(prefilled);
@@ -351,7 +415,10 @@ public final class ResidentKvBatch implements AutoCloseable {
     /**
      * One model run over a batch of {@code batchRows} rows with past {@code past} (null: empty);
      * reads the logits of {@code members} (batch indices, at rows {@code rowOfMember}) into {@code
-     * out} and returns the {@code present} values, which the caller owns.
+     * out} and returns the {@code present} values, which the caller owns. In place, the new columns
+     * are written at {@code writeAt} of {@code past} and {@code maskPast} themselves (the returned
+     * values are handles onto them), except that a mask not yet where the caches live comes back as
+     * a new value there.
      */
     private Pointer[] forward(
             long[] inputIds,
@@ -360,6 +427,7 @@ public final class ResidentKvBatch implements AutoCloseable {
             long[] maskHoles,
             int batchRows,
             int newTokens,
+            int writeAt,
             Pointer[] past,
             Pointer maskPast,
             List<Extension> batch,
@@ -378,18 +446,32 @@ public final class ResidentKvBatch implements AutoCloseable {
             ort.bindInput(binding, DecoderSignature.INPUT_IDS, last(inputs));
             inputs.add(tensorOver(maskBuffer, tokenShape));
             ort.bindInput(binding, ResidentMask.NEW, last(inputs));
-            inputs.add(tensorOver(holesBuffer, new long[] {maskHoles.length}));
+            long[] holesShape =
+                    inPlace ? new long[] {maskHoles.length / 2, 2} : new long[] {maskHoles.length};
+            inputs.add(tensorOver(holesBuffer, holesShape));
             ort.bindInput(binding, ResidentMask.HOLES, last(inputs));
+            if (inPlace) {
+                writeAtBuffer = OrtApiShim.fill(writeAtBuffer, new long[] {writeAt});
+                inputs.add(tensorOver(writeAtBuffer, new long[] {1}));
+                ort.bindInput(binding, SharedKvRewrite.WRITE_AT, last(inputs));
+            }
             if (signature.positionIds()) {
                 inputs.add(tensorOver(positionsBuffer, tokenShape));
                 ort.bindInput(binding, DecoderSignature.POSITION_IDS, last(inputs));
             }
+            boolean written = inPlace && past != null;
             Pointer empty = null;
             if (past == null) {
+                // In place, a first pass writes every column of a buffer just wide enough.
                 empty =
                         ort.createTensor(
-                                allocator,
-                                new long[] {batchRows, signature.kvHeads(), 0, signature.headDim()},
+                                inPlace ? kvAllocator : allocator,
+                                new long[] {
+                                    batchRows,
+                                    signature.kvHeads(),
+                                    inPlace ? newTokens : 0,
+                                    signature.headDim()
+                                },
                                 OrtApiShim.FLOAT);
                 inputs.add(empty);
             }
@@ -397,24 +479,38 @@ public final class ResidentKvBatch implements AutoCloseable {
                 ort.bindInput(binding, pastNames[i], past == null ? empty : past[i]);
             }
             if (maskPast == null) {
+                int columns = inPlace ? newTokens : 0;
                 inputs.add(
-                        ort.createTensor(allocator, new long[] {batchRows, 0}, OrtApiShim.INT64));
+                        ort.createTensor(
+                                allocator, new long[] {batchRows, columns}, OrtApiShim.INT64));
                 maskPast = last(inputs);
+                if (columns > 0) {
+                    long[] zeros = new long[batchRows * columns];
+                    ort.tensorData(maskPast).write(0, zeros, 0, zeros.length);
+                }
             }
             ort.bindInput(binding, ResidentMask.PAST, maskPast);
             ort.clearBoundOutputs(binding);
             // The logits stay where they were computed; the reducer takes out what is needed.
             ort.bindOutputToDevice(binding, DecoderSignature.LOGITS, kvMemory());
-            for (String name : presentNames) {
-                ort.bindOutputToDevice(binding, name, kvMemory());
+            for (int i = 0; i < presentNames.length; i++) {
+                if (written) {
+                    ort.bindOutput(binding, presentNames[i], past[i]);
+                } else {
+                    ort.bindOutputToDevice(binding, presentNames[i], kvMemory());
+                }
             }
-            ort.bindOutputToDevice(binding, ResidentMask.PRESENT, kvMemory());
+            if (written && maskResident) {
+                ort.bindOutput(binding, ResidentMask.PRESENT, maskPast);
+            } else {
+                ort.bindOutputToDevice(binding, ResidentMask.PRESENT, kvMemory());
+            }
             long t0 = System.nanoTime();
             ort.runWithBinding(session, binding);
             traffic.modelNanos += System.nanoTime() - t0;
             traffic.runs++;
             long maskBytes = (long) Long.BYTES * (maskNew.length + maskHoles.length);
-            long tokenBytes = (long) Long.BYTES * inputIds.length + maskBytes;
+            long tokenBytes = (long) Long.BYTES * (inputIds.length + (inPlace ? 1 : 0)) + maskBytes;
             if (signature.positionIds()) {
                 tokenBytes += (long) Long.BYTES * positions.length;
             }
@@ -528,14 +624,15 @@ public final class ResidentKvBatch implements AutoCloseable {
         boolean grow = needed > rows;
         boolean shrink = rows - needed > Math.max(1, needed / 4);
         boolean wide = width + newTokens > MAX_WIDTH_FACTOR * (longest + newTokens) + SLACK;
-        if (grow || shrink || wide) {
+        boolean full = inPlace && kv != null && width + newTokens > capacity;
+        if (grow || shrink || wide || full) {
             List<Placement> placements = new ArrayList<>();
             for (int r = 0; r < rows; r++) {
                 if (ids[r] != null) {
                     placements.add(new Placement(ids[r], 0, r, columns[r], lengths[r]));
                 }
             }
-            relayout(placements, needed, longest, new Source(kv, rows, width));
+            relayout(placements, needed, longest, newTokens, new Source(kv, rows, capacity));
         }
     }
 
@@ -560,12 +657,14 @@ public final class ResidentKvBatch implements AutoCloseable {
     }
 
     /**
-     * Replaces the resident batch by {@code newRows} rows of {@code newWidth} columns: row {@code
-     * i} holds {@code placements[i]}'s cached columns packed to the left, the rows after the
-     * placements are free. Runs one gather per cache tensor, on the caches' device.
+     * Replaces the resident batch by {@code newRows} rows of {@code newWidth} columns in use: row
+     * {@code i} holds {@code placements[i]}'s cached columns packed to the left, the rows after the
+     * placements are free. In place, the caches get room for at least {@code reserve} more columns
+     * (and a quarter of their width), so the next passes write without a relayout. Runs one gather
+     * per cache tensor, on the caches' device.
      */
     private void relayout(
-            List<Placement> placements, int newRows, int newWidth, Source... sources) {
+            List<Placement> placements, int newRows, int newWidth, int reserve, Source... sources) {
         int heads = signature.kvHeads();
         List<Source> used = new ArrayList<>(); // sources with data, in order
         int[] slot = new int[sources.length]; // source -> index in used, or -1
@@ -582,9 +681,14 @@ public final class ResidentKvBatch implements AutoCloseable {
         }
         Pointer[] packed = null;
         Pointer[] owners = null;
+        int newCapacity = newWidth;
+        if (inPlace) {
+            int headroom = Math.max(MIN_HEADROOM, (int) (HEADROOM_FACTOR * newWidth));
+            newCapacity = newWidth + Math.max(reserve, headroom);
+        }
         if (!used.isEmpty() && newWidth > 0) {
-            long n = (long) newRows * heads * newWidth;
-            int cells = newRows * newWidth;
+            long n = (long) newRows * heads * newCapacity;
+            int cells = newRows * newCapacity;
             // columns [newRows][newWidth], starts [newRows], strides [newRows], 0 .. heads - 1
             long[] index = new long[cells + 2 * newRows + heads];
             for (int nr = 0; nr < placements.size(); nr++) {
@@ -595,8 +699,8 @@ public final class ResidentKvBatch implements AutoCloseable {
                 }
                 index[cells + nr] = base[p.source()] + (long) p.row() * heads * source.width();
                 index[cells + newRows + nr] = source.width();
-                int at = nr * newWidth;
-                for (int i = 0; i < newWidth; i++) {
+                int at = nr * newCapacity;
+                for (int i = 0; i < newCapacity; i++) {
                     // Padding repeats a computed column, so every hole stays finite.
                     index[at + i] = p.columns()[Math.min(i, p.length() - 1)];
                 }
@@ -615,7 +719,7 @@ public final class ResidentKvBatch implements AutoCloseable {
             packed = new Pointer[pastNames.length];
             owners = new Pointer[pastNames.length];
             try {
-                long[] shape = {newRows, heads, newWidth, signature.headDim()};
+                long[] shape = {newRows, heads, newCapacity, signature.headDim()};
                 for (int i = 0; i < pastNames.length; i++) {
                     Pointer[] data = new Pointer[used.size()];
                     for (int u = 0; u < used.size(); u++) {
@@ -629,7 +733,7 @@ public final class ResidentKvBatch implements AutoCloseable {
                                     signature.headDim(),
                                     indexBuffer,
                                     newRows,
-                                    newWidth,
+                                    newCapacity,
                                     heads,
                                     kvMemory(),
                                     cpuInfo,
@@ -652,11 +756,13 @@ public final class ResidentKvBatch implements AutoCloseable {
             }
         } else {
             newWidth = 0;
+            newCapacity = 0;
         }
         releaseCaches();
         kv = packed;
         kvOwners = owners;
-        mask = newWidth == 0 ? null : packedMask(placements, newRows, newWidth);
+        mask = newWidth == 0 ? null : packedMask(placements, newRows, newCapacity);
+        maskResident = deviceInfo == null;
         String[] newIds = new String[newRows];
         int[] newLengths = new int[newRows];
         int[][] newColumns = new int[newRows][];
@@ -680,6 +786,7 @@ public final class ResidentKvBatch implements AutoCloseable {
         columns = newColumns;
         rows = newRows;
         width = newWidth;
+        capacity = newCapacity;
         traffic.compactions++;
     }
 
@@ -723,7 +830,7 @@ public final class ResidentKvBatch implements AutoCloseable {
         }
         if (r != null) {
             for (int i = length; i < lengths[r]; i++) {
-                holes.add((long) r * width + columns[r][i]);
+                holes.add((long) r * capacity + columns[r][i]);
             }
             lengths[r] = length;
         }
@@ -734,7 +841,7 @@ public final class ResidentKvBatch implements AutoCloseable {
         Integer r = rowOf.remove(id);
         if (r != null) {
             for (int i = 0; i < lengths[r]; i++) {
-                holes.add((long) r * width + columns[r][i]);
+                holes.add((long) r * capacity + columns[r][i]);
             }
             ids[r] = null;
             lengths[r] = 0;
@@ -755,15 +862,25 @@ public final class ResidentKvBatch implements AutoCloseable {
         return width;
     }
 
-    /** Bytes the resident caches occupy (holes included). */
+    /** Columns allocated per row: the width, plus room to write into when in place. */
+    public int capacity() {
+        return capacity;
+    }
+
+    /** Bytes the resident caches occupy (holes and room included). */
     public long cacheBytes() {
         return 2L
                 * signature.layers()
                 * rows
                 * signature.kvHeads()
-                * width
+                * capacity
                 * signature.headDim()
                 * Float.BYTES;
+    }
+
+    /** The address of the first layer's key cache (for tests); null while empty. */
+    Pointer cacheData() {
+        return kv == null ? null : ort.tensorData(kv[0]);
     }
 
     /** Where the caches live, e.g. {@code Cpu:0} or {@code Cuda:0}; null while empty. */
@@ -778,6 +895,9 @@ public final class ResidentKvBatch implements AutoCloseable {
         gather2.close();
         reducer.close();
         ort.releaseIoBinding(binding);
+        if (kvAllocator != allocator) {
+            ort.releaseAllocator(kvAllocator);
+        }
         try {
             ownSession.close();
         } catch (ai.onnxruntime.OrtException e) {

@@ -17,24 +17,28 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * The resident native batch against the heap path it replaces, on the bundled models: the same
- * logits under random traffic that exercises every way a batch changes (new sequences, ragged
- * extensions, rollbacks, releases, compaction, growing and shrinking), and per-pass traffic that
- * does not grow with the context.
+ * The resident native batch against the heap path it replaces, on the bundled models, both with
+ * passes writing into the caches (the bundled graphs, {@code native}) and concatenating onto a copy
+ * (the general path every export takes, {@code native-concat}): the same logits under random
+ * traffic that exercises every way a batch changes (new sequences, ragged extensions, rollbacks,
+ * releases, compaction, growing and shrinking), and per-pass traffic that does not grow with the
+ * context.
  */
 class ResidentKvBatchTest {
 
     private static final double TOLERANCE = 1e-4;
 
     /** With the logits reduced in place (host memory) and by the graph (what a device runs). */
-    @ParameterizedTest(name = "logits graph: {0}")
-    @ValueSource(booleans = {false, true})
-    void randomTrafficGivesTheLogitsOfTheHeapPath(boolean logitsGraph) {
+    @ParameterizedTest(name = "{0}, logits graph: {1}")
+    @CsvSource({"NATIVE, false", "NATIVE, true", "NATIVE_CONCAT, false", "NATIVE_CONCAT, true"})
+    void randomTrafficGivesTheLogitsOfTheHeapPath(KvCacheMode mode, boolean logitsGraph) {
         try (OnnxLanguageModel heap = BundledModels.load(BundledModels.target(), KvCacheMode.HEAP);
-                OnnxLanguageModel resident = nativeModel(BundledModels.target(), logitsGraph)) {
+                OnnxLanguageModel resident =
+                        nativeModel(BundledModels.target(), mode, logitsGraph)) {
+            assertThat(resident.writesCachesInPlace()).isEqualTo(mode == KvCacheMode.NATIVE);
             SplittableRandom random = new SplittableRandom(12);
             Map<String, Integer> live = new HashMap<>(); // id -> cached length
             int nextId = 0;
@@ -88,10 +92,15 @@ class ResidentKvBatchTest {
         }
     }
 
-    @ParameterizedTest(name = "logits graph: {0}")
-    @ValueSource(booleans = {false, true})
-    void perPassTrafficDoesNotGrowWithTheContext(boolean logitsGraph) {
-        try (OnnxLanguageModel model = nativeModel(BundledModels.draft(), logitsGraph)) {
+    @ParameterizedTest(name = "{0}, logits graph: {1}")
+    @CsvSource({"NATIVE, false", "NATIVE, true", "NATIVE_CONCAT, false", "NATIVE_CONCAT, true"})
+    void perPassTrafficDoesNotGrowWithTheContext(KvCacheMode mode, boolean logitsGraph) {
+        boolean inPlace = mode == KvCacheMode.NATIVE;
+        // In place, a pass also sends the column it writes at (8 bytes), and a hole is a (row,
+        // column) pair (16 bytes) rather than a flat index (8).
+        long writeAt = inPlace ? Long.BYTES : 0;
+        long hole = inPlace ? 2 * Long.BYTES : Long.BYTES;
+        try (OnnxLanguageModel model = nativeModel(BundledModels.draft(), mode, logitsGraph)) {
             SplittableRandom random = new SplittableRandom(3);
             int batch = 8;
             List<Extension> prefill = new ArrayList<>();
@@ -123,17 +132,17 @@ class ResidentKvBatchTest {
             // One greedy step: batch x 1 token in (ids, positions, the new mask column), batch x
             // (argmax, its log-probability) out, not a vocabulary row each, at 64 and 384 cached
             // tokens alike: the mask of the cached columns stays where the caches are.
-            assertThat(tokens[1]).isEqualTo(tokens[0]).isEqualTo(2L * batch * Long.BYTES);
+            assertThat(tokens[1]).isEqualTo(tokens[0]).isEqualTo(2L * batch * Long.BYTES + writeAt);
             assertThat(masks[1]).isEqualTo(masks[0]).isEqualTo(batch * Long.BYTES);
             assertThat(logits[1]).isEqualTo(logits[0]).isEqualTo(batch * 12L);
-            // A rollback sends the columns it turned into holes, 8 bytes each, once.
+            // A rollback sends the columns it turned into holes, once.
             for (int i = 0; i < batch; i++) {
                 model.truncate("c" + i, model.cachedLength("c" + i) - 2);
             }
             ModelTraffic before = model.traffic().copy();
             step(model, random, batch);
             assertThat(model.traffic().since(before).maskBytesIn)
-                    .isEqualTo(batch * Long.BYTES + 2L * batch * Long.BYTES);
+                    .isEqualTo(batch * Long.BYTES + 2L * batch * hole);
             before = model.traffic().copy();
             step(model, random, batch);
             assertThat(model.traffic().since(before).maskBytesIn).isEqualTo(batch * Long.BYTES);
@@ -209,11 +218,12 @@ class ResidentKvBatchTest {
         return t;
     }
 
-    private static OnnxLanguageModel nativeModel(Path file, boolean logitsGraph) {
+    private static OnnxLanguageModel nativeModel(Path file, KvCacheMode mode, boolean logitsGraph) {
         return OnnxLanguageModel.load(
                 file,
                 OnnxModelOptions.defaults(BundledModels.CONTEXT)
                         .withThreads(1, 1)
+                        .withKvCache(mode)
                         .withLogitsGraph(logitsGraph));
     }
 }
