@@ -23,9 +23,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * What {@link OnnxLanguageModel} must do on the bundled models with either KV cache mode: the
+ * What {@link OnnxLanguageModel} must do on the bundled models in every KV cache mode: the
  * committed reference logits, and the KV cache invariants (incremental = recompute, padded batch =
- * one by one, rollback). {@link NativeKvModelTest} and {@link HeapKvModelTest} run it.
+ * one by one, rollback). {@link NativeKvModelTest}, {@link NativeConcatKvModelTest} and {@link
+ * HeapKvModelTest} run it.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class OnnxLanguageModelContract {

@@ -96,9 +96,13 @@ public final class TetrisOptions {
                     .withDescription(
                             "Where each model keeps its KV caches between forward passes: native"
                                     + " (resident in ONNX Runtime's memory, on the device with"
-                                    + " cuda; only token ids go in and logits come out) or heap"
-                                    + " (copied through the Java heap every pass; the previous"
-                                    + " engine, slower, kept as a reference).");
+                                    + " cuda; only token ids go in and logits come out; the"
+                                    + " bundled graphs write new keys and values into the caches"
+                                    + " in place, other exports concatenate them onto a copy),"
+                                    + " native-concat (resident, but always concatenating: the"
+                                    + " general path, for comparison) or heap (copied through the"
+                                    + " Java heap every pass; the previous engine, slower, kept as"
+                                    + " a reference).");
 
     public static final ConfigOption<Integer> DEVICE_ID =
             ConfigOptions.key("tetris.model.device-id")

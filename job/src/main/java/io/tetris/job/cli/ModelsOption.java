@@ -23,8 +23,9 @@ final class ModelsOption {
             paramLabel = "MODE",
             description =
                     "Where the models keep their KV caches: native (resident in ONNX Runtime's"
-                            + " memory, the default) or heap (the previous engine, for"
-                            + " comparison); same as tetris.model.kv-cache.")
+                            + " memory, written in place where the graph allows; the default),"
+                            + " native-concat (resident, always concatenated: the general path)"
+                            + " or heap (the previous engine); same as tetris.model.kv-cache.")
     String kvCache;
 
     /** The chosen folder, or the bundled one. */
