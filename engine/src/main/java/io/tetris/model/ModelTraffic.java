@@ -19,8 +19,11 @@ public final class ModelTraffic {
     /** Bytes of KV cache copied between the Java heap and the model, both ways. */
     public long kvBytesCrossed;
 
-    /** Compactions of a resident batch, and the gather-index bytes they sent. */
+    /** Compactions of a resident batch, and the index bytes they and joins sent. */
     public long compactions;
+
+    /** Prefilled sequences put into free rows in place, without a compaction (per pass). */
+    public long joins;
 
     public long compactionIndexBytes;
 
@@ -50,6 +53,7 @@ public final class ModelTraffic {
         t.logitBytesOut = logitBytesOut - earlier.logitBytesOut;
         t.kvBytesCrossed = kvBytesCrossed - earlier.kvBytesCrossed;
         t.compactions = compactions - earlier.compactions;
+        t.joins = joins - earlier.joins;
         t.compactionIndexBytes = compactionIndexBytes - earlier.compactionIndexBytes;
         t.runs = runs - earlier.runs;
         t.modelNanos = modelNanos - earlier.modelNanos;

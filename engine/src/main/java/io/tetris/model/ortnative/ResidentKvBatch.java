@@ -1,6 +1,7 @@
 package io.tetris.model.ortnative;
 
 import ai.onnx.proto.OnnxMl;
+import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import ai.onnxruntime.OrtSession;
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
@@ -64,6 +65,8 @@ public final class ResidentKvBatch implements AutoCloseable {
     private final boolean inPlace; // SharedKvRewrite: passes write into the caches
     private final KvGather gather1; // compaction and resizing
     private final KvGather gather2; // merging prefilled sequences in
+    private final KvScatter kvScatter; // in place: prefilled sequences into free rows
+    private final KvScatter maskScatter;
     private final LogitsReducer reducer;
     private final String[] pastNames; // [2 * layers] key, value per layer
     private final String[] presentNames; // [2 * layers]
@@ -88,6 +91,7 @@ public final class ResidentKvBatch implements AutoCloseable {
     private Memory holesBuffer;
     private Memory indexBuffer;
     private Memory writeAtBuffer;
+    private Memory maskValuesBuffer;
 
     private final ModelTraffic traffic = new ModelTraffic();
 
@@ -181,6 +185,8 @@ public final class ResidentKvBatch implements AutoCloseable {
         this.binding = ort.createIoBinding(this.session);
         this.gather1 = KvGather.create(ort, sessionOptions, 1);
         this.gather2 = KvGather.create(ort, sessionOptions, 2);
+        this.kvScatter = KvScatter.create(ort, sessionOptions, DataType.FLOAT);
+        this.maskScatter = KvScatter.create(ort, sessionOptions, DataType.INT64);
         this.reducer = LogitsReducer.create(ort, sessionOptions, kvDevice != null || logitsGraph);
         int layers = signature.layers();
         pastNames = new String[2 * layers];
@@ -400,16 +406,109 @@ public final class ResidentKvBatch implements AutoCloseable {
                         rowOfMember,
                         out);
         try {
-            relayout(
-                    placements,
-                    placements.size(),
-                    longest,
-                    0,
-                    new Source(kv, rows, capacity),
-                    new Source(prefilled, f, newTokens));
+            if (inPlace && kv != null && rows - rowOf.size() >= f && newTokens <= capacity) {
+                join(batch, fresh, newTokens, prefilled);
+            } else {
+                relayout(
+                        placements,
+                        placements.size(),
+                        longest,
+                        0,
+                        new Source(kv, rows, capacity),
+                        new Source(prefilled, f, newTokens));
+            }
         } finally {
             release(prefilled);
         }
+    }
+
+    /**
+     * Puts prefilled sequences into free rows, in place: prefilled row {@code m} (its prompt of
+     * {@code t} tokens left-padded to {@code newTokens}) lands in columns {@code [0, newTokens)} of
+     * a free row, rotated so that the prompt takes columns {@code [0, t)} and the padding the holes
+     * after it. The work is the prompts' size; the other rows are not touched.
+     */
+    private void join(
+            List<Extension> batch, List<Integer> fresh, int newTokens, Pointer[] prefilled) {
+        int f = fresh.size();
+        int heads = signature.kvHeads();
+        int[] target = new int[f]; // [f] the free row each prefilled row goes to
+        int[] length = new int[f]; // [f] its prompt length
+        for (int m = 0, r = 0; m < f; m++, r++) {
+            while (ids[r] != null) {
+                r++;
+            }
+            target[m] = r;
+            length[m] = batch.get(fresh.get(m)).tokens().length;
+        }
+        long[] kvIndex = new long[f * heads * newTokens * 3]; // [f][heads][newTokens][3]
+        long[] maskIndex = new long[f * newTokens * 2]; // [f][newTokens][2]
+        long[] maskValues = new long[f * newTokens]; // [f][newTokens]
+        for (int m = 0; m < f; m++) {
+            for (int j = 0; j < newTokens; j++) {
+                int column = (j + length[m]) % newTokens;
+                for (int h = 0; h < heads; h++) {
+                    int at = ((m * heads + h) * newTokens + j) * 3;
+                    kvIndex[at] = target[m];
+                    kvIndex[at + 1] = h;
+                    kvIndex[at + 2] = column;
+                }
+                maskIndex[(m * newTokens + j) * 2] = target[m];
+                maskIndex[(m * newTokens + j) * 2 + 1] = column;
+                maskValues[m * newTokens + j] = column < length[m] ? 1 : 0;
+            }
+        }
+        indexBuffer = OrtApiShim.fill(indexBuffer, kvIndex);
+        long t0 = System.nanoTime();
+        for (int i = 0; i < pastNames.length; i++) {
+            kvScatter.scatter(
+                    kv[i],
+                    indexBuffer,
+                    new long[] {f, heads, newTokens, 3},
+                    prefilled[i],
+                    cpuInfo,
+                    allocator);
+        }
+        indexBuffer = OrtApiShim.fill(indexBuffer, maskIndex);
+        maskValuesBuffer = OrtApiShim.fill(maskValuesBuffer, maskValues);
+        Pointer values = tensorOver(maskValuesBuffer, new long[] {f, newTokens});
+        try {
+            maskScatter.scatter(
+                    mask, indexBuffer, new long[] {f, newTokens, 2}, values, cpuInfo, allocator);
+        } finally {
+            ort.releaseValue(values);
+        }
+        traffic.modelNanos += System.nanoTime() - t0;
+        traffic.runs += pastNames.length + 1;
+        traffic.joins++;
+        traffic.compactionIndexBytes +=
+                (long) Long.BYTES * (kvIndex.length + maskIndex.length + maskValues.length);
+        // The mask of those columns is set now: holes still pending there would clear it.
+        Set<Integer> joined = new HashSet<>();
+        for (int r : target) {
+            joined.add(r);
+        }
+        LongList pending = new LongList();
+        for (long hole : holes.toArray()) {
+            boolean rewritten =
+                    joined.contains((int) (hole / capacity)) && hole % capacity < newTokens;
+            if (!rewritten) {
+                pending.add(hole);
+            }
+        }
+        holes = pending;
+        for (int m = 0; m < f; m++) {
+            int r = target[m];
+            ids[r] = batch.get(fresh.get(m)).sequenceId();
+            rowOf.put(ids[r], r);
+            lengths[r] = length[m];
+            ensureColumns(r, length[m]);
+            for (int j = 0; j < length[m]; j++) {
+                columns[r][j] = j;
+            }
+        }
+        // The next pass writes after every column just written.
+        width = Math.max(width, newTokens);
     }
 
     /**
@@ -893,6 +992,8 @@ public final class ResidentKvBatch implements AutoCloseable {
         releaseCaches();
         gather1.close();
         gather2.close();
+        kvScatter.close();
+        maskScatter.close();
         reducer.close();
         ort.releaseIoBinding(binding);
         if (kvAllocator != allocator) {

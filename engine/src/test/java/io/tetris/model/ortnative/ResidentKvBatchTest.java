@@ -87,6 +87,8 @@ class ResidentKvBatchTest {
             assertThat(compared).isGreaterThan(500);
             ModelTraffic traffic = resident.traffic();
             assertThat(traffic.compactions).as("compactions").isGreaterThan(3);
+            // In place, sequences prefilled apart also join free rows without a compaction.
+            assertThat(traffic.joins > 0).as("joins").isEqualTo(mode == KvCacheMode.NATIVE);
             assertThat(traffic.kvBytesCrossed).isZero();
             assertThat(heap.traffic().kvBytesCrossed).isPositive();
         }

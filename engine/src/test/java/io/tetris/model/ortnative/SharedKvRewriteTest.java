@@ -93,6 +93,18 @@ class SharedKvRewriteTest {
                                 }
                             }
                             assertThat(batch.capacity() > batch.width()).isEqualTo(inPlace);
+
+                            // A long prompt joins the row s3 leaves: in place, it is scattered
+                            // into that row, and the other rows stay where they are.
+                            batch.release("s3");
+                            long compactions = batch.traffic().compactions;
+                            Pointer before = batch.cacheData();
+                            batch.next(List.of(new Extension("s4", tokens(24, 4), 1, true)));
+                            assertThat(batch.traffic().joins).isEqualTo(inPlace ? 1 : 0);
+                            assertThat(batch.traffic().compactions)
+                                    .isEqualTo(inPlace ? compactions : compactions + 1);
+                            assertThat(batch.cacheData().equals(before)).isEqualTo(inPlace);
+                            assertThat(batch.cachedLength("s4")).isEqualTo(24);
                         }
                     }
                     return null;

@@ -1,0 +1,113 @@
+package io.tetris.model.ortnative;
+
+import ai.onnx.proto.OnnxMl;
+import ai.onnx.proto.OnnxMl.TensorProto.DataType;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import com.sun.jna.Memory;
+import com.sun.jna.Pointer;
+
+/**
+ * Writes rows into a resident tensor where it lies: {@code ScatterND(data, index, updates)} run
+ * through IoBinding with its output bound to {@code data} itself, which ONNX Runtime's {@code
+ * ScatterND} then updates without copying it (as the in-place decoder passes do, {@link
+ * SharedKvRewrite}). Only the index crosses from the host; it runs on the model's own execution
+ * provider, so device memory works the same.
+ *
+ * <p>Used to put freshly prefilled sequences into free rows of a {@link ResidentKvBatch}: the work
+ * is the size of the prompts, whatever the batch's context, where a relayout would gather every
+ * cached column of every row.
+ */
+final class KvScatter implements AutoCloseable {
+
+    private static final String DATA = "data";
+    private static final String INDEX = "index";
+    private static final String UPDATES = "updates";
+    private static final String OUT = "scattered";
+
+    private final OrtApiShim ort;
+    private final OrtSession session;
+    private final Pointer binding;
+
+    private KvScatter(OrtApiShim ort, OrtSession session) {
+        this.ort = ort;
+        this.session = session;
+        this.binding = ort.createIoBinding(OrtApiShim.session(session));
+    }
+
+    /**
+     * The graph for one element type ({@code FLOAT} caches, {@code INT64} masks), with the model's
+     * options so it runs on the same provider. Call on a large-stack thread.
+     */
+    static KvScatter create(OrtApiShim ort, OrtSession.SessionOptions options, DataType type) {
+        // Ranks differ between the caches (4) and the mask (2): the values give the shapes.
+        OnnxMl.GraphProto.Builder graph =
+                OnnxMl.GraphProto.newBuilder()
+                        .setName("kv_scatter")
+                        .addInput(anyShape(DATA, type))
+                        .addInput(anyShape(INDEX, DataType.INT64))
+                        .addInput(anyShape(UPDATES, type))
+                        .addOutput(anyShape(OUT, type))
+                        .addNode(OnnxGraphs.node("ScatterND", OUT, DATA, INDEX, UPDATES));
+        return new KvScatter(ort, OnnxGraphs.session(graph, options));
+    }
+
+    /**
+     * {@code data[index[i]] = updates[i]} for every index tuple, in place.
+     *
+     * @param data the resident tensor, updated where it lies
+     * @param index host memory the caller owns: {@code indexShape} int64 tuples into {@code data}
+     * @param updates a tensor shaped {@code indexShape} without its last dimension, plus the slice
+     *     each tuple addresses
+     */
+    void scatter(
+            Pointer data,
+            Memory index,
+            long[] indexShape,
+            Pointer updates,
+            Pointer cpuInfo,
+            Pointer allocator) {
+        long elements = 1;
+        for (long d : indexShape) {
+            elements *= d;
+        }
+        Pointer indexValue =
+                ort.createTensorOver(
+                        cpuInfo, index, elements * Long.BYTES, indexShape, OrtApiShim.INT64);
+        try {
+            ort.bindInput(binding, DATA, data);
+            ort.bindInput(binding, INDEX, indexValue);
+            ort.bindInput(binding, UPDATES, updates);
+            ort.clearBoundOutputs(binding);
+            ort.bindOutput(binding, OUT, data);
+            ort.runWithBinding(OrtApiShim.session(session), binding);
+            for (Pointer handle : ort.boundOutputValues(binding, allocator)) {
+                ort.releaseValue(handle); // a handle onto data
+            }
+        } finally {
+            ort.clearBoundInputs(binding);
+            ort.releaseValue(indexValue);
+        }
+    }
+
+    @Override
+    public void close() {
+        ort.releaseIoBinding(binding);
+        try {
+            session.close();
+        } catch (OrtException e) {
+            throw new IllegalStateException("cannot close the KV scatter session", e);
+        }
+    }
+
+    private static OnnxMl.ValueInfoProto anyShape(String name, DataType type) {
+        return OnnxMl.ValueInfoProto.newBuilder()
+                .setName(name)
+                .setType(
+                        OnnxMl.TypeProto.newBuilder()
+                                .setTensorType(
+                                        OnnxMl.TypeProto.Tensor.newBuilder()
+                                                .setElemType(type.getNumber())))
+                .build();
+    }
+}
