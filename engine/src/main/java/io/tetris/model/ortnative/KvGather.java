@@ -2,7 +2,6 @@ package io.tetris.model.ortnative;
 
 import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
-import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
@@ -29,15 +28,15 @@ final class KvGather implements AutoCloseable {
     private static final String OUT = "gathered";
 
     private final OrtApiShim ort;
-    private final OrtSession session;
+    private final BoundGraph graph;
     private final Pointer binding;
     private final int sources;
 
-    private KvGather(OrtApiShim ort, OrtSession session, int sources) {
+    private KvGather(OrtApiShim ort, BoundGraph graph, int sources) {
         this.ort = ort;
-        this.session = session;
+        this.graph = graph;
         this.sources = sources;
-        this.binding = ort.createIoBinding(OrtApiShim.session(session));
+        this.binding = graph.binding();
     }
 
     /**
@@ -45,7 +44,7 @@ final class KvGather implements AutoCloseable {
      * provider). Session creation needs a large native stack, like every ORT session here.
      */
     static KvGather create(OrtApiShim ort, OrtSession.SessionOptions options, int sources) {
-        return new KvGather(ort, OnnxGraphs.session(graph(sources), options), sources);
+        return new KvGather(ort, new BoundGraph(ort, graph(sources), options), sources);
     }
 
     /**
@@ -108,7 +107,7 @@ final class KvGather implements AutoCloseable {
             }
             ort.clearBoundOutputs(binding);
             ort.bindOutputToDevice(binding, OUT, outputInfo);
-            ort.runWithBinding(OrtApiShim.session(session), binding);
+            graph.run();
             Pointer[] outputs = ort.boundOutputValues(binding, allocator);
             return outputs[0];
         } finally {
@@ -126,12 +125,7 @@ final class KvGather implements AutoCloseable {
 
     @Override
     public void close() {
-        ort.releaseIoBinding(binding);
-        try {
-            session.close();
-        } catch (OrtException e) {
-            throw new IllegalStateException("cannot close the KV gather session", e);
-        }
+        graph.close();
     }
 
     private static OnnxMl.GraphProto.Builder graph(int sources) {

@@ -2,7 +2,6 @@ package io.tetris.model.ortnative;
 
 import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
-import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
@@ -26,13 +25,13 @@ final class KvScatter implements AutoCloseable {
     private static final String OUT = "scattered";
 
     private final OrtApiShim ort;
-    private final OrtSession session;
+    private final BoundGraph graph;
     private final Pointer binding;
 
-    private KvScatter(OrtApiShim ort, OrtSession session) {
+    private KvScatter(OrtApiShim ort, BoundGraph graph) {
         this.ort = ort;
-        this.session = session;
-        this.binding = ort.createIoBinding(OrtApiShim.session(session));
+        this.graph = graph;
+        this.binding = graph.binding();
     }
 
     /**
@@ -44,12 +43,12 @@ final class KvScatter implements AutoCloseable {
         OnnxMl.GraphProto.Builder graph =
                 OnnxMl.GraphProto.newBuilder()
                         .setName("kv_scatter")
-                        .addInput(anyShape(DATA, type))
-                        .addInput(anyShape(INDEX, DataType.INT64))
-                        .addInput(anyShape(UPDATES, type))
-                        .addOutput(anyShape(OUT, type))
+                        .addInput(OnnxGraphs.anyShape(DATA, type))
+                        .addInput(OnnxGraphs.anyShape(INDEX, DataType.INT64))
+                        .addInput(OnnxGraphs.anyShape(UPDATES, type))
+                        .addOutput(OnnxGraphs.anyShape(OUT, type))
                         .addNode(OnnxGraphs.node("ScatterND", OUT, DATA, INDEX, UPDATES));
-        return new KvScatter(ort, OnnxGraphs.session(graph, options));
+        return new KvScatter(ort, new BoundGraph(ort, graph, options));
     }
 
     /**
@@ -80,7 +79,7 @@ final class KvScatter implements AutoCloseable {
             ort.bindInput(binding, UPDATES, updates);
             ort.clearBoundOutputs(binding);
             ort.bindOutput(binding, OUT, data);
-            ort.runWithBinding(OrtApiShim.session(session), binding);
+            graph.run();
             for (Pointer handle : ort.boundOutputValues(binding, allocator)) {
                 ort.releaseValue(handle); // a handle onto data
             }
@@ -92,22 +91,6 @@ final class KvScatter implements AutoCloseable {
 
     @Override
     public void close() {
-        ort.releaseIoBinding(binding);
-        try {
-            session.close();
-        } catch (OrtException e) {
-            throw new IllegalStateException("cannot close the KV scatter session", e);
-        }
-    }
-
-    private static OnnxMl.ValueInfoProto anyShape(String name, DataType type) {
-        return OnnxMl.ValueInfoProto.newBuilder()
-                .setName(name)
-                .setType(
-                        OnnxMl.TypeProto.newBuilder()
-                                .setTensorType(
-                                        OnnxMl.TypeProto.Tensor.newBuilder()
-                                                .setElemType(type.getNumber())))
-                .build();
+        graph.close();
     }
 }

@@ -2,7 +2,6 @@ package io.tetris.model.ortnative;
 
 import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
-import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
@@ -41,7 +40,7 @@ final class LogitsReducer implements AutoCloseable {
     static final String LOGPROBS = "logprobs";
 
     private final OrtApiShim ort;
-    private final OrtSession session; // null: reduced on the host
+    private final BoundGraph graph; // null: reduced on the host
     private final Pointer binding;
     private Memory wantedBuffer;
     private Memory fullBuffer;
@@ -49,10 +48,10 @@ final class LogitsReducer implements AutoCloseable {
     /** What came back: {@code argmax [w]}, {@code best [w]}, {@code logProbs [s][vocab]}. */
     record Reduced(long[] argmax, float[] best, float[][] logProbs, long bytesOut) {}
 
-    private LogitsReducer(OrtApiShim ort, OrtSession session) {
+    private LogitsReducer(OrtApiShim ort, BoundGraph graph) {
         this.ort = ort;
-        this.session = session;
-        this.binding = session == null ? null : ort.createIoBinding(OrtApiShim.session(session));
+        this.graph = graph;
+        this.binding = graph == null ? null : graph.binding();
     }
 
     /**
@@ -60,12 +59,12 @@ final class LogitsReducer implements AutoCloseable {
      *     memory) rather than read them in place (host memory)
      */
     static LogitsReducer create(OrtApiShim ort, OrtSession.SessionOptions options, boolean graph) {
-        return new LogitsReducer(ort, graph ? OnnxGraphs.session(graph(), options) : null);
+        return new LogitsReducer(ort, graph ? new BoundGraph(ort, graph(), options) : null);
     }
 
     /** Whether this reducer runs the graph. */
     boolean usesGraph() {
-        return session != null;
+        return graph != null;
     }
 
     /**
@@ -83,7 +82,7 @@ final class LogitsReducer implements AutoCloseable {
             int[] full,
             Pointer cpuInfo,
             Pointer allocator) {
-        if (session == null) {
+        if (graph == null) {
             return inPlace(logits, n, vocab, wanted, full);
         }
         long[] fullRows = new long[full.length];
@@ -113,7 +112,7 @@ final class LogitsReducer implements AutoCloseable {
             ort.bindOutputToDevice(binding, ARGMAX, cpuInfo);
             ort.bindOutputToDevice(binding, BEST, cpuInfo);
             ort.bindOutputToDevice(binding, LOGPROBS, cpuInfo);
-            ort.runWithBinding(OrtApiShim.session(session), binding);
+            graph.run();
             outputs = ort.boundOutputValues(binding, allocator);
             int w = wanted.length;
             long[] argmax = new long[w];
@@ -182,14 +181,8 @@ final class LogitsReducer implements AutoCloseable {
 
     @Override
     public void close() {
-        if (session == null) {
-            return;
-        }
-        ort.releaseIoBinding(binding);
-        try {
-            session.close();
-        } catch (OrtException e) {
-            throw new IllegalStateException("cannot close the logits reduction session", e);
+        if (graph != null) {
+            graph.close();
         }
     }
 

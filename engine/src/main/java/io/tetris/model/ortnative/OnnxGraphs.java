@@ -65,14 +65,22 @@ final class OnnxGraphs {
         for (String dim : dims) {
             shape.addDim(OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimParam(dim));
         }
+        return value(name, tensor(type).setShape(shape));
+    }
+
+    /** A tensor value of any rank: the values bound at run time give the shapes. */
+    static OnnxMl.ValueInfoProto anyShape(String name, DataType type) {
+        return value(name, tensor(type));
+    }
+
+    private static OnnxMl.TypeProto.Tensor.Builder tensor(DataType type) {
+        return OnnxMl.TypeProto.Tensor.newBuilder().setElemType(type.getNumber());
+    }
+
+    private static OnnxMl.ValueInfoProto value(String name, OnnxMl.TypeProto.Tensor.Builder type) {
         return OnnxMl.ValueInfoProto.newBuilder()
                 .setName(name)
-                .setType(
-                        OnnxMl.TypeProto.newBuilder()
-                                .setTensorType(
-                                        OnnxMl.TypeProto.Tensor.newBuilder()
-                                                .setElemType(type.getNumber())
-                                                .setShape(shape)))
+                .setType(OnnxMl.TypeProto.newBuilder().setTensorType(type))
                 .build();
     }
 }
