@@ -92,6 +92,9 @@ public final class ResidentKvBatch implements AutoCloseable {
     private Memory indexBuffer;
     private Memory writeAtBuffer;
     private Memory maskValuesBuffer;
+    private Pointer logitsOwner; // in place: where passes write their logits
+    private long logitsCapacity; // floats
+    private boolean cachesBound; // in place: the binding holds kv and mask, in and out
 
     private final ModelTraffic traffic = new ModelTraffic();
 
@@ -300,40 +303,37 @@ public final class ResidentKvBatch implements AutoCloseable {
             }
         }
         boolean written = inPlace && kv != null;
-        Pointer[] presents =
-                forward(
-                        inputIds,
-                        positions,
-                        maskNew,
-                        holeIndex(),
-                        rows,
-                        newTokens,
-                        width,
-                        kv,
-                        mask,
-                        batch,
-                        members,
-                        rowOfMember,
-                        out);
-        if (written) {
-            // The caches were written in place: the outputs are handles onto them.
-            release(Arrays.copyOf(presents, pastNames.length));
-            Pointer maskOut = presents[pastNames.length];
-            if (maskResident) {
-                ort.releaseValue(maskOut);
-            } else {
-                ort.releaseValue(mask);
-                mask = maskOut;
-                maskResident = true;
-            }
-            holes = new LongList();
+        if (written && maskResident && signature.vocab() > 0) {
+            forwardInPlace(
+                    inputIds,
+                    positions,
+                    maskNew,
+                    holeIndex(),
+                    newTokens,
+                    batch,
+                    members,
+                    rowOfMember,
+                    out);
         } else {
-            releaseCaches();
-            kv = Arrays.copyOf(presents, pastNames.length);
-            mask = presents[pastNames.length];
-            maskResident = true;
-            capacity = total;
+            adopt(
+                    written,
+                    total,
+                    forward(
+                            inputIds,
+                            positions,
+                            maskNew,
+                            holeIndex(),
+                            rows,
+                            newTokens,
+                            width,
+                            kv,
+                            mask,
+                            batch,
+                            members,
+                            rowOfMember,
+                            out));
         }
+        holes = new LongList();
         for (int m = 0; m < members.size(); m++) {
             int r = rowOfMember[m];
             int t = batch.get(members.get(m)).tokens().length;
@@ -344,6 +344,113 @@ public final class ResidentKvBatch implements AutoCloseable {
             lengths[r] += t;
         }
         width = total;
+    }
+
+    /** Takes over what a general {@link #forward} pass returned. */
+    private void adopt(boolean written, int total, Pointer[] presents) {
+        if (written) {
+            // The caches were written in place: the outputs are handles onto them.
+            release(Arrays.copyOf(presents, pastNames.length));
+            Pointer maskOut = presents[pastNames.length];
+            if (maskResident) {
+                ort.releaseValue(maskOut);
+            } else {
+                ort.releaseValue(mask);
+                mask = maskOut;
+                maskResident = true;
+                cachesBound = false;
+            }
+        } else {
+            releaseCaches();
+            kv = Arrays.copyOf(presents, pastNames.length);
+            mask = presents[pastNames.length];
+            maskResident = true;
+            capacity = total;
+        }
+    }
+
+    /**
+     * A pass in place with the caches and the mask where they live: they stay bound from pass to
+     * pass (as input and output at once), the logits go to a buffer of this batch's, and only the
+     * pass's own inputs are bound anew, so a pass makes a fixed, small number of native calls.
+     */
+    private void forwardInPlace(
+            long[] inputIds,
+            long[] positions,
+            long[] maskNew,
+            long[] holePairs,
+            int newTokens,
+            List<Extension> batch,
+            List<Integer> members,
+            int[] rowOfMember,
+            NextTokens[] out) {
+        idsBuffer = OrtApiShim.fill(idsBuffer, inputIds);
+        positionsBuffer = OrtApiShim.fill(positionsBuffer, positions);
+        maskBuffer = OrtApiShim.fill(maskBuffer, maskNew);
+        holesBuffer = OrtApiShim.fill(holesBuffer, holePairs);
+        writeAtBuffer = OrtApiShim.fill(writeAtBuffer, new long[] {width});
+        int vocab = signature.vocab();
+        List<Pointer> inputs = new ArrayList<>();
+        try {
+            if (!cachesBound) {
+                ort.clearBoundInputs(binding);
+                ort.clearBoundOutputs(binding);
+                for (int i = 0; i < pastNames.length; i++) {
+                    ort.bindInput(binding, pastNames[i], kv[i]);
+                    ort.bindOutput(binding, presentNames[i], kv[i]);
+                }
+                ort.bindInput(binding, ResidentMask.PAST, mask);
+                ort.bindOutput(binding, ResidentMask.PRESENT, mask);
+                cachesBound = true;
+            }
+            // Binding a name again replaces what was bound to it.
+            long[] tokenShape = {rows, newTokens};
+            inputs.add(tensorOver(idsBuffer, tokenShape));
+            ort.bindInput(binding, DecoderSignature.INPUT_IDS, last(inputs));
+            inputs.add(tensorOver(maskBuffer, tokenShape));
+            ort.bindInput(binding, ResidentMask.NEW, last(inputs));
+            inputs.add(tensorOver(holesBuffer, new long[] {holePairs.length / 2, 2}));
+            ort.bindInput(binding, ResidentMask.HOLES, last(inputs));
+            inputs.add(tensorOver(writeAtBuffer, new long[] {1}));
+            ort.bindInput(binding, SharedKvRewrite.WRITE_AT, last(inputs));
+            if (signature.positionIds()) {
+                inputs.add(tensorOver(positionsBuffer, tokenShape));
+                ort.bindInput(binding, DecoderSignature.POSITION_IDS, last(inputs));
+            }
+            long logitElements = (long) rows * newTokens * vocab;
+            if (logitsOwner == null || logitsCapacity < logitElements) {
+                ort.releaseValue(logitsOwner);
+                logitsOwner = null;
+                logitsCapacity = Math.max(logitElements, 2 * logitsCapacity);
+                logitsOwner =
+                        ort.createTensor(
+                                kvAllocator, new long[] {logitsCapacity}, OrtApiShim.FLOAT);
+            }
+            inputs.add(
+                    ort.createTensorOver(
+                            kvMemory(),
+                            ort.tensorData(logitsOwner),
+                            logitElements * Float.BYTES,
+                            new long[] {rows, newTokens, vocab},
+                            OrtApiShim.FLOAT));
+            Pointer logits = last(inputs);
+            ort.bindOutput(binding, DecoderSignature.LOGITS, logits);
+            long t0 = System.nanoTime();
+            ort.runWithBinding(session, binding);
+            traffic.modelNanos += System.nanoTime() - t0;
+            traffic.runs++;
+            long maskBytes = (long) Long.BYTES * (maskNew.length + holePairs.length);
+            long positionBytes = signature.positionIds() ? positions.length : 0;
+            traffic.tokenBytesIn +=
+                    (long) Long.BYTES * (inputIds.length + 1 + positionBytes) + maskBytes;
+            traffic.maskBytesIn += maskBytes;
+            reduce(logits, vocab, rows, newTokens, batch, members, rowOfMember, out);
+        } finally {
+            // The binding keeps its own references until the next pass replaces them.
+            for (Pointer p : inputs) {
+                ort.releaseValue(p);
+            }
+        }
     }
 
     /** The holes to clear in this pass: flat mask indices, or (row, column) pairs in place. */
@@ -533,6 +640,7 @@ public final class ResidentKvBatch implements AutoCloseable {
             List<Integer> members,
             int[] rowOfMember,
             NextTokens[] out) {
+        cachesBound = false; // this pass binds everything itself, and clears it
         idsBuffer = OrtApiShim.fill(idsBuffer, inputIds);
         positionsBuffer = OrtApiShim.fill(positionsBuffer, positions);
         maskBuffer = OrtApiShim.fill(maskBuffer, maskNew);
@@ -623,7 +731,16 @@ public final class ResidentKvBatch implements AutoCloseable {
                                 + " outputs, got "
                                 + outputs.length);
             }
-            reduce(outputs[0], batchRows, newTokens, batch, members, rowOfMember, out);
+            long[] logitsShape = ort.shape(outputs[0]); // [batchRows][newTokens][vocab]
+            reduce(
+                    outputs[0],
+                    Math.toIntExact(logitsShape[2]),
+                    batchRows,
+                    newTokens,
+                    batch,
+                    members,
+                    rowOfMember,
+                    out);
             Pointer[] presents = Arrays.copyOfRange(outputs, 1, outputs.length);
             ort.releaseValue(outputs[0]);
             outputs = null;
@@ -641,6 +758,7 @@ public final class ResidentKvBatch implements AutoCloseable {
 
     private void reduce(
             Pointer logits,
+            int vocab,
             int batchRows,
             int newTokens,
             List<Extension> batch,
@@ -674,8 +792,6 @@ public final class ResidentKvBatch implements AutoCloseable {
             }
             return;
         }
-        long[] shape = ort.shape(logits); // [batchRows][newTokens][vocab]
-        int vocab = Math.toIntExact(shape[2]);
         long t0 = System.nanoTime();
         LogitsReducer.Reduced reduced =
                 reducer.reduce(
@@ -996,6 +1112,7 @@ public final class ResidentKvBatch implements AutoCloseable {
         maskScatter.close();
         reducer.close();
         ort.releaseIoBinding(binding);
+        ort.releaseValue(logitsOwner);
         if (kvAllocator != allocator) {
             ort.releaseAllocator(kvAllocator);
         }
@@ -1023,6 +1140,7 @@ public final class ResidentKvBatch implements AutoCloseable {
         kvOwners = null;
         mask = null;
         holes = new LongList();
+        cachesBound = false;
     }
 
     private void release(Pointer[] values) {
