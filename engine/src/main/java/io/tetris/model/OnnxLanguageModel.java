@@ -159,6 +159,16 @@ public final class OnnxLanguageModel implements LanguageModel {
         return resident != null && resident.inPlace();
     }
 
+    /** How the KV caches are kept, for logs: in place, concatenated (general path), or heap. */
+    public String kvCacheDescription() {
+        if (resident == null) {
+            return "on the Java heap";
+        }
+        return resident.inPlace()
+                ? "resident, written in place"
+                : "resident, concatenated in the model (general path)";
+    }
+
     /** Where the KV caches live now ({@code Cpu:0}, {@code Cuda:0}, or {@code heap}). */
     public String cacheLocation() {
         return resident != null ? resident.cacheLocation() : "heap";

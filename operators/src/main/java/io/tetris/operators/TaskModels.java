@@ -4,6 +4,7 @@ import io.tetris.config.TetrisConfig;
 import io.tetris.config.TetrisOptions;
 import io.tetris.engine.CachedModel;
 import io.tetris.model.HuggingFaceTextTokenizer;
+import io.tetris.model.OnnxLanguageModel;
 import io.tetris.model.Vocabulary;
 import java.io.File;
 import java.net.InetAddress;
@@ -186,10 +187,15 @@ public final class TaskModels {
     private static CachedModel model(
             RuntimeContext context, String setting, String option, TetrisConfig.Models models) {
         Path file = locate(context, setting, option, models.shippedFolders());
-        return loadNative(
-                "the model " + file,
-                ONNX_RUNTIME,
-                () -> CachedModel.load(file.toString(), models.onnx()));
+        CachedModel model =
+                loadNative(
+                        "the model " + file,
+                        ONNX_RUNTIME,
+                        () -> CachedModel.load(file.toString(), models.onnx()));
+        if (model.model() instanceof OnnxLanguageModel onnx) {
+            LOG.info("Loaded {}: KV caches {}", file, onnx.kvCacheDescription());
+        }
+        return model;
     }
 
     /** Whether {@code type} was loaded from the job jar by a Flink user-code class loader. */

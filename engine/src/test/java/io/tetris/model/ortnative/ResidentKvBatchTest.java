@@ -39,6 +39,8 @@ class ResidentKvBatchTest {
                 OnnxLanguageModel resident =
                         nativeModel(BundledModels.target(), mode, logitsGraph)) {
             assertThat(resident.writesCachesInPlace()).isEqualTo(mode == KvCacheMode.NATIVE);
+            assertThat(resident.kvCacheDescription())
+                    .contains(mode == KvCacheMode.NATIVE ? "in place" : "general path");
             SplittableRandom random = new SplittableRandom(12);
             Map<String, Integer> live = new HashMap<>(); // id -> cached length
             int nextId = 0;
