@@ -384,11 +384,6 @@ public final class ResidentKvBatch implements AutoCloseable {
             List<Integer> members,
             int[] rowOfMember,
             NextTokens[] out) {
-        idsBuffer = OrtApiShim.fill(idsBuffer, inputIds);
-        positionsBuffer = OrtApiShim.fill(positionsBuffer, positions);
-        maskBuffer = OrtApiShim.fill(maskBuffer, maskNew);
-        holesBuffer = OrtApiShim.fill(holesBuffer, holePairs);
-        writeAtBuffer = OrtApiShim.fill(writeAtBuffer, new long[] {width});
         int vocab = signature.vocab();
         List<Pointer> inputs = new ArrayList<>();
         try {
@@ -404,19 +399,7 @@ public final class ResidentKvBatch implements AutoCloseable {
                 cachesBound = true;
             }
             // Binding a name again replaces what was bound to it.
-            long[] tokenShape = {rows, newTokens};
-            inputs.add(tensorOver(idsBuffer, tokenShape));
-            ort.bindInput(binding, DecoderSignature.INPUT_IDS, last(inputs));
-            inputs.add(tensorOver(maskBuffer, tokenShape));
-            ort.bindInput(binding, ResidentMask.NEW, last(inputs));
-            inputs.add(tensorOver(holesBuffer, new long[] {holePairs.length / 2, 2}));
-            ort.bindInput(binding, ResidentMask.HOLES, last(inputs));
-            inputs.add(tensorOver(writeAtBuffer, new long[] {1}));
-            ort.bindInput(binding, SharedKvRewrite.WRITE_AT, last(inputs));
-            if (signature.positionIds()) {
-                inputs.add(tensorOver(positionsBuffer, tokenShape));
-                ort.bindInput(binding, DecoderSignature.POSITION_IDS, last(inputs));
-            }
+            bindPassInputs(inputIds, positions, maskNew, holePairs, rows, newTokens, width, inputs);
             long logitElements = (long) rows * newTokens * vocab;
             if (logitsOwner == null || logitsCapacity < logitElements) {
                 ort.releaseValue(logitsOwner);
@@ -435,15 +418,7 @@ public final class ResidentKvBatch implements AutoCloseable {
                             OrtApiShim.FLOAT));
             Pointer logits = last(inputs);
             ort.bindOutput(binding, DecoderSignature.LOGITS, logits);
-            long t0 = System.nanoTime();
-            ort.runWithBinding(session, binding);
-            traffic.modelNanos += System.nanoTime() - t0;
-            traffic.runs++;
-            long maskBytes = (long) Long.BYTES * (maskNew.length + holePairs.length);
-            long positionBytes = signature.positionIds() ? positions.length : 0;
-            traffic.tokenBytesIn +=
-                    (long) Long.BYTES * (inputIds.length + 1 + positionBytes) + maskBytes;
-            traffic.maskBytesIn += maskBytes;
+            run(inputIds, positions, maskNew, holePairs);
             reduce(logits, vocab, rows, newTokens, batch, members, rowOfMember, out);
         } finally {
             // The binding keeps its own references until the next pass replaces them.
@@ -451,6 +426,57 @@ public final class ResidentKvBatch implements AutoCloseable {
                 ort.releaseValue(p);
             }
         }
+    }
+
+    /**
+     * Fills and binds what is a pass's own (token ids, new mask columns, holes, in place the write
+     * column, and positions), adding the values to {@code inputs} for the caller to release.
+     */
+    private void bindPassInputs(
+            long[] inputIds,
+            long[] positions,
+            long[] maskNew,
+            long[] holeIndex,
+            int batchRows,
+            int newTokens,
+            int writeAt,
+            List<Pointer> inputs) {
+        idsBuffer = OrtApiShim.fill(idsBuffer, inputIds);
+        maskBuffer = OrtApiShim.fill(maskBuffer, maskNew);
+        holesBuffer = OrtApiShim.fill(holesBuffer, holeIndex);
+        long[] tokenShape = {batchRows, newTokens};
+        inputs.add(tensorOver(idsBuffer, tokenShape));
+        ort.bindInput(binding, DecoderSignature.INPUT_IDS, last(inputs));
+        inputs.add(tensorOver(maskBuffer, tokenShape));
+        ort.bindInput(binding, ResidentMask.NEW, last(inputs));
+        long[] holesShape =
+                inPlace ? new long[] {holeIndex.length / 2, 2} : new long[] {holeIndex.length};
+        inputs.add(tensorOver(holesBuffer, holesShape));
+        ort.bindInput(binding, ResidentMask.HOLES, last(inputs));
+        if (inPlace) {
+            writeAtBuffer = OrtApiShim.fill(writeAtBuffer, new long[] {writeAt});
+            inputs.add(tensorOver(writeAtBuffer, new long[] {1}));
+            ort.bindInput(binding, SharedKvRewrite.WRITE_AT, last(inputs));
+        }
+        if (signature.positionIds()) {
+            positionsBuffer = OrtApiShim.fill(positionsBuffer, positions);
+            inputs.add(tensorOver(positionsBuffer, tokenShape));
+            ort.bindInput(binding, DecoderSignature.POSITION_IDS, last(inputs));
+        }
+    }
+
+    /** Runs the bound pass, timing it and counting the bytes its own inputs sent. */
+    private void run(long[] inputIds, long[] positions, long[] maskNew, long[] holeIndex) {
+        long t0 = System.nanoTime();
+        ort.runWithBinding(session, binding);
+        traffic.modelNanos += System.nanoTime() - t0;
+        traffic.runs++;
+        long maskBytes = (long) Long.BYTES * (maskNew.length + holeIndex.length);
+        long positionBytes = signature.positionIds() ? positions.length : 0;
+        traffic.tokenBytesIn +=
+                (long) Long.BYTES * (inputIds.length + (inPlace ? 1 : 0) + positionBytes)
+                        + maskBytes;
+        traffic.maskBytesIn += maskBytes;
     }
 
     /** The holes to clear in this pass: flat mask indices, or (row, column) pairs in place. */
@@ -641,31 +667,11 @@ public final class ResidentKvBatch implements AutoCloseable {
             int[] rowOfMember,
             NextTokens[] out) {
         cachesBound = false; // this pass binds everything itself, and clears it
-        idsBuffer = OrtApiShim.fill(idsBuffer, inputIds);
-        positionsBuffer = OrtApiShim.fill(positionsBuffer, positions);
-        maskBuffer = OrtApiShim.fill(maskBuffer, maskNew);
-        holesBuffer = OrtApiShim.fill(holesBuffer, maskHoles);
         List<Pointer> inputs = new ArrayList<>();
         Pointer[] outputs = null;
         try {
-            long[] tokenShape = {batchRows, newTokens};
-            inputs.add(tensorOver(idsBuffer, tokenShape));
-            ort.bindInput(binding, DecoderSignature.INPUT_IDS, last(inputs));
-            inputs.add(tensorOver(maskBuffer, tokenShape));
-            ort.bindInput(binding, ResidentMask.NEW, last(inputs));
-            long[] holesShape =
-                    inPlace ? new long[] {maskHoles.length / 2, 2} : new long[] {maskHoles.length};
-            inputs.add(tensorOver(holesBuffer, holesShape));
-            ort.bindInput(binding, ResidentMask.HOLES, last(inputs));
-            if (inPlace) {
-                writeAtBuffer = OrtApiShim.fill(writeAtBuffer, new long[] {writeAt});
-                inputs.add(tensorOver(writeAtBuffer, new long[] {1}));
-                ort.bindInput(binding, SharedKvRewrite.WRITE_AT, last(inputs));
-            }
-            if (signature.positionIds()) {
-                inputs.add(tensorOver(positionsBuffer, tokenShape));
-                ort.bindInput(binding, DecoderSignature.POSITION_IDS, last(inputs));
-            }
+            bindPassInputs(
+                    inputIds, positions, maskNew, maskHoles, batchRows, newTokens, writeAt, inputs);
             boolean written = inPlace && past != null;
             Pointer empty = null;
             if (past == null) {
@@ -712,17 +718,7 @@ public final class ResidentKvBatch implements AutoCloseable {
             } else {
                 ort.bindOutputToDevice(binding, ResidentMask.PRESENT, kvMemory());
             }
-            long t0 = System.nanoTime();
-            ort.runWithBinding(session, binding);
-            traffic.modelNanos += System.nanoTime() - t0;
-            traffic.runs++;
-            long maskBytes = (long) Long.BYTES * (maskNew.length + maskHoles.length);
-            long tokenBytes = (long) Long.BYTES * (inputIds.length + (inPlace ? 1 : 0)) + maskBytes;
-            if (signature.positionIds()) {
-                tokenBytes += (long) Long.BYTES * positions.length;
-            }
-            traffic.tokenBytesIn += tokenBytes;
-            traffic.maskBytesIn += maskBytes;
+            run(inputIds, positions, maskNew, maskHoles);
             outputs = ort.boundOutputValues(binding, allocator);
             if (outputs.length != 2 + presentNames.length) {
                 throw new IllegalStateException(

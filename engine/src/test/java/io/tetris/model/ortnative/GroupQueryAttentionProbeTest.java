@@ -290,20 +290,23 @@ class GroupQueryAttentionProbeTest {
 
     private static Pointer floats(
             OrtApiShim ort, Pointer cpu, float[] data, long[] shape, List<Memory> keep) {
-        Memory m = new Memory(Math.max(4, (long) data.length * Float.BYTES));
+        Memory m = memory(data.length, keep);
         m.write(0, data, 0, data.length);
-        keep.add(m);
-        return ort.createTensorOver(
-                cpu, m, (long) data.length * Float.BYTES, shape, OrtApiShim.FLOAT);
+        return ort.createTensorOver(cpu, m, m.size(), shape, OrtApiShim.FLOAT);
     }
 
     private static Pointer ints(
             OrtApiShim ort, Pointer cpu, int[] data, long[] shape, List<Memory> keep) {
-        Memory m = new Memory(Math.max(4, (long) data.length * Integer.BYTES));
+        Memory m = memory(data.length, keep);
         m.write(0, data, 0, data.length);
+        return ort.createTensorOver(cpu, m, m.size(), shape, OrtApiShim.INT32);
+    }
+
+    /** Room for {@code n} 4-byte elements, kept reachable while the values over it are used. */
+    private static Memory memory(int n, List<Memory> keep) {
+        Memory m = new Memory(Math.max(1, n) * 4L);
         keep.add(m);
-        return ort.createTensorOver(
-                cpu, m, (long) data.length * Integer.BYTES, shape, OrtApiShim.INT32);
+        return m;
     }
 
     private static byte[] graph() {
