@@ -297,8 +297,8 @@ def load_model(name):
 def empty_past(m, B):
     c = m.cfg
     hd = c["d_model"] // c["heads"]
-    return [(torch.zeros(B, c["heads"], 0, hd), torch.zeros(B, c["heads"], 0, hd))
-            for _ in range(c["layers"])]
+    kvh = c.get("kv_heads", c["heads"])  # fewer KV heads with grouped-query attention
+    return [(torch.zeros(B, kvh, 0, hd), torch.zeros(B, kvh, 0, hd)) for _ in range(c["layers"])]
 
 
 # --------------------------------------------------------------------------------------------
@@ -464,7 +464,7 @@ def pair_stats(tm, dm, hstream):
 
 
 @torch.no_grad()
-def greedy(m, prompt, n_new):
+def greedy(m, prompt, n_new, eos=EOT):
     """Greedy generation with the KV-cache path; stops after EOT (EOT is included)."""
     ids = torch.tensor([prompt], dtype=torch.long)
     past = empty_past(m, 1)
@@ -479,14 +479,14 @@ def greedy(m, prompt, n_new):
         P += T
         t = int(lg[0, -1].argmax())
         out.append(t)
-        if t == EOT:
+        if t == eos:
             break
         x = torch.tensor([[t]], dtype=torch.long)
     return out
 
 
 @torch.no_grad()
-def draft_proposals(dm, prompt, gen, kmax):
+def draft_proposals(dm, prompt, gen, kmax, eos=EOT):
     """For every n in [0, len(gen)), the draft's greedy continuation (up to kmax tokens, stopping
     after EOT) of prompt + gen[:n]."""
     seq = prompt + gen
@@ -500,7 +500,7 @@ def draft_proposals(dm, prompt, gen, kmax):
         props = [int(lg[0, ctx - 1].argmax())]
         pk = [(k[:, :, :ctx], v[:, :, :ctx]) for k, v in past]
         P = ctx
-        while len(props) < kmax and props[-1] != EOT:
+        while len(props) < kmax and props[-1] != eos:
             x = torch.tensor([[props[-1]]], dtype=torch.long)
             l2, pk = dm(x, torch.ones(1, P + 1, dtype=torch.long), torch.tensor([[P]]), pk)
             P += 1
@@ -509,7 +509,7 @@ def draft_proposals(dm, prompt, gen, kmax):
     return res
 
 
-def simulate_spec(gen, props, k, max_new):
+def simulate_spec(gen, props, k, max_new, eos=EOT):
     """Greedy speculative decoding of one prompt; gen = the target's greedy output (what the
     speculative loop must reproduce), props[n] = draft's greedy proposals after n accepted tokens.
     Each round drafts min(k, max_new - n) tokens (stopping after a drafted EOT), the target
@@ -520,8 +520,8 @@ def simulate_spec(gen, props, k, max_new):
     L = len(gen)
     while n < L:
         d = props[n][:min(k, max_new - n)]
-        if EOT in d:
-            d = d[:d.index(EOT) + 1]
+        if eos in d:
+            d = d[:d.index(eos) + 1]
         a = 0
         while a < len(d) and n + a < L and d[a] == gen[n + a]:
             a += 1
@@ -563,7 +563,7 @@ def io_names(L):
 
 def export_onnx(m, path):
     c = m.cfg
-    L, H, hd = c["layers"], c["heads"], c["d_model"] // c["heads"]
+    L, H, hd = c["layers"], c.get("kv_heads", c["heads"]), c["d_model"] // c["heads"]
     ins, outs = io_names(L)
     B, P, T = 2, 3, 4
     args = [torch.randint(0, 256, (B, T)), torch.ones(B, P + T, dtype=torch.long),
@@ -834,8 +834,9 @@ def reference_cases(m, ev):
     L = m.cfg["layers"]
     c = m.cfg
     hd = c["d_model"] // c["heads"]
-    empty1 = [(np.zeros((1, c["heads"], 0, hd), np.float32),) * 2 for _ in range(L)]
-    empty2 = [(np.zeros((2, c["heads"], 0, hd), np.float32),) * 2 for _ in range(L)]
+    kvh = c.get("kv_heads", c["heads"])
+    empty1 = [(np.zeros((1, kvh, 0, hd), np.float32),) * 2 for _ in range(L)]
+    empty2 = [(np.zeros((2, kvh, 0, hd), np.float32),) * 2 for _ in range(L)]
     cases = []
 
     def case(name, desc, feeds, out, past_len, prev=None):
@@ -847,7 +848,7 @@ def reference_cases(m, ev):
                         "attention_mask": feeds["attention_mask"].tolist(),
                         "position_ids": feeds["position_ids"].tolist(),
                         "past_sequence_length": past_len},
-             "logits_shape": [B, T, VOCAB],
+             "logits_shape": [B, T, c.get("vocab", VOCAB)],
              "last_logits": [rnd(lg[b, -1]) for b in range(B)],
              "argmax": [[int(v) for v in lg[b].argmax(-1)] for b in range(B)],
              "logits_row0": {"batch": 0, "position": p0, "values": rnd(lg[0, p0])}}

@@ -1,6 +1,7 @@
 package io.tetris.model;
 
 import ai.onnx.proto.OnnxMl;
+import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -22,14 +23,29 @@ import java.util.Map;
  * @param headDim size of one head
  * @param vocab logits width, or -1 when the graph leaves it dynamic
  * @param positionIds whether the graph takes {@code position_ids}
+ * @param kvType element type of the caches: {@code FLOAT} or {@code FLOAT16}
+ * @param useCacheBranch whether the graph is a merged decoder with a {@code use_cache_branch} input
+ *     (the runner always takes the branch with a past; see {@code MergedDecoder})
  */
 public record DecoderSignature(
-        int layers, int kvHeads, int headDim, int vocab, boolean positionIds) {
+        int layers,
+        int kvHeads,
+        int headDim,
+        int vocab,
+        boolean positionIds,
+        DataType kvType,
+        boolean useCacheBranch) {
 
     public static final String INPUT_IDS = "input_ids";
     public static final String ATTENTION_MASK = "attention_mask";
     public static final String POSITION_IDS = "position_ids";
     public static final String LOGITS = "logits";
+    public static final String USE_CACHE_BRANCH = "use_cache_branch";
+
+    /** Bytes of one cache element. */
+    public int kvElementBytes() {
+        return kvType == DataType.FLOAT16 ? 2 : 4;
+    }
 
     public static String pastKey(int layer) {
         return "past_key_values." + layer + ".key";
@@ -49,12 +65,21 @@ public record DecoderSignature(
 
     /** Reads the signature of {@code onnxFile}, failing with everything that is missing. */
     public static DecoderSignature read(Path onnxFile) {
-        OnnxMl.GraphProto graph;
+        OnnxMl.ModelProto model;
         try (InputStream in = Files.newInputStream(onnxFile)) {
-            graph = OnnxMl.ModelProto.parseFrom(in).getGraph();
+            model = OnnxMl.ModelProto.parseFrom(in);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read ONNX model " + onnxFile, e);
         }
+        return of(model, onnxFile.toString());
+    }
+
+    /**
+     * The signature of a parsed model; {@code source} names it in messages. Weights in external
+     * files are not read.
+     */
+    public static DecoderSignature of(OnnxMl.ModelProto model, String source) {
+        OnnxMl.GraphProto graph = model.getGraph();
         Map<String, OnnxMl.ValueInfoProto> inputs = byName(graph.getInputList());
         Map<String, OnnxMl.ValueInfoProto> outputs = byName(graph.getOutputList());
         // Weights may be listed as graph inputs in old exports; they have initializers.
@@ -79,7 +104,7 @@ public record DecoderSignature(
         if (!missing.isEmpty()) {
             throw new IllegalArgumentException(
                     "ONNX model "
-                            + onnxFile
+                            + source
                             + " is not an Optimum-style decoder with KV cache; missing "
                             + String.join(", ", missing));
         }
@@ -87,6 +112,7 @@ public record DecoderSignature(
         unknown.remove(INPUT_IDS);
         unknown.remove(ATTENTION_MASK);
         unknown.remove(POSITION_IDS);
+        unknown.remove(USE_CACHE_BRANCH);
         for (int l = 0; l < layers; l++) {
             unknown.remove(pastKey(l));
             unknown.remove(pastValue(l));
@@ -94,18 +120,66 @@ public record DecoderSignature(
         if (!unknown.isEmpty()) {
             throw new IllegalArgumentException(
                     "ONNX model "
-                            + onnxFile
+                            + source
                             + " has inputs this runner cannot feed: "
                             + unknown
                             + " (export without them, e.g. not as a merged legacy decoder)");
         }
         OnnxMl.ValueInfoProto past = inputs.get(pastKey(0));
-        requireFloat(past, onnxFile);
-        int heads = staticDim(past, 1, "KV heads", onnxFile);
-        int headDim = staticDim(past, 3, "head size", onnxFile);
+        DataType kvType = cacheType(past, source);
+        for (int l = 0; l < layers; l++) {
+            for (OnnxMl.ValueInfoProto kv :
+                    List.of(
+                            inputs.get(pastKey(l)),
+                            inputs.get(pastValue(l)),
+                            outputs.get(presentKey(l)),
+                            outputs.get(presentValue(l)))) {
+                if (cacheType(kv, source) != kvType) {
+                    throw new IllegalArgumentException(
+                            "ONNX model "
+                                    + source
+                                    + ": "
+                                    + kv.getName()
+                                    + " is "
+                                    + cacheType(kv, source)
+                                    + " but "
+                                    + past.getName()
+                                    + " is "
+                                    + kvType
+                                    + "; all caches need one element type");
+                }
+            }
+        }
+        DataType logitsType = elementType(outputs.get(LOGITS));
+        if (logitsType != DataType.FLOAT && logitsType != DataType.FLOAT16) {
+            throw new IllegalArgumentException(
+                    "ONNX model "
+                            + source
+                            + ": logits are "
+                            + logitsType
+                            + "; only FLOAT and FLOAT16 logits are supported");
+        }
+        if (inputs.containsKey(USE_CACHE_BRANCH)
+                && elementType(inputs.get(USE_CACHE_BRANCH)) != DataType.BOOL) {
+            throw new IllegalArgumentException(
+                    "ONNX model " + source + ": " + USE_CACHE_BRANCH + " must be a bool input");
+        }
+        int heads = staticDim(past, 1, "KV heads", source);
+        int headDim = staticDim(past, 3, "head size", source);
         int vocab = dim(outputs.get(LOGITS), 2);
         return new DecoderSignature(
-                layers, heads, headDim, vocab, inputs.containsKey(POSITION_IDS));
+                layers,
+                heads,
+                headDim,
+                vocab,
+                inputs.containsKey(POSITION_IDS),
+                kvType,
+                inputs.containsKey(USE_CACHE_BRANCH));
+    }
+
+    private static DataType elementType(OnnxMl.ValueInfoProto info) {
+        DataType type = DataType.forNumber(info.getType().getTensorType().getElemType());
+        return type == null ? DataType.UNDEFINED : type;
     }
 
     private static Map<String, OnnxMl.ValueInfoProto> byName(List<OnnxMl.ValueInfoProto> infos) {
@@ -124,21 +198,22 @@ public record DecoderSignature(
         }
     }
 
-    private static void requireFloat(OnnxMl.ValueInfoProto info, Path file) {
-        int type = info.getType().getTensorType().getElemType();
-        if (type != OnnxMl.TensorProto.DataType.FLOAT_VALUE) {
+    private static DataType cacheType(OnnxMl.ValueInfoProto info, String file) {
+        DataType type = elementType(info);
+        if (type != DataType.FLOAT && type != DataType.FLOAT16) {
             throw new IllegalArgumentException(
                     "ONNX model "
                             + file
                             + ": KV cache "
                             + info.getName()
                             + " has element type "
-                            + OnnxMl.TensorProto.DataType.forNumber(type)
-                            + "; only FLOAT (fp32) caches are supported");
+                            + type
+                            + "; only FLOAT (fp32) and FLOAT16 (fp16) caches are supported");
         }
+        return type;
     }
 
-    private static int staticDim(OnnxMl.ValueInfoProto info, int axis, String what, Path file) {
+    private static int staticDim(OnnxMl.ValueInfoProto info, int axis, String what, String file) {
         int d = dim(info, axis);
         if (d <= 0) {
             throw new IllegalArgumentException(

@@ -123,6 +123,17 @@ public final class OnnxLanguageModel implements LanguageModel {
                     new OnnxLanguageModel(
                             onnxFile, signature, options, null, signature.vocab(), resident));
         }
+        if (signature.kvType() != ai.onnx.proto.OnnxMl.TensorProto.DataType.FLOAT
+                || signature.useCacheBranch()) {
+            throw new IllegalArgumentException(
+                    "ONNX model "
+                            + onnxFile
+                            + (signature.useCacheBranch()
+                                    ? " is a merged decoder (use_cache_branch)"
+                                    : " has " + signature.kvType() + " caches")
+                            + ", which only native caches run; set tetris.model.kv-cache to"
+                            + " native (the default) instead of heap");
+        }
         Model model = Model.newInstance(fileStem(onnxFile), Device.cpu(), "OnnxRuntime");
         try {
             model.load(

@@ -36,6 +36,11 @@ public final class BundledModels {
         return dir().resolve("draft.onnx");
     }
 
+    /** The Llama-style pair in one of its exports: {@code fp32} or {@code fp16}. */
+    public static Path llama(String variant) {
+        return dir().resolve("llama").resolve(variant);
+    }
+
     public static Path tokenizer() {
         return dir().resolve("tokenizer.json");
     }

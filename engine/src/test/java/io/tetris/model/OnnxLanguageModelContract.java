@@ -31,12 +31,20 @@ import org.junit.jupiter.params.provider.ValueSource;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class OnnxLanguageModelContract {
 
-    private static final double TOLERANCE = 1e-4;
-
     OnnxLanguageModel target;
     OnnxLanguageModel draft;
 
     abstract OnnxModelOptions.KvCacheMode mode();
+
+    /** The pair's folder: the bundled byte-level pair unless a subclass runs another. */
+    java.nio.file.Path dir() {
+        return BundledModels.dir();
+    }
+
+    /** Largest difference allowed against the reference and between equivalent runs. */
+    double tolerance() {
+        return 1e-4;
+    }
 
     static OnnxLanguageModel load(java.nio.file.Path file, OnnxModelOptions.KvCacheMode mode) {
         return OnnxLanguageModel.load(
@@ -48,8 +56,8 @@ abstract class OnnxLanguageModelContract {
 
     @BeforeAll
     void load() {
-        target = load(BundledModels.target(), mode());
-        draft = load(BundledModels.draft(), mode());
+        target = load(dir().resolve("target.onnx"), mode());
+        draft = load(dir().resolve("draft.onnx"), mode());
     }
 
     @AfterAll
@@ -65,8 +73,7 @@ abstract class OnnxLanguageModelContract {
         JsonObject reference;
         try (Reader reader =
                 Files.newBufferedReader(
-                        BundledModels.dir().resolve("reference_logits.json"),
-                        StandardCharsets.UTF_8)) {
+                        dir().resolve("reference_logits.json"), StandardCharsets.UTF_8)) {
             reference = JsonParser.parseReader(reader).getAsJsonObject();
         }
         JsonObject spec = reference.getAsJsonObject("models").getAsJsonObject(name);
@@ -77,6 +84,8 @@ abstract class OnnxLanguageModelContract {
 
         String sequencePrefix = "reference-" + name + "-";
         int compared = 0;
+        int positions = 0;
+        int flipped = 0;
         for (JsonElement element : spec.getAsJsonArray("cases")) {
             JsonObject c = element.getAsJsonObject();
             JsonObject inputs = c.getAsJsonObject("inputs");
@@ -107,12 +116,20 @@ abstract class OnnxLanguageModelContract {
                 int[] expected = ints(argmax.get(b).getAsJsonArray());
                 int padding = expected.length - logits[b].length;
                 for (int j = 0; j < logits[b].length; j++) {
-                    assertThat(io.tetris.core.LogitsTransform.argmax(logits[b][j]))
-                            .isEqualTo(expected[padding + j]);
+                    positions++;
+                    if (io.tetris.core.LogitsTransform.argmax(logits[b][j])
+                            != expected[padding + j]) {
+                        flipped++;
+                    }
                 }
             }
         }
         assertThat(compared).isGreaterThanOrEqualTo(4);
+        // Where the reference's two best tokens are closer than the tolerance, a reduced precision
+        // may pick the other one; at full precision every argmax must match.
+        assertThat(flipped)
+                .as("argmax differing from the reference at %d positions", positions)
+                .isLessThanOrEqualTo(tolerance() > 1e-3 ? positions / 20 : 0);
     }
 
     @Test
@@ -243,7 +260,7 @@ abstract class OnnxLanguageModelContract {
                 new Thread(
                         null,
                         () -> {
-                            try (OnnxLanguageModel m = BundledModels.load(BundledModels.draft())) {
+                            try (OnnxLanguageModel m = load(dir().resolve("draft.onnx"), mode())) {
                                 vocab.set(m.vocabSize());
                             }
                         },
@@ -251,7 +268,7 @@ abstract class OnnxLanguageModelContract {
                         256 * 1024);
         small.start();
         small.join();
-        assertThat(vocab.get()).isEqualTo(257);
+        assertThat(vocab.get()).isEqualTo(draft.vocabSize()).isPositive();
     }
 
     @Test
@@ -282,20 +299,20 @@ abstract class OnnxLanguageModelContract {
         return out;
     }
 
-    private static void assertRowsClose(float[][] actual, float[][] expected) {
+    private void assertRowsClose(float[][] actual, float[][] expected) {
         assertThat(actual.length).isEqualTo(expected.length);
         for (int j = 0; j < actual.length; j++) {
             assertClose(actual[j], expected[j]);
         }
     }
 
-    private static void assertClose(float[] actual, float[] expected) {
+    private void assertClose(float[] actual, float[] expected) {
         assertThat(actual).hasSameSizeAs(expected);
         double worst = 0;
         for (int v = 0; v < actual.length; v++) {
             worst = Math.max(worst, Math.abs(actual[v] - expected[v]));
         }
-        assertThat(worst).as("max abs difference").isLessThanOrEqualTo(TOLERANCE);
+        assertThat(worst).as("max abs difference").isLessThanOrEqualTo(tolerance());
     }
 
     private static int[] unpadded(int[] ids, int[] mask) {

@@ -31,11 +31,13 @@ final class KvGather implements AutoCloseable {
     private final BoundGraph graph;
     private final Pointer binding;
     private final int sources;
+    private final DataType type;
 
-    private KvGather(OrtApiShim ort, BoundGraph graph, int sources) {
+    private KvGather(OrtApiShim ort, BoundGraph graph, int sources, DataType type) {
         this.ort = ort;
         this.graph = graph;
         this.sources = sources;
+        this.type = type;
         this.binding = graph.binding();
     }
 
@@ -43,23 +45,25 @@ final class KvGather implements AutoCloseable {
      * Creates the graph's session with {@code options} (the model's, so it runs on the same
      * provider). Session creation needs a large native stack, like every ORT session here.
      */
-    static KvGather create(OrtApiShim ort, OrtSession.SessionOptions options, int sources) {
-        return new KvGather(ort, new BoundGraph(ort, graph(sources), options), sources);
+    static KvGather create(
+            OrtApiShim ort, OrtSession.SessionOptions options, int sources, DataType type) {
+        return new KvGather(ort, new BoundGraph(ort, graph(sources, type), options), sources, type);
     }
 
     /**
      * Packs the rows of a KV batch: output row {@code r}, head {@code h}, column {@code i} is the
-     * {@code headDim}-float row {@code starts[r] + h * strides[r] + columns[r][i]} of the data
+     * {@code headDim}-element row {@code starts[r] + h * strides[r] + columns[r][i]} of the data
      * (with two sources, the first's rows followed by the second's). The per-head offsets are added
      * in the graph, so the host sends one column list per row, not one per row and head.
      *
      * @param data {@code [sources]} tensors {@code [rows][heads][width][headDim]}, any shape whose
-     *     elements are {@code rowFloats}-float rows
-     * @param dataRows {@code [sources]} {@code rowFloats}-float rows in each
+     *     elements are {@code rowFloats}-element rows
+     * @param dataRows {@code [sources]} {@code rowFloats}-element rows in each
      * @param index host memory the caller owns: {@code columns [newRows][newWidth]}, then {@code
      *     starts [newRows]}, {@code strides [newRows]} and {@code 0 .. heads - 1}
      * @param outputInfo memory the output is allocated in (the caches' memory)
-     * @return an ORT-owned {@code [newRows * heads * newWidth][rowFloats]} float tensor
+     * @return an ORT-owned {@code [newRows * heads * newWidth][rowFloats]} tensor of the caches'
+     *     type
      */
     Pointer gather(
             Pointer[] data,
@@ -85,9 +89,9 @@ final class KvGather implements AutoCloseable {
                         ort.createTensorOver(
                                 dataInfo,
                                 ort.tensorData(data[s]),
-                                dataRows[s] * rowFloats * Float.BYTES,
+                                dataRows[s] * rowFloats * (type == DataType.FLOAT16 ? 2 : 4),
                                 new long[] {dataRows[s], rowFloats},
-                                OrtApiShim.FLOAT);
+                                type.getNumber());
                 ort.bindInput(binding, s == 0 ? DATA : DATA2, views[s]);
             }
             long cells = (long) newRows * newWidth;
@@ -128,13 +132,13 @@ final class KvGather implements AutoCloseable {
         graph.close();
     }
 
-    private static OnnxMl.GraphProto.Builder graph(int sources) {
+    private static OnnxMl.GraphProto.Builder graph(int sources, DataType type) {
         OnnxMl.GraphProto.Builder graph =
                 OnnxMl.GraphProto.newBuilder()
                         .setName("kv_gather")
-                        .addInput(OnnxGraphs.value(DATA, DataType.FLOAT, "rows", "width"));
+                        .addInput(OnnxGraphs.value(DATA, type, "rows", "width"));
         if (sources == 2) {
-            graph.addInput(OnnxGraphs.value(DATA2, DataType.FLOAT, "rows2", "width"))
+            graph.addInput(OnnxGraphs.value(DATA2, type, "rows2", "width"))
                     .addNode(
                             OnnxGraphs.node("Concat", JOINED, DATA, DATA2)
                                     .addAttribute(OnnxGraphs.intAttribute("axis", 0)));
@@ -145,7 +149,7 @@ final class KvGather implements AutoCloseable {
                 .addInput(OnnxGraphs.value(STARTS, DataType.INT64, "new_rows"))
                 .addInput(OnnxGraphs.value(STRIDES, DataType.INT64, "new_rows"))
                 .addInput(OnnxGraphs.value(HEADS, DataType.INT64, "heads"))
-                .addOutput(OnnxGraphs.value(OUT, DataType.FLOAT, "n", "width"));
+                .addOutput(OnnxGraphs.value(OUT, type, "n", "width"));
         for (long axis = 0; axis <= 2; axis++) {
             graph.addInitializer(
                     OnnxMl.TensorProto.newBuilder()

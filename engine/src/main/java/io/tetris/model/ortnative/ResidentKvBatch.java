@@ -66,6 +66,7 @@ public final class ResidentKvBatch implements AutoCloseable {
     private final KvGather gather1; // compaction and resizing
     private final KvGather gather2; // merging prefilled sequences in
     private final KvScatter kvScatter; // in place: prefilled sequences into free rows
+    private final int kvType; // ORT element type of the caches (FLOAT or FLOAT16)
     private final KvScatter maskScatter;
     private final LogitsReducer reducer;
     private final String[] pastNames; // [2 * layers] key, value per layer
@@ -115,7 +116,7 @@ public final class ResidentKvBatch implements AutoCloseable {
             boolean inPlace) {
         OnnxMl.ModelProto model;
         try (java.io.InputStream in = java.nio.file.Files.newInputStream(onnxFile)) {
-            model = OnnxMl.ModelProto.parseFrom(in);
+            model = ExportAdapter.adapt(OnnxMl.ModelProto.parseFrom(in), signature);
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException("cannot read ONNX model " + onnxFile, e);
         }
@@ -186,9 +187,10 @@ public final class ResidentKvBatch implements AutoCloseable {
         this.kvAllocator =
                 deviceInfo == null ? allocator : ort.createAllocator(this.session, deviceInfo);
         this.binding = ort.createIoBinding(this.session);
-        this.gather1 = KvGather.create(ort, sessionOptions, 1);
-        this.gather2 = KvGather.create(ort, sessionOptions, 2);
-        this.kvScatter = KvScatter.create(ort, sessionOptions, DataType.FLOAT);
+        this.kvType = signature.kvType().getNumber();
+        this.gather1 = KvGather.create(ort, sessionOptions, 1, signature.kvType());
+        this.gather2 = KvGather.create(ort, sessionOptions, 2, signature.kvType());
+        this.kvScatter = KvScatter.create(ort, sessionOptions, signature.kvType());
         this.maskScatter = KvScatter.create(ort, sessionOptions, DataType.INT64);
         this.reducer = LogitsReducer.create(ort, sessionOptions, kvDevice != null || logitsGraph);
         int layers = signature.layers();
@@ -685,7 +687,7 @@ public final class ResidentKvBatch implements AutoCloseable {
                                     inPlace ? newTokens : 0,
                                     signature.headDim()
                                 },
-                                OrtApiShim.FLOAT);
+                                kvType);
                 inputs.add(empty);
             }
             for (int i = 0; i < pastNames.length; i++) {
@@ -956,9 +958,9 @@ public final class ResidentKvBatch implements AutoCloseable {
                             ort.createTensorOver(
                                     kvMemory(),
                                     ort.tensorData(owners[i]),
-                                    n * signature.headDim() * Float.BYTES,
+                                    n * signature.headDim() * signature.kvElementBytes(),
                                     shape,
-                                    OrtApiShim.FLOAT);
+                                    kvType);
                 }
             } catch (RuntimeException e) {
                 release(packed);
@@ -1086,7 +1088,7 @@ public final class ResidentKvBatch implements AutoCloseable {
                 * signature.kvHeads()
                 * capacity
                 * signature.headDim()
-                * Float.BYTES;
+                * signature.kvElementBytes();
     }
 
     /** The address of the first layer's key cache (for tests); null while empty. */
