@@ -7,7 +7,17 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
-/** A Hugging Face {@code tokenizer.json} loaded through DJL's tokenizers binding, offline. */
+/**
+ * A Hugging Face {@code tokenizer.json} loaded through DJL's tokenizers binding, offline.
+ *
+ * <p>Encoding and decoding are exactly the tokenizer.json's pipeline: DJL is given the file, and
+ * then applies no {@code tokenizer_config.json} beside it. That is on purpose: {@code
+ * clean_up_tokenization_spaces} (true for Llama 3) would rewrite " ," to "," after decoding, which
+ * depends on where a decoded slice starts, so the {@link IncrementalDetokenizer} deltas would not
+ * always add up to the text; {@code add_prefix_space} and {@code strip_accents} would change
+ * encoding; and DJL's reader of that file fails on Llama 3's {@code model_max_length} of 10^30. The
+ * file only names the end-of-text token, through {@link Vocabulary#endOfTextId()}.
+ */
 public final class HuggingFaceTextTokenizer implements TextTokenizer {
 
     private final HuggingFaceTokenizer tokenizer;

@@ -94,6 +94,70 @@ class TokenizerTest {
     }
 
     @Test
+    void endOfTextIsTheEosTokenOfTheTokenizerConfig(@TempDir Path dir) throws Exception {
+        Path json = besideConfig(dir, Vocabulary.TOKENIZER_CONFIG, "{\"eos_token\": \"A\"}");
+        assertThat(Vocabulary.read(json).endOfTextId()).isEqualTo('A');
+        // An added-token object, as older configs spell it.
+        Files.writeString(
+                dir.resolve(Vocabulary.TOKENIZER_CONFIG),
+                "{\"eos_token\": {\"__type\": \"AddedToken\", \"content\": \"B\"}}");
+        assertThat(Vocabulary.read(json).endOfTextId()).isEqualTo('B');
+        try (HuggingFaceTextTokenizer configured = HuggingFaceTextTokenizer.load(json)) {
+            assertThat(configured.endOfTextId()).isEqualTo('B');
+        }
+    }
+
+    @Test
+    void elseItIsTheFirstEosTokenIdOfTheGenerationConfig(@TempDir Path dir) throws Exception {
+        Path json = besideConfig(dir, Vocabulary.GENERATION_CONFIG, "{\"eos_token_id\": 67}");
+        assertThat(Vocabulary.read(json).endOfTextId()).isEqualTo(67);
+        Files.writeString(
+                dir.resolve(Vocabulary.GENERATION_CONFIG), "{\"eos_token_id\": [68, 256]}");
+        assertThat(Vocabulary.read(json).endOfTextId()).isEqualTo(68);
+        // A tokenizer config without an eos_token leaves it to the generation config.
+        Files.writeString(dir.resolve(Vocabulary.TOKENIZER_CONFIG), "{\"eos_token\": null}");
+        assertThat(Vocabulary.read(json).endOfTextId()).isEqualTo(68);
+        // Neither says: the known spelling.
+        Files.writeString(dir.resolve(Vocabulary.GENERATION_CONFIG), "{\"bos_token_id\": 1}");
+        assertThat(Vocabulary.read(json).endOfTextId()).isEqualTo(256);
+    }
+
+    @Test
+    void aConfiguredEndOfTextOutsideTheVocabularyFailsNamingFileAndToken(@TempDir Path dir)
+            throws Exception {
+        Path json =
+                besideConfig(dir, Vocabulary.TOKENIZER_CONFIG, "{\"eos_token\": \"<|im_end|>\"}");
+        assertThatThrownBy(() -> Vocabulary.read(json))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining(dir.resolve(Vocabulary.TOKENIZER_CONFIG).toString())
+                .hasMessageContaining("eos_token '<|im_end|>'")
+                .hasMessageContaining("not in the vocabulary of " + json);
+        assertThatThrownBy(() -> HuggingFaceTextTokenizer.load(json))
+                .hasMessageContaining("eos_token '<|im_end|>'");
+
+        Files.delete(dir.resolve(Vocabulary.TOKENIZER_CONFIG));
+        Files.writeString(dir.resolve(Vocabulary.GENERATION_CONFIG), "{\"eos_token_id\": 257}");
+        assertThatThrownBy(() -> Vocabulary.read(json))
+                .hasMessageContaining(dir.resolve(Vocabulary.GENERATION_CONFIG).toString())
+                .hasMessageContaining("eos_token_id 257, which is not an id of the vocabulary");
+        Files.writeString(dir.resolve(Vocabulary.GENERATION_CONFIG), "{\"eos_token_id\": \"2\"");
+        assertThatThrownBy(() -> Vocabulary.read(json))
+                .hasMessageContaining(dir.resolve(Vocabulary.GENERATION_CONFIG).toString())
+                .hasMessageContaining("not valid JSON");
+        Files.writeString(dir.resolve(Vocabulary.GENERATION_CONFIG), "{\"eos_token_id\": 2.5}");
+        assertThatThrownBy(() -> Vocabulary.read(json))
+                .hasMessageContaining("eos_token_id must be a token id or a list of them");
+    }
+
+    /** The bundled tokenizer.json copied into {@code dir}, with {@code config} beside it. */
+    private static Path besideConfig(Path dir, String config, String content) throws Exception {
+        Path json = dir.resolve("tokenizer.json");
+        Files.copy(BundledModels.tokenizer(), json);
+        Files.writeString(dir.resolve(config), content);
+        return json;
+    }
+
+    @Test
     void missingOrBrokenTokenizerFilesFailWithTheirPath(@TempDir Path dir) throws Exception {
         assertThatThrownBy(() -> HuggingFaceTextTokenizer.load(dir.resolve("nope.json")))
                 .hasMessageContaining("tokenizer file not found")
