@@ -4,6 +4,7 @@ import io.tetris.config.TetrisConfig;
 import io.tetris.config.TetrisOptions;
 import io.tetris.engine.CachedModel;
 import io.tetris.model.HuggingFaceTextTokenizer;
+import io.tetris.model.ModelCheck;
 import io.tetris.model.OnnxLanguageModel;
 import io.tetris.model.Vocabulary;
 import java.io.File;
@@ -192,6 +193,13 @@ public final class TaskModels {
                         "the model " + file,
                         ONNX_RUNTIME,
                         () -> CachedModel.load(file.toString(), models.onnx()));
+        try {
+            // A graph that loads but cannot run fails the same way after every restart.
+            ModelCheck.requireRunnable(model.model(), file);
+        } catch (IllegalArgumentException e) {
+            model.close();
+            throw unrecoverable(e.getMessage() + " (" + option + ")", e);
+        }
         if (model.model() instanceof OnnxLanguageModel onnx) {
             LOG.info("Loaded {}: KV caches {}", file, onnx.kvCacheDescription());
         }

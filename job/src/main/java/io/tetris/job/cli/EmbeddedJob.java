@@ -66,7 +66,16 @@ final class EmbeddedJob implements AutoCloseable {
 
     /** A client reading from the current end of the response topics. */
     GenerationClient client(ResponseListener listener) {
-        return GenerationClient.open(kafka.clientSettings(), topics, listener);
+        GenerationClient client = GenerationClient.open(kafka.clientSettings(), topics, listener);
+        // A job that fails for good (a model that cannot run, say) answers nothing more.
+        job.getJobExecutionResult()
+                .whenComplete(
+                        (result, failure) -> {
+                            if (failure != null) {
+                                client.jobFailed(failure);
+                            }
+                        });
+        return client;
     }
 
     /**

@@ -25,6 +25,7 @@ import picocli.CommandLine.Spec;
             BenchCommand.class,
             LoadCommand.class,
             BulkCommand.class,
+            ModelsCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

@@ -103,6 +103,7 @@ public final class GenerationClient implements AutoCloseable {
 
     private volatile boolean closing;
     private volatile Throwable readerFailure;
+    private volatile Throwable jobFailure;
 
     private GenerationClient(
             TopicNames topics,
@@ -392,6 +393,21 @@ public final class GenerationClient implements AutoCloseable {
         }
     }
 
+    /** The first message in the chain that is not a wrapper's (the task's own failure). */
+    private static String reason(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            String type = t.getClass().getName();
+            if (!type.startsWith("org.apache.flink.")
+                    && !type.startsWith("java.util.concurrent.")) {
+                return String.valueOf(t.getMessage());
+            }
+            if (t.getCause() == t) {
+                break;
+            }
+        }
+        return String.valueOf(failure.getMessage());
+    }
+
     private static String timeoutMessage(Set<String> missing, int total, Duration timeout) {
         String listed =
                 missing.stream().limit(MAX_IDS_IN_MESSAGE).collect(Collectors.joining(", "));
@@ -408,7 +424,22 @@ public final class GenerationClient implements AutoCloseable {
                 + listed;
     }
 
+    /**
+     * Ends every wait, now and later, with {@code cause}: the job that would answer has failed, so
+     * no more results will come (waiting out the timeout would only hide why).
+     */
+    public void jobFailed(Throwable cause) {
+        synchronized (outcomes) {
+            jobFailure = Objects.requireNonNull(cause, "cause");
+            outcomes.notifyAll();
+        }
+    }
+
     private void checkReader() {
+        Throwable failed = jobFailure;
+        if (failed != null) {
+            throw new IllegalStateException("the job failed: " + reason(failed), failed);
+        }
         Throwable failure = readerFailure;
         if (failure != null) {
             throw new IllegalStateException(

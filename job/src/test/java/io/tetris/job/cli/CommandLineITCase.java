@@ -22,6 +22,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -269,6 +270,30 @@ class CommandLineITCase {
         String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
         return out;
+    }
+
+    @Test
+    void modelsCheckGivesAVerdictAndADemoOnAPairThatCannotRunEndsWithItsError(@TempDir Path dir)
+            throws Exception {
+        Captured bundled = capture("models", "check", TestModels.dir().toString());
+        assertThat(bundled.code).as(bundled.stderr).isZero();
+        assertThat(bundled.stdout)
+                .contains("4 layers, 4 KV heads of size 32, fp32 caches, vocabulary 257")
+                .contains("verdict: usable");
+        Path broken = io.tetris.model.BrokenModels.pairWithBrokenTarget(dir.resolve("broken"));
+        Captured check = capture("models", "check", broken.toString());
+        assertThat(check.code).isEqualTo(1);
+        assertThat(check.stdout)
+                .contains("verdict: NOT usable")
+                .contains(broken.resolve("target.onnx") + " loads but its first forward pass");
+        // The job ends once with the model's error instead of restarting until killed.
+        long started = System.nanoTime();
+        Captured demo = capture("demo", "--models", broken.toString(), "--prompt", "Hi", "--json");
+        assertThat(demo.code).isEqualTo(2);
+        assertThat(demo.stderr)
+                .contains("the job failed: the model " + broken.resolve("target.onnx"))
+                .contains("broken.reshape");
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofMinutes(2));
     }
 
     @Test

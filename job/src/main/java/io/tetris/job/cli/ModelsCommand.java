@@ -1,0 +1,92 @@
+package io.tetris.job.cli;
+
+import io.tetris.config.TetrisConfig;
+import io.tetris.model.ModelCheck;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.apache.flink.configuration.Configuration;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code tetris models check DIR}: whether a draft/target pair can serve, before a job tries. */
+@Command(
+        name = "models",
+        mixinStandardHelpOptions = true,
+        description = {"Inspect a model pair."},
+        subcommands = {ModelsCommand.Check.class})
+final class ModelsCommand implements Runnable {
+
+    @Spec private CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    @Command(
+            name = "check",
+            mixinStandardHelpOptions = true,
+            description = {
+                "Reads a folder's draft.onnx, target.onnx and tokenizer.json as the job would,"
+                        + " prints what the graphs say (layers, KV heads, head size, cache type,"
+                        + " vocabulary, context), runs a first pass and a step through each"
+                        + " model, and says whether the pair is usable, with the fix when it is"
+                        + " not. Exit code 0 when usable, 1 when not."
+            })
+    static final class Check implements Callable<Integer> {
+
+        @Spec private CommandSpec spec;
+
+        @Parameters(
+                index = "0",
+                arity = "0..1",
+                paramLabel = "DIR",
+                description = "The pair's folder (default: the bundled models).")
+        Path dir;
+
+        @Mixin ModelsOption models;
+
+        @Option(
+                names = "--max-context",
+                paramLabel = "N",
+                description =
+                        "Tokens per sequence to check for (default: tetris.model.max-context).")
+        Integer maxContext;
+
+        @Override
+        public Integer call() {
+            if (dir != null) {
+                models.models = dir;
+            }
+            Configuration conf = new Configuration();
+            models.applyTo(conf);
+            if (maxContext != null) {
+                conf.set(io.tetris.config.TetrisOptions.MAX_CONTEXT, maxContext);
+            }
+            TetrisConfig.Models m = TetrisConfig.from(conf).models();
+            ModelCheck.Report report =
+                    ModelCheck.inspect(
+                            Path.of(m.draft()),
+                            Path.of(m.target()),
+                            Path.of(m.draftTokenizer()),
+                            Path.of(m.tokenizer()),
+                            m.onnx().withThreads(1, 1));
+            java.io.PrintWriter out = spec.commandLine().getOut();
+            out.println("pair: " + models.dir());
+            report.lines().forEach(out::println);
+            if (report.usable()) {
+                out.println("verdict: usable");
+                out.flush();
+                return 0;
+            }
+            out.println("verdict: NOT usable");
+            report.problems().forEach(p -> out.println("  - " + p));
+            out.flush();
+            return 1;
+        }
+    }
+}
