@@ -51,6 +51,24 @@ final class ModelsCommand implements Runnable {
         @Mixin ModelsOption models;
 
         @Option(
+                names = "--draft",
+                paramLabel = "FILE",
+                description = "The draft model, when it is not DIR/draft.onnx.")
+        Path draft;
+
+        @Option(
+                names = "--target",
+                paramLabel = "FILE",
+                description = "The target model, when it is not DIR/target.onnx.")
+        Path target;
+
+        @Option(
+                names = "--tokenizer",
+                paramLabel = "FILE",
+                description = "The tokenizer, when it is not DIR/tokenizer.json.")
+        Path tokenizer;
+
+        @Option(
                 names = "--max-context",
                 paramLabel = "N",
                 description =
@@ -64,6 +82,15 @@ final class ModelsCommand implements Runnable {
             }
             Configuration conf = new Configuration();
             models.applyTo(conf);
+            if (draft != null) {
+                conf.set(io.tetris.config.TetrisOptions.DRAFT_MODEL, draft.toString());
+            }
+            if (target != null) {
+                conf.set(io.tetris.config.TetrisOptions.TARGET_MODEL, target.toString());
+            }
+            if (tokenizer != null) {
+                conf.set(io.tetris.config.TetrisOptions.TOKENIZER, tokenizer.toString());
+            }
             if (maxContext != null) {
                 conf.set(io.tetris.config.TetrisOptions.MAX_CONTEXT, maxContext);
             }
