@@ -286,9 +286,10 @@ def build(cfg):
     return GPT(cfg["layers"], cfg["d_model"], cfg["heads"])
 
 
-def load_model(name):
-    ck = torch.load(os.path.join(CKPT, name + ".pt"), map_location="cpu")
-    m = build(ck["cfg"])
+def load_model(name, build_model=None, ckpt=None):
+    """A checkpoint of ckpt/ (or of `ckpt`), built by `build_model` (default: this GPT)."""
+    ck = torch.load(os.path.join(ckpt or CKPT, name + ".pt"), map_location="cpu")
+    m = (build_model or build)(ck["cfg"])
     m.load_state_dict(ck["model"])
     m.eval()
     return m, ck

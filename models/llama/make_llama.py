@@ -265,18 +265,7 @@ def build(c):
 
 
 def load_model(name):
-    ck = torch.load(os.path.join(CKPT, name + ".pt"), map_location="cpu")
-    m = build(ck["cfg"])
-    m.load_state_dict(ck["model"])
-    m.eval()
-    return m, ck
-
-
-def empty_past(m, B):
-    c = m.cfg
-    hd = c["d_model"] // c["heads"]
-    return [(torch.zeros(B, c["kv_heads"], 0, hd), torch.zeros(B, c["kv_heads"], 0, hd))
-            for _ in range(c["layers"])]
+    return mm.load_model(name, build, CKPT)
 
 
 # --------------------------------------------------------------------------------------------
