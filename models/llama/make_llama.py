@@ -548,6 +548,8 @@ def cmd_evaluate():
         g = mm.greedy(tm, pid, new_tokens, eos=EOS)
         gens.append(g)
         props.append(mm.draft_proposals(dm, pid, g, 6, eos=EOS))
+    # Bytes of text per target call compare with the byte-level pair, whose tokens are bytes.
+    text_bytes = sum(len(sp.decode([t for t in g if t != EOS]).encode()) for g in gens)
     spec = {}
     for k in range(1, 7):
         R = D = A = N = 0
@@ -555,8 +557,10 @@ def cmd_evaluate():
             r, d, acc = mm.simulate_spec(g, pr, k, new_tokens, eos=EOS)
             R, D, A, N = R + r, D + d, A + acc, N + len(g)
         spec[str(k)] = {"acceptance": A / D, "tokens_per_target_call": N / R,
+                        "bytes_per_target_call": text_bytes / R,
                         "accepted": A, "drafted": D, "target_calls": R, "new_tokens": N}
-        print("k=%d acceptance %.4f, tokens per target call %.3f" % (k, A / D, N / R), flush=True)
+        print("k=%d acceptance %.4f, tokens per target call %.3f, bytes %.3f" % (
+            k, A / D, N / R, text_bytes / R), flush=True)
     samples = [{"prompt": p, "continuation": sp.decode([t for t in g if t != EOS]),
                 "ended_with_eos": bool(g and g[-1] == EOS)} for p, g in zip(prompts[:8], gens[:8])]
     for smp in samples:

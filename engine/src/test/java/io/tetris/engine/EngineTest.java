@@ -9,25 +9,28 @@ import io.tetris.core.policy.LinearStepCostModel;
 import io.tetris.core.policy.PolicyConfig;
 import io.tetris.core.policy.PolicyConfig.Kind;
 import io.tetris.model.BundledModels;
+import io.tetris.model.HuggingFaceTextTokenizer;
 import io.tetris.model.LanguageModel;
-import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The Flink-free decode round on the bundled models: every policy reproduces target-only greedy
  * output, sampling is reproducible from seeds, and losing every KV cache mid-generation (a restore)
- * changes nothing.
+ * changes nothing. Runs on the byte-level pair; {@link LlamaEngineTest} and {@link
+ * LlamaFp16EngineTest} run it on the Llama-style pair.
  */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class EngineTest {
 
     private static final int MAX_NEW = 40;
-    private static final int END_OF_TEXT = 256;
     private static final List<String> PROMPTS =
             List.of(
                     "The quick brown fox",
@@ -39,17 +42,71 @@ class EngineTest {
                     "Hacker culture",
                     "Once upon a time");
 
-    private static CachedModel draft;
-    private static CachedModel target;
+    private CachedModel draft;
+    private CachedModel target;
+    private int endOfText;
+    private List<int[]> prompts;
+
+    /** The pair's folder. */
+    Path dir() {
+        return BundledModels.dir();
+    }
 
     @BeforeAll
-    static void load() {
-        draft = new CachedModel(BundledModels.load(BundledModels.draft()));
-        target = new CachedModel(BundledModels.load(BundledModels.target()));
+    void load() {
+        draft = new CachedModel(BundledModels.load(dir().resolve("draft.onnx")));
+        target = new CachedModel(BundledModels.load(dir().resolve("target.onnx")));
+        try (HuggingFaceTextTokenizer tokenizer =
+                HuggingFaceTextTokenizer.load(dir().resolve("tokenizer.json"))) {
+            endOfText = tokenizer.endOfTextId();
+            prompts = PROMPTS.stream().map(tokenizer::encode).toList();
+        }
+    }
+
+    /**
+     * 0: speculative greedy output must equal target-only greedy output token for token. Above 0
+     * (reduced precision), it may part from it only where the target's two best tokens are within
+     * this many nats of each other: a verification pass runs k + 1 positions where plain decoding
+     * runs one, the kernels accumulate in another order, and in fp16 a near tie can then fall the
+     * other way. Greedy decoding is then still the target's choice up to its own precision.
+     */
+    double tieTolerance() {
+        return 0;
+    }
+
+    /**
+     * At the first differing token, the target itself (one sequence, its own pass) must rank both
+     * tokens first and second within {@link #tieTolerance()}.
+     */
+    private void assertNearTie(int prompt, int[] ref, int[] spec, int at) {
+        assertThat(at)
+                .as("prompt %d: one output is a prefix of the other", prompt)
+                .isLessThan(Math.min(ref.length, spec.length));
+        int[] prefix = new int[prompts.get(prompt).length + at];
+        System.arraycopy(prompts.get(prompt), 0, prefix, 0, prompts.get(prompt).length);
+        System.arraycopy(ref, 0, prefix, prompts.get(prompt).length, at);
+        String id = "near-tie-" + prompt;
+        float[] row =
+                target.model().extend(List.of(new LanguageModel.Extension(id, prefix, 1)))[0][0];
+        target.release(id);
+        float a = row[ref[at]];
+        float b = row[spec[at]];
+        int better = 0;
+        for (float v : row) {
+            if (v > Math.min(a, b)) {
+                better++;
+            }
+        }
+        assertThat(better)
+                .as("prompt %d: tokens ranked above the lower of the two", prompt)
+                .isLessThanOrEqualTo(1);
+        assertThat((double) Math.abs(a - b))
+                .as("prompt %d: log-probability gap of %d and %d", prompt, ref[at], spec[at])
+                .isLessThanOrEqualTo(tieTolerance());
     }
 
     @AfterAll
-    static void close() {
+    void close() {
         draft.close();
         target.close();
     }
@@ -60,9 +117,24 @@ class EngineTest {
         List<int[]> reference = generate(Kind.NONE, SamplingParams.GREEDY, "ref-" + kind, -1);
         SpeculationStats stats = new SpeculationStats();
         List<int[]> speculative = generate(kind, SamplingParams.GREEDY, "spec-" + kind, -1, stats);
+        int diverged = 0;
         for (int i = 0; i < PROMPTS.size(); i++) {
-            assertThat(speculative.get(i)).as("prompt %d", i).containsExactly(reference.get(i));
+            int[] ref = reference.get(i);
+            int[] spec = speculative.get(i);
+            int j = 0;
+            while (j < ref.length && j < spec.length && ref[j] == spec[j]) {
+                j++;
+            }
+            if (j == ref.length && j == spec.length) {
+                continue;
+            }
+            diverged++;
+            assertThat(tieTolerance())
+                    .as("prompt %d: %s differs from target-only greedy at token %d", i, kind, j)
+                    .isPositive();
+            assertNearTie(i, ref, spec, j);
         }
+        assertThat(diverged).as("prompts that diverged").isLessThanOrEqualTo(PROMPTS.size() / 4);
         if (kind != Kind.NONE) {
             assertThat(stats.acceptedTokens()).isPositive();
         }
@@ -124,15 +196,11 @@ class EngineTest {
     void promptsArePrefilledApartSoEveryDraftStepFeedsAToken() {
         List<SequenceView> batch = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            byte[] prompt = PROMPTS.get(i).getBytes(StandardCharsets.UTF_8);
-            int[] tokens = new int[prompt.length];
-            for (int j = 0; j < prompt.length; j++) {
-                tokens[j] = prompt[j] & 0xFF;
-            }
+            int[] tokens = prompts.get(i);
             batch.add(new SequenceView("prefill-" + i, tokens, SamplingParams.GREEDY, 1, 1, 4));
         }
         List<int[]> fed = new ArrayList<>(); // per pass: tokens each extension brought
-        LanguageModel model = BundledModels.load(BundledModels.draft());
+        LanguageModel model = BundledModels.load(dir().resolve("draft.onnx"));
         LanguageModel recording =
                 (LanguageModel)
                         java.lang.reflect.Proxy.newProxyInstance(
@@ -157,11 +225,11 @@ class EngineTest {
         try (CachedModel cached = new CachedModel(recording)) {
             // A round that drafts nothing does not prefill the draft model.
             Round none = Round.of(batch);
-            none.draft(new Drafter(cached, END_OF_TEXT));
+            none.draft(new Drafter(cached, endOfText));
             assertThat(fed).isEmpty();
             Round round = Round.of(batch);
             round.draftLength = 4;
-            round.draft(new Drafter(cached, END_OF_TEXT));
+            round.draft(new Drafter(cached, endOfText));
             assertThat(round.prefillNanos).isPositive();
             for (int[] tokens : round.drafts.tokens()) {
                 assertThat(tokens).hasSize(4);
@@ -177,13 +245,13 @@ class EngineTest {
         }
     }
 
-    private static List<int[]> generate(
+    private List<int[]> generate(
             Kind kind, SamplingParams params, String prefix, int dropCachesAfterRound) {
         return generate(kind, params, prefix, dropCachesAfterRound, new SpeculationStats());
     }
 
     /** Runs rounds until every prompt has MAX_NEW tokens or ended with end-of-text. */
-    private static List<int[]> generate(
+    private List<int[]> generate(
             Kind kind,
             SamplingParams params,
             String prefix,
@@ -193,14 +261,14 @@ class EngineTest {
         CachedModel d = draft;
         CachedModel t = target;
         BudgetPolicy policy = config.create(LinearStepCostModel.DEFAULT);
-        Drafter drafter = new Drafter(d, END_OF_TEXT);
+        Drafter drafter = new Drafter(d, endOfText);
         Verifier verifier = new Verifier(t);
         List<List<Integer>> committed = new ArrayList<>();
         List<Integer> promptLength = new ArrayList<>();
-        for (String p : PROMPTS) {
+        for (int[] p : prompts) {
             List<Integer> tokens = new ArrayList<>();
-            for (byte b : p.getBytes(StandardCharsets.UTF_8)) {
-                tokens.add(b & 0xFF);
+            for (int token : p) {
+                tokens.add(token);
             }
             committed.add(tokens);
             promptLength.add(tokens.size());
@@ -234,7 +302,7 @@ class EngineTest {
                 List<Integer> c = committed.get(i);
                 for (int token : verified.emitted()[b]) {
                     c.add(token);
-                    if (token == END_OF_TEXT || c.size() - promptLength.get(i) == MAX_NEW) {
+                    if (token == endOfText || c.size() - promptLength.get(i) == MAX_NEW) {
                         done[i] = true;
                         d.release(prefix + i);
                         t.release(prefix + i);
@@ -249,7 +317,7 @@ class EngineTest {
                     t.release(prefix + i);
                 }
                 policy = config.create(LinearStepCostModel.DEFAULT);
-                drafter = new Drafter(d, END_OF_TEXT);
+                drafter = new Drafter(d, endOfText);
                 verifier = new Verifier(t);
             }
         }
