@@ -72,7 +72,7 @@ public final class SequenceTracker {
             }
         }
         tokens = Arrays.copyOf(tokens, count);
-        String text = decode(tokens);
+        String text = decode(s, tokens);
         int stopAt = -1;
         if (s.stop.length > 0) {
             int[] hit = findStop(s, tokens, before, text);
@@ -102,7 +102,7 @@ public final class SequenceTracker {
             if (last) {
                 visible = finalVisible;
             } else {
-                String prefix = decode(Arrays.copyOf(tokens, upTo));
+                String prefix = decode(s, Arrays.copyOf(tokens, upTo));
                 visible = prefix.substring(0, safeLength(prefix, s.stop));
             }
             String delta = visible.length() > s.charsSent ? visible.substring(s.charsSent) : "";
@@ -122,7 +122,7 @@ public final class SequenceTracker {
 
     /** Full text of the sequence as finished (what the result carries). */
     public String finalText(SequenceState s, FinishReason reason) {
-        String text = decode(s.generated);
+        String text = decode(s, s.generated);
         if (reason == FinishReason.STOP) {
             for (String stop : s.stop) {
                 int at = text.indexOf(stop);
@@ -158,7 +158,7 @@ public final class SequenceTracker {
             }
         }
         for (int m = Math.max(before, 1); m <= tokens.length; m++) {
-            if (decode(Arrays.copyOf(tokens, m)).startsWith(matched, earliest)) {
+            if (decode(s, Arrays.copyOf(tokens, m)).startsWith(matched, earliest)) {
                 return new int[] {earliest, m};
             }
         }
@@ -191,7 +191,25 @@ public final class SequenceTracker {
         return end;
     }
 
-    private String decode(int[] tokens) {
-        return tokens.length == 0 ? "" : tokenizer.decode(tokens);
+    /**
+     * The text of generated {@code tokens}, decoded after the prompt's last token: decoders that
+     * strip the first space of a text (sentencepiece's, Llama 2's: "▁man" alone is "man") would
+     * otherwise drop the space a completion starts with.
+     */
+    private String decode(SequenceState s, int[] tokens) {
+        if (tokens.length == 0) {
+            return "";
+        }
+        if (s.promptTokens.length == 0) {
+            return tokenizer.decode(tokens);
+        }
+        int[] withContext = new int[tokens.length + 1];
+        withContext[0] = s.promptTokens[s.promptTokens.length - 1];
+        System.arraycopy(tokens, 0, withContext, 1, tokens.length);
+        String context = tokenizer.decode(new int[] {withContext[0]});
+        String text = tokenizer.decode(withContext);
+        return text.startsWith(context)
+                ? text.substring(context.length())
+                : tokenizer.decode(tokens);
     }
 }

@@ -7,6 +7,7 @@ import io.tetris.model.HuggingFaceTextTokenizer;
 import io.tetris.schemas.FinishReason;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
@@ -184,6 +185,29 @@ class SequenceTrackerTest {
         }
         return new Progress(
                 ids.stream().mapToInt(Integer::intValue).toArray(), text.toString(), reason, -1);
+    }
+
+    @Test
+    void aCompletionKeepsTheSpaceItStartsWithUnderADecoderThatStripsOne() {
+        // Llama 2 style: "▁man" decoded on its own is "man"; after the prompt it is " man".
+        try (HuggingFaceTextTokenizer llama =
+                HuggingFaceTextTokenizer.load(
+                        BundledModels.llama("fp32").resolve("tokenizer.json"))) {
+            int[] prompt = llama.encode("Never trust a");
+            int[] whole = llama.encode("Never trust a man who is");
+            assertThat(Arrays.copyOf(whole, prompt.length)).containsExactly(prompt);
+            int[] completion = Arrays.copyOfRange(whole, prompt.length, whole.length);
+            assertThat(llama.decode(completion)).isEqualTo("man who is");
+            SequenceTracker llamaTracker = new SequenceTracker(llama, 512);
+            SequenceState s = state(100);
+            s.promptTokens = prompt;
+            StringBuilder streamed = new StringBuilder();
+            for (int token : completion) {
+                llamaTracker.apply(s, new int[] {token}, 1).forEach(p -> streamed.append(p.text()));
+            }
+            assertThat(streamed.toString()).isEqualTo(" man who is");
+            assertThat(llamaTracker.finalText(s, FinishReason.LENGTH)).isEqualTo(" man who is");
+        }
     }
 
     private static SequenceState state(int maxNew, String... stops) {
