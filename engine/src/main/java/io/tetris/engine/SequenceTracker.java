@@ -192,21 +192,42 @@ public final class SequenceTracker {
     }
 
     /**
-     * The text of generated {@code tokens}, decoded after the prompt's last token: decoders that
+     * Prompt tokens looked back over for a context that starts at a whole character: four
+     * characters of four byte pieces each.
+     */
+    private static final int MAX_CONTEXT_TOKENS = 16;
+
+    /**
+     * The text of generated {@code tokens}, decoded after the end of the prompt: decoders that
      * strip the first space of a text (sentencepiece's, Llama 2's: "▁man" alone is "man") would
-     * otherwise drop the space a completion starts with.
+     * otherwise drop the space a completion starts with. The context is the shortest end of the
+     * prompt that decodes to whole characters, so that it never begins inside one: a byte-fallback
+     * decoder reads consecutive byte pieces as one run, and a run that starts with a continuation
+     * byte would turn the completion's own bytes into U+FFFD. Usually that is the last token alone.
      */
     private String decode(SequenceState s, int[] tokens) {
         if (tokens.length == 0) {
             return "";
         }
-        if (s.promptTokens.length == 0) {
+        int[] prompt = s.promptTokens;
+        int[] contextTokens = null;
+        String context = null;
+        for (int from = prompt.length - 1;
+                from >= Math.max(0, prompt.length - MAX_CONTEXT_TOKENS);
+                from--) {
+            int[] candidate = Arrays.copyOfRange(prompt, from, prompt.length);
+            String decoded = tokenizer.decode(candidate);
+            if (decoded.indexOf(REPLACEMENT) < 0) {
+                contextTokens = candidate;
+                context = decoded;
+                break;
+            }
+        }
+        if (contextTokens == null) {
             return tokenizer.decode(tokens);
         }
-        int[] withContext = new int[tokens.length + 1];
-        withContext[0] = s.promptTokens[s.promptTokens.length - 1];
-        System.arraycopy(tokens, 0, withContext, 1, tokens.length);
-        String context = tokenizer.decode(new int[] {withContext[0]});
+        int[] withContext = Arrays.copyOf(contextTokens, contextTokens.length + tokens.length);
+        System.arraycopy(tokens, 0, withContext, contextTokens.length, tokens.length);
         String text = tokenizer.decode(withContext);
         return text.startsWith(context)
                 ? text.substring(context.length())

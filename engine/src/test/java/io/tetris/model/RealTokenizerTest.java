@@ -140,6 +140,49 @@ class RealTokenizerTest {
         stream(name, tokenizer, tokenizer.encode(String.join("", texts())), null);
     }
 
+    /**
+     * What the job streams ({@link io.tetris.engine.SequenceTracker}, which decodes a completion
+     * after the end of its prompt): for prompts cut from each text at whole characters, the deltas
+     * of the completion's tokens, fed one at a time, add up to the completion's own text, which is
+     * the full text less the prompt's, with no U+FFFD, also where the prompt ends in byte pieces
+     * and the completion starts with them, and where the completion starts with a space a decoder
+     * strips.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {BYTES, LLAMA2_STYLE, QWEN3, LLAMA3})
+    void streamedCompletionsAreTheTextAfterThePrompt(String name) {
+        HuggingFaceTextTokenizer tokenizer = tokenizer(name);
+        io.tetris.engine.SequenceTracker tracker =
+                new io.tetris.engine.SequenceTracker(tokenizer, 1 << 20);
+        int completions = 0;
+        for (String text : texts()) {
+            int[] ids = tokenizer.encode(text);
+            String whole = tokenizer.decode(ids);
+            for (int cut = 1; cut < ids.length; cut++) {
+                String promptText = tokenizer.decode(Arrays.copyOf(ids, cut));
+                if (promptText.indexOf('\uFFFD') >= 0 || !whole.startsWith(promptText)) {
+                    continue; // real prompts are whole text
+                }
+                io.tetris.engine.SequenceState s = new io.tetris.engine.SequenceState();
+                s.requestId = name + "-" + cut;
+                s.promptTokens = Arrays.copyOf(ids, cut);
+                s.maxNewTokens = ids.length;
+                StringBuilder streamed = new StringBuilder();
+                for (int i = cut; i < ids.length; i++) {
+                    tracker.apply(s, new int[] {ids[i]}, 0).forEach(p -> streamed.append(p.text()));
+                }
+                String expected = whole.substring(promptText.length());
+                String finalText = tracker.finalText(s, io.tetris.schemas.FinishReason.LENGTH);
+                assertThat(finalText)
+                        .as("%s: %s | %s", name, promptText, expected)
+                        .isEqualTo(expected);
+                assertThat(expected).startsWith(streamed.toString());
+                completions++;
+            }
+        }
+        assertThat(completions).isGreaterThan(100);
+    }
+
     /** The fixed texts and, from a seeded generator, text mixing scripts character by character. */
     private static List<String> texts() {
         List<String> texts = new ArrayList<>(TEXTS);
