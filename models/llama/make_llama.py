@@ -19,6 +19,7 @@ Requirements (Debian bookworm, as root):
 
 Subcommands:
     make_llama.py tokenizer                 train the BPE tokenizer, tokenize the corpus
+    make_llama.py tokenizer-reference       sentencepiece's ids for tokenizer tests
     make_llama.py train NAME SECONDS [--teacher target] [--threads N]
     make_llama.py export                    fp32/, fp16/ and the reference files
     make_llama.py evaluate                  agreement and greedy speculative acceptance
@@ -97,6 +98,22 @@ def cmd_tokenizer(a):
         json.dump(tokenizer_json(sp), f, ensure_ascii=False, indent=1)
         f.write("\n")
     write_tokenizer_configs(HERE)
+    cmd_tokenizer_reference()
+
+
+REFERENCE_STRINGS = ["Héllo, wörld!\n  tabs\tand 日本 😀 x", "  leading spaces", "a  b   c",
+                     "12345 + 678", "Grüße aus Köln", "trailing space ", "\nnewline first"]
+
+
+def cmd_tokenizer_reference(a=None):
+    """tokenizer_reference.json: sentencepiece's own ids for the first 100 held-out documents
+    and a few hand-made strings, which the Java tests compare with tokenizer.json's."""
+    sp = spm.SentencePieceProcessor(model_file=os.path.join(CKPT, "sp.model"))
+    _, _, held, _ = mm.load_corpus()
+    texts = [doc_text(d) for d in held[:100]] + REFERENCE_STRINGS
+    with open(os.path.join(HERE, "tokenizer_reference.json"), "w", encoding="utf-8") as f:
+        json.dump([{"text": t, "ids": sp.encode(t)} for t in texts], f, ensure_ascii=False)
+        f.write("\n")
 
 
 def tokenizer_json(sp):
@@ -388,10 +405,12 @@ class TorchReference:
 
 
 def to_fp16(model):
-    """An fp16 copy of an fp32 export, as `--dtype fp16` exports are: fp16 weights, caches and
-    logits, fp16 compute. The rotary angles stay fp32 up to Cos/Sin (at position 500 an fp16
-    angle would be off by up to 0.25 rad), as transformers computes them; constants are clamped
-    to the fp16 range (the -1e9 of masked attention scores becomes -65504, still finite)."""
+    """An fp16 copy of an fp32 export: fp16 weights, caches and logits, fp16 compute. The rotary
+    angles stay fp32 up to Cos/Sin (at position 500 an fp16 angle would be off by up to 0.125
+    rad), as transformers computes them. Unlike transformers, which upcasts them, RMSNorm's mean
+    square and the softmax are computed in fp16 too: fine for this model's activations (|x| well
+    under 256), not a recipe for others. Constants are clamped to the fp16 range (the -1e9 of
+    masked attention scores becomes -65504, still finite)."""
     g = model.graph
     producer = {o: n for n in g.node for o in n.output}
     keep = set()
@@ -585,6 +604,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("tokenizer")
+    sub.add_parser("tokenizer-reference")
     t = sub.add_parser("train")
     t.add_argument("name")
     t.add_argument("seconds", type=float)
@@ -602,7 +622,8 @@ def main():
     sub.add_parser("export")
     sub.add_parser("evaluate")
     a = ap.parse_args()
-    {"tokenizer": cmd_tokenizer, "train": cmd_train,
+    {"tokenizer": cmd_tokenizer, "tokenizer-reference": cmd_tokenizer_reference,
+     "train": cmd_train,
      "export": lambda a: cmd_export(), "evaluate": lambda a: cmd_evaluate()}[a.cmd](a)
 
 

@@ -24,8 +24,10 @@ import java.util.Map;
  * @param vocab logits width, or -1 when the graph leaves it dynamic
  * @param positionIds whether the graph takes {@code position_ids}
  * @param kvType element type of the caches: {@code FLOAT} or {@code FLOAT16}
+ * @param logitsType element type of the logits: {@code FLOAT} or {@code FLOAT16}
  * @param useCacheBranch whether the graph is a merged decoder with a {@code use_cache_branch} input
- *     (the runner always takes the branch with a past; see {@code MergedDecoder})
+ *     (the runner always takes the branch with a past; see {@code ortnative.ExportAdapter})
+ * @param externalData whether weights live in external-data files beside the model
  */
 public record DecoderSignature(
         int layers,
@@ -34,7 +36,9 @@ public record DecoderSignature(
         int vocab,
         boolean positionIds,
         DataType kvType,
-        boolean useCacheBranch) {
+        DataType logitsType,
+        boolean useCacheBranch,
+        boolean externalData) {
 
     public static final String INPUT_IDS = "input_ids";
     public static final String ATTENTION_MASK = "attention_mask";
@@ -44,7 +48,12 @@ public record DecoderSignature(
 
     /** Bytes of one cache element. */
     public int kvElementBytes() {
-        return kvType == DataType.FLOAT16 ? 2 : 4;
+        return elementBytes(kvType);
+    }
+
+    /** Bytes of one element of a cache type ({@code FLOAT} or {@code FLOAT16}). */
+    public static int elementBytes(DataType type) {
+        return type == DataType.FLOAT16 ? 2 : 4;
     }
 
     public static String pastKey(int layer) {
@@ -123,7 +132,7 @@ public record DecoderSignature(
                             + source
                             + " has inputs this runner cannot feed: "
                             + unknown
-                            + " (export without them, e.g. not as a merged legacy decoder)");
+                            + " (export the decoder with past alone: optimum-cli task text-generation-with-past)");
         }
         OnnxMl.ValueInfoProto past = inputs.get(pastKey(0));
         DataType kvType = cacheType(past, source);
@@ -174,7 +183,13 @@ public record DecoderSignature(
                 vocab,
                 inputs.containsKey(POSITION_IDS),
                 kvType,
-                inputs.containsKey(USE_CACHE_BRANCH));
+                logitsType,
+                inputs.containsKey(USE_CACHE_BRANCH),
+                graph.getInitializerList().stream()
+                        .anyMatch(
+                                t ->
+                                        t.getDataLocation()
+                                                == OnnxMl.TensorProto.DataLocation.EXTERNAL));
     }
 
     private static DataType elementType(OnnxMl.ValueInfoProto info) {

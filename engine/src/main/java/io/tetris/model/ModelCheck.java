@@ -1,5 +1,6 @@
 package io.tetris.model;
 
+import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
@@ -12,11 +13,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Start-up check that a draft/target pair can do speculative decoding together: both files exist
- * and are KV-cache decoders, the tokenizers are one vocabulary, both models score that same
- * vocabulary, and each model runs a first pass (a graph can load and still fail on its first
- * input). Runs before the job is submitted, so a bad pair never reaches a task manager; {@link
- * #inspect} reports the same for {@code tetris models check}.
+ * Start-up checks of a draft/target pair. {@link #requireCompatible}, before the job is submitted:
+ * both files exist and are KV-cache decoders, the tokenizers are one vocabulary, and both models
+ * score that same vocabulary, so a bad pair never reaches a task manager. {@link #requireRunnable},
+ * on each TaskManager after loading: the model runs a first pass and a step (a graph can load and
+ * still fail on its first input). {@link #inspect} does both for {@code tetris models check}.
  */
 public final class ModelCheck {
 
@@ -112,15 +113,19 @@ public final class ModelCheck {
         try {
             requireCompatible(draft, target, draftTokenizer, targetTokenizer);
         } catch (RuntimeException e) {
-            problems.add(e.getMessage() + fix(e.getMessage()));
+            addOnce(problems, e.getMessage() + fix(e.getMessage()));
         }
-        for (Path file : List.of(draft, target)) {
-            String role = file.equals(draft) ? "draft " : "target";
+        String[] roles = {"draft ", "target"};
+        Path[] files = {draft, target};
+        for (int m = 0; m < 2; m++) {
+            String role = roles[m];
+            Path file = files[m];
             DecoderSignature signature;
             try {
                 signature = DecoderSignature.read(file);
             } catch (RuntimeException e) {
                 lines.add(role + " " + file + ": unreadable");
+                addOnce(problems, e.getMessage() + fix(e.getMessage()));
                 continue;
             }
             lines.add(role + " " + file + ": " + describe(file, signature));
@@ -133,7 +138,7 @@ public final class ModelCheck {
                                 + model.vocabSize()
                                 + ", first pass and a step with a past ok");
             } catch (RuntimeException e) {
-                problems.add(e.getMessage() + fix(e.getMessage()));
+                addOnce(problems, e.getMessage() + fix(e.getMessage()));
             }
         }
         if (Files.isRegularFile(targetTokenizer)) {
@@ -152,6 +157,7 @@ public final class ModelCheck {
                                         : ", draft tokenizer " + draftTokenizer));
             } catch (RuntimeException e) {
                 lines.add("tokenizer " + targetTokenizer + ": unreadable");
+                addOnce(problems, e.getMessage());
             }
         }
         lines.add("context: " + context(target, targetTokenizer, options));
@@ -160,10 +166,8 @@ public final class ModelCheck {
 
     private static String describe(Path file, DecoderSignature s) {
         JsonObject config = config(file);
-        String heads =
-                config != null && config.has("num_attention_heads")
-                        ? " (" + config.get("num_attention_heads").getAsInt() + " query heads)"
-                        : "";
+        JsonElement queryHeads = config == null ? null : config.get("num_attention_heads");
+        String heads = isNumber(queryHeads) ? " (" + queryHeads.getAsInt() + " query heads)" : "";
         return s.layers()
                 + " layers, "
                 + s.kvHeads()
@@ -172,35 +176,41 @@ public final class ModelCheck {
                 + " of size "
                 + s.headDim()
                 + ", "
-                + (s.kvType() == ai.onnx.proto.OnnxMl.TensorProto.DataType.FLOAT16
-                        ? "fp16"
-                        : "fp32")
+                + (s.kvType() == DataType.FLOAT16 ? "fp16" : "fp32")
                 + " caches, vocabulary "
                 + (s.vocab() > 0 ? String.valueOf(s.vocab()) : "dynamic")
                 + (s.positionIds() ? ", position_ids" : ", positions from the mask")
                 + (s.useCacheBranch() ? ", merged decoder (use_cache_branch)" : "")
-                + (Files.isRegularFile(Path.of(file + ".data")) ? ", external data" : "");
+                + (s.externalData() ? ", external data" : "");
     }
 
     /** The context the pair allows, and where that figure comes from. */
     private static String context(Path target, Path tokenizer, OnnxModelOptions options) {
         JsonObject config = config(target);
         String declared = null;
-        if (config != null && config.has("max_position_embeddings")) {
-            declared =
-                    config.get("max_position_embeddings").getAsLong()
-                            + " (max_position_embeddings)";
-        } else {
-            JsonObject tokenizerConfig = json(tokenizer.resolveSibling("tokenizer_config.json"));
-            JsonElement length =
-                    tokenizerConfig == null ? null : tokenizerConfig.get("model_max_length");
-            if (length != null && length.getAsDouble() < 1e9) {
-                declared = length.getAsLong() + " (tokenizer_config.json model_max_length)";
-            }
+        JsonElement positions = config == null ? null : config.get("max_position_embeddings");
+        JsonObject tokenizerConfig = json(tokenizer.resolveSibling(Vocabulary.TOKENIZER_CONFIG));
+        JsonElement length =
+                tokenizerConfig == null ? null : tokenizerConfig.get("model_max_length");
+        if (isNumber(positions)) {
+            declared = positions.getAsLong() + " (max_position_embeddings)";
+        } else if (isNumber(length) && length.getAsDouble() < 1e9) {
+            // transformers writes 1e30 and more for "no limit"
+            declared = length.getAsLong() + " (tokenizer_config.json model_max_length)";
         }
         return options.maxContext()
                 + " tokens per sequence (tetris.model.max-context)"
                 + (declared != null ? "; the model declares " + declared : "");
+    }
+
+    private static boolean isNumber(JsonElement e) {
+        return e != null && e.isJsonPrimitive() && e.getAsJsonPrimitive().isNumber();
+    }
+
+    private static void addOnce(List<String> problems, String problem) {
+        if (!problems.contains(problem)) {
+            problems.add(problem);
+        }
     }
 
     /** {@code config_<stem>.json} or {@code config.json} beside the model, if any. */

@@ -10,6 +10,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.translate.NoopTranslator;
 import ai.djl.translate.TranslateException;
+import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession.SessionOptions;
 import io.tetris.core.LogitsTransform;
@@ -123,14 +124,19 @@ public final class OnnxLanguageModel implements LanguageModel {
                     new OnnxLanguageModel(
                             onnxFile, signature, options, null, signature.vocab(), resident));
         }
-        if (signature.kvType() != ai.onnx.proto.OnnxMl.TensorProto.DataType.FLOAT
+        if (signature.kvType() != DataType.FLOAT
+                || signature.logitsType() != DataType.FLOAT
                 || signature.useCacheBranch()) {
             throw new IllegalArgumentException(
                     "ONNX model "
                             + onnxFile
                             + (signature.useCacheBranch()
                                     ? " is a merged decoder (use_cache_branch)"
-                                    : " has " + signature.kvType() + " caches")
+                                    : " has "
+                                            + signature.kvType()
+                                            + " caches and "
+                                            + signature.logitsType()
+                                            + " logits")
                             + ", which only native caches run; set tetris.model.kv-cache to"
                             + " native (the default) instead of heap");
         }

@@ -140,6 +140,33 @@ class RealTokenizerTest {
         stream(name, tokenizer, tokenizer.encode(String.join("", texts())), null);
     }
 
+    @Test
+    void theLlama2StyleTokenizerEncodesAsTheSentencepieceModelItWasDerivedFrom()
+            throws IOException {
+        // Ids from sentencepiece itself (make_llama.py tokenizer-reference): tokenizer.json's
+        // merges and normaliser must reproduce them, or the models would see other tokens than
+        // they were trained on.
+        com.google.gson.JsonArray reference;
+        try (java.io.Reader reader =
+                Files.newBufferedReader(
+                        BundledModels.dir().resolve("llama").resolve("tokenizer_reference.json"),
+                        java.nio.charset.StandardCharsets.UTF_8)) {
+            reference = com.google.gson.JsonParser.parseReader(reader).getAsJsonArray();
+        }
+        HuggingFaceTextTokenizer tokenizer = tokenizer(LLAMA2_STYLE);
+        assertThat(reference.size()).isGreaterThan(100);
+        for (com.google.gson.JsonElement e : reference) {
+            String text = e.getAsJsonObject().get("text").getAsString();
+            com.google.gson.JsonArray ids = e.getAsJsonObject().getAsJsonArray("ids");
+            int[] expected = new int[ids.size()];
+            for (int i = 0; i < expected.length; i++) {
+                expected[i] = ids.get(i).getAsInt();
+            }
+            assertThat(tokenizer.encode(text)).as("%s", text).containsExactly(expected);
+            assertThat(tokenizer.decode(expected)).isEqualTo(text);
+        }
+    }
+
     /**
      * What the job streams ({@link io.tetris.engine.SequenceTracker}, which decodes a completion
      * after the end of its prompt): for prompts cut from each text at whole characters, the deltas

@@ -23,8 +23,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * How a task on a TaskManager finds its model files and loads the native code that runs them, and
- * the two failures no restart can fix, which end the job once with what to do instead of restarting
- * it forever.
+ * the failures no restart can fix, which end the job once with what to do instead of restarting it
+ * forever.
  *
  * <p>A model setting is a path. It must exist on every TaskManager, unless it lies in a folder the
  * client shipped with the job through Flink's distributed cache ({@code serve --jobmanager} does
@@ -194,11 +194,20 @@ public final class TaskModels {
                         ONNX_RUNTIME,
                         () -> CachedModel.load(file.toString(), models.onnx()));
         try {
-            // A graph that loads but cannot run fails the same way after every restart.
             ModelCheck.requireRunnable(model.model(), file);
         } catch (IllegalArgumentException e) {
-            model.close();
-            throw unrecoverable(e.getMessage() + " (" + option + ")", e);
+            try {
+                model.close();
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            // A graph that cannot run fails the same way after every restart; a first failure
+            // may still be passing (device memory a failed attempt has not released yet), so the
+            // job gets one restart before it ends.
+            if (context.getTaskInfo().getAttemptNumber() > 0) {
+                throw unrecoverable(e.getMessage() + " (" + option + ")", e);
+            }
+            throw e;
         }
         if (model.model() instanceof OnnxLanguageModel onnx) {
             LOG.info("Loaded {}: KV caches {}", file, onnx.kvCacheDescription());

@@ -5,6 +5,7 @@ import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import ai.onnxruntime.OrtSession;
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
+import io.tetris.model.DecoderSignature;
 
 /**
  * Rearranges a resident KV tensor without it leaving the memory it lives in: a small ONNX graph,
@@ -89,7 +90,7 @@ final class KvGather implements AutoCloseable {
                         ort.createTensorOver(
                                 dataInfo,
                                 ort.tensorData(data[s]),
-                                dataRows[s] * rowFloats * (type == DataType.FLOAT16 ? 2 : 4),
+                                dataRows[s] * rowFloats * DecoderSignature.elementBytes(type),
                                 new long[] {dataRows[s], rowFloats},
                                 type.getNumber());
                 ort.bindInput(binding, s == 0 ? DATA : DATA2, views[s]);

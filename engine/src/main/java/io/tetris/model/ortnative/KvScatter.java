@@ -35,8 +35,9 @@ final class KvScatter implements AutoCloseable {
     }
 
     /**
-     * The graph for one element type ({@code FLOAT} caches, {@code INT64} masks), with the model's
-     * options so it runs on the same provider. Call on a large-stack thread.
+     * The graph for one element type (the caches' {@code FLOAT} or {@code FLOAT16}, {@code INT64}
+     * masks), with the model's options so it runs on the same provider. Call on a large-stack
+     * thread.
      */
     static KvScatter create(OrtApiShim ort, OrtSession.SessionOptions options, DataType type) {
         // Ranks differ between the caches (4) and the mask (2): the values give the shapes.

@@ -44,6 +44,16 @@ import java.util.Set;
  */
 public final class ResidentKvBatch implements AutoCloseable {
 
+    /**
+     * Largest vocabulary whose logits are reduced on the host when they lie there. Reading a row in
+     * Java costs about 10 ns per entry (an exp each for the log-sum-exp), the graph a fixed ~100 us
+     * per pass plus vectorised work: measured on 32 sequences x 3 greedy positions, the two are
+     * even at 257 entries (1.0 ms per draft pass either way) and the graph halves the pass at 2,048
+     * (3.1-4.2 ms on the host against 1.7-2.1 ms); at 32k and more the host would cost milliseconds
+     * per pass.
+     */
+    static final int HOST_REDUCTION_MAX_VOCAB = 512;
+
     /** Wider than this factor of the longest sequence (plus {@link #SLACK}) triggers compaction. */
     private static final double MAX_WIDTH_FACTOR = 1.2;
 
@@ -67,16 +77,6 @@ public final class ResidentKvBatch implements AutoCloseable {
     private final KvGather gather2; // merging prefilled sequences in
     private final KvScatter kvScatter; // in place: prefilled sequences into free rows
     private final int kvType; // ORT element type of the caches (FLOAT or FLOAT16)
-
-    /**
-     * Largest vocabulary whose logits are reduced on the host when they lie there. Reading a row in
-     * Java costs about 10 ns per entry (an exp each for the log-sum-exp), the graph a fixed ~100 us
-     * per pass plus vectorised work: measured on 32 sequences x 3 greedy positions, the two are
-     * even at 257 entries (1.0 ms per draft pass either way) and the graph halves the pass at 2,048
-     * (3.1-4.2 ms on the host against 1.7-2.1 ms); at 32k and more the host would cost milliseconds
-     * per pass.
-     */
-    static final int HOST_REDUCTION_MAX_VOCAB = 512;
 
     private final KvScatter maskScatter;
     private final LogitsReducer reducer;

@@ -1,7 +1,10 @@
 package io.tetris.job.cli;
 
 import io.tetris.config.TetrisConfig;
+import io.tetris.config.TetrisOptions;
 import io.tetris.model.ModelCheck;
+import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.apache.flink.configuration.Configuration;
@@ -69,6 +72,14 @@ final class ModelsCommand implements Runnable {
         Path tokenizer;
 
         @Option(
+                names = "--draft-tokenizer",
+                paramLabel = "FILE",
+                description =
+                        "The draft's tokenizer (default: a tokenizer.json beside --draft, else"
+                                + " the target's).")
+        Path draftTokenizer;
+
+        @Option(
                 names = "--max-context",
                 paramLabel = "N",
                 description =
@@ -81,18 +92,31 @@ final class ModelsCommand implements Runnable {
                 models.models = dir;
             }
             Configuration conf = new Configuration();
-            models.applyTo(conf);
+            boolean filesGiven = draft != null && target != null && tokenizer != null;
+            if (dir != null || !filesGiven) {
+                models.applyTo(conf);
+            } else if (models.kvCache != null) {
+                conf.set(TetrisOptions.KV_CACHE, models.kvCache);
+            }
             if (draft != null) {
-                conf.set(io.tetris.config.TetrisOptions.DRAFT_MODEL, draft.toString());
+                conf.set(TetrisOptions.DRAFT_MODEL, draft.toString());
+                Path beside = draft.resolveSibling("tokenizer.json");
+                if (draftTokenizer == null && Files.isRegularFile(beside)) {
+                    // Each export's own tokenizer: a draft of another family must show.
+                    draftTokenizer = beside;
+                }
             }
             if (target != null) {
-                conf.set(io.tetris.config.TetrisOptions.TARGET_MODEL, target.toString());
+                conf.set(TetrisOptions.TARGET_MODEL, target.toString());
             }
             if (tokenizer != null) {
-                conf.set(io.tetris.config.TetrisOptions.TOKENIZER, tokenizer.toString());
+                conf.set(TetrisOptions.TOKENIZER, tokenizer.toString());
+            }
+            if (draftTokenizer != null) {
+                conf.set(TetrisOptions.DRAFT_TOKENIZER, draftTokenizer.toString());
             }
             if (maxContext != null) {
-                conf.set(io.tetris.config.TetrisOptions.MAX_CONTEXT, maxContext);
+                conf.set(TetrisOptions.MAX_CONTEXT, maxContext);
             }
             TetrisConfig.Models m = TetrisConfig.from(conf).models();
             ModelCheck.Report report =
@@ -102,8 +126,8 @@ final class ModelsCommand implements Runnable {
                             Path.of(m.draftTokenizer()),
                             Path.of(m.tokenizer()),
                             m.onnx().withThreads(1, 1));
-            java.io.PrintWriter out = spec.commandLine().getOut();
-            out.println("pair: " + models.dir());
+            PrintWriter out = spec.commandLine().getOut();
+            out.println("pair: " + (dir != null || !filesGiven ? models.dir() : m.target()));
             report.lines().forEach(out::println);
             if (report.usable()) {
                 out.println("verdict: usable");

@@ -369,14 +369,15 @@ public final class GenerationClient implements AutoCloseable {
         long deadline = System.nanoTime() + timeout.toNanos();
         synchronized (outcomes) {
             while (true) {
-                checkReader();
                 Set<String> missing = new TreeSet<>(requestIds);
                 missing.removeAll(outcomes.keySet());
                 if (missing.isEmpty()) {
+                    // Outcomes already here stand, whatever happened to the job or reader since.
                     Map<String, Outcome> done = new LinkedHashMap<>();
                     requestIds.forEach(id -> done.put(id, outcomes.get(id)));
                     return done;
                 }
+                checkReader();
                 long leftNanos = deadline - System.nanoTime();
                 if (leftNanos <= 0) {
                     throw new TimeoutException(timeoutMessage(missing, requestIds.size(), timeout));

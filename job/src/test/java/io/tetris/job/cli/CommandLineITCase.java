@@ -280,6 +280,25 @@ class CommandLineITCase {
         assertThat(bundled.stdout)
                 .contains("4 layers, 4 KV heads of size 32, fp32 caches, vocabulary 257")
                 .contains("verdict: usable");
+        // A draft in a folder of its own is checked with the tokenizer beside it.
+        Path other = Files.createDirectories(dir.resolve("other-family"));
+        Files.copy(TestModels.dir().resolve("draft.onnx"), other.resolve("draft.onnx"));
+        Files.writeString(
+                other.resolve("tokenizer.json"),
+                Files.readString(TestModels.dir().resolve("tokenizer.json"))
+                        .replace("\"<|endoftext|>\"", "\"<eos>\""));
+        Captured mixed =
+                capture(
+                        "models",
+                        "check",
+                        "--draft",
+                        other.resolve("draft.onnx").toString(),
+                        "--target",
+                        TestModels.dir().resolve("target.onnx").toString(),
+                        "--tokenizer",
+                        TestModels.dir().resolve("tokenizer.json").toString());
+        assertThat(mixed.code).isEqualTo(1);
+        assertThat(mixed.stdout).contains("draft and target tokenizers differ");
         Path broken = io.tetris.model.BrokenModels.pairWithBrokenTarget(dir.resolve("broken"));
         Captured check = capture("models", "check", broken.toString());
         assertThat(check.code).isEqualTo(1);
