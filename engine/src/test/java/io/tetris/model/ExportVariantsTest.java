@@ -151,30 +151,52 @@ class ExportVariantsTest {
 
     /**
      * {@code If(use_cache_branch)}: then the original graph, else the same graph with negated
-     * logits, so taking the wrong branch shows.
+     * logits, so taking the wrong branch shows. As Optimum's merged exports do, each branch keeps
+     * its own copy of the small tensors (norms, biases; the large weights stay shared in the outer
+     * graph), and one output passes an outer value straight through.
      */
     static OnnxMl.ModelProto merged(OnnxMl.ModelProto model) {
         OnnxMl.GraphProto g = model.getGraph();
+        List<OnnxMl.TensorProto> small = new ArrayList<>();
+        List<OnnxMl.TensorProto> shared = new ArrayList<>();
+        for (OnnxMl.TensorProto t : g.getInitializerList()) {
+            long elements = 1;
+            for (long d : t.getDimsList()) {
+                elements *= d;
+            }
+            (elements <= 256 ? small : shared).add(t);
+        }
+        assertThat(small).isNotEmpty();
         OnnxMl.GraphProto.Builder main =
                 g.toBuilder()
                         .clearNode()
-                        .addInput(valueInfo(DecoderSignature.USE_CACHE_BRANCH, DataType.BOOL, 1));
+                        .clearInitializer()
+                        .addAllInitializer(shared)
+                        .addInput(valueInfo(DecoderSignature.USE_CACHE_BRANCH, DataType.BOOL, 1))
+                        .addOutput(valueInfo("passed.through", DataType.INT64));
         OnnxMl.NodeProto.Builder branch =
                 OnnxMl.NodeProto.newBuilder()
                         .setOpType("If")
                         .setName("optimum::if")
                         .addInput(DecoderSignature.USE_CACHE_BRANCH);
         g.getOutputList().forEach(o -> branch.addOutput(o.getName()));
-        branch.addAttribute(graphAttribute("then_branch", branch(g, "then", false)));
-        branch.addAttribute(graphAttribute("else_branch", branch(g, "else", true)));
+        branch.addOutput("passed.through");
+        branch.addAttribute(graphAttribute("then_branch", branch(g, "then", false, small)));
+        branch.addAttribute(graphAttribute("else_branch", branch(g, "else", true, small)));
         main.addNode(branch);
         return model.toBuilder().setGraph(main).build();
     }
 
-    private static OnnxMl.GraphProto branch(OnnxMl.GraphProto g, String suffix, boolean negate) {
+    private static OnnxMl.GraphProto branch(
+            OnnxMl.GraphProto g,
+            String suffix,
+            boolean negate,
+            List<OnnxMl.TensorProto> constants) {
         Map<String, String> renamed = new HashMap<>();
         g.getNodeList().forEach(n -> n.getOutputList().forEach(o -> renamed.put(o, o + suffix)));
+        constants.forEach(t -> renamed.put(t.getName(), t.getName() + suffix));
         OnnxMl.GraphProto.Builder b = OnnxMl.GraphProto.newBuilder().setName(suffix);
+        constants.forEach(t -> b.addInitializer(t.toBuilder().setName(t.getName() + suffix)));
         for (OnnxMl.NodeProto n : g.getNodeList()) {
             OnnxMl.NodeProto.Builder copy = n.toBuilder().setName(n.getName() + suffix);
             for (int i = 0; i < copy.getInputCount(); i++) {
@@ -197,6 +219,8 @@ class ExportVariantsTest {
             }
             b.addOutput(o.toBuilder().setName(name));
         }
+        // An outer value as a branch output: inlining needs an Identity for it.
+        b.addOutput(valueInfo(DecoderSignature.INPUT_IDS, DataType.INT64));
         return b.build();
     }
 
@@ -260,19 +284,20 @@ class ExportVariantsTest {
                 .build();
     }
 
+    /** A tensor value; without {@code dims}, of any shape. */
     private static OnnxMl.ValueInfoProto valueInfo(String name, DataType type, long... dims) {
-        OnnxMl.TensorShapeProto.Builder shape = OnnxMl.TensorShapeProto.newBuilder();
-        for (long d : dims) {
-            shape.addDim(OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimValue(d));
+        OnnxMl.TypeProto.Tensor.Builder tensor =
+                OnnxMl.TypeProto.Tensor.newBuilder().setElemType(type.getNumber());
+        if (dims.length > 0) {
+            OnnxMl.TensorShapeProto.Builder shape = OnnxMl.TensorShapeProto.newBuilder();
+            for (long d : dims) {
+                shape.addDim(OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimValue(d));
+            }
+            tensor.setShape(shape);
         }
         return OnnxMl.ValueInfoProto.newBuilder()
                 .setName(name)
-                .setType(
-                        OnnxMl.TypeProto.newBuilder()
-                                .setTensorType(
-                                        OnnxMl.TypeProto.Tensor.newBuilder()
-                                                .setElemType(type.getNumber())
-                                                .setShape(shape)))
+                .setType(OnnxMl.TypeProto.newBuilder().setTensorType(tensor))
                 .build();
     }
 
