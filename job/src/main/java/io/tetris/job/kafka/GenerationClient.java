@@ -369,6 +369,9 @@ public final class GenerationClient implements AutoCloseable {
         long deadline = System.nanoTime() + timeout.toNanos();
         synchronized (outcomes) {
             while (true) {
+                if (closing) {
+                    throw new IllegalStateException("the client is closed");
+                }
                 Set<String> missing = new TreeSet<>(requestIds);
                 missing.removeAll(outcomes.keySet());
                 if (missing.isEmpty()) {
