@@ -72,10 +72,11 @@ public final class SequenceTracker {
             }
         }
         tokens = Arrays.copyOf(tokens, count);
-        String text = decode(s, tokens);
+        Context context = context(s);
+        String text = context.decode(tokens);
         int stopAt = -1;
         if (s.stop.length > 0) {
-            int[] hit = findStop(s, tokens, before, text);
+            int[] hit = findStop(s, context, tokens, before, text);
             if (hit != null) {
                 stopAt = hit[0];
                 tokens = Arrays.copyOf(tokens, hit[1]);
@@ -102,7 +103,7 @@ public final class SequenceTracker {
             if (last) {
                 visible = finalVisible;
             } else {
-                String prefix = decode(s, Arrays.copyOf(tokens, upTo));
+                String prefix = context.decode(Arrays.copyOf(tokens, upTo));
                 visible = prefix.substring(0, safeLength(prefix, s.stop));
             }
             String delta = visible.length() > s.charsSent ? visible.substring(s.charsSent) : "";
@@ -122,7 +123,7 @@ public final class SequenceTracker {
 
     /** Full text of the sequence as finished (what the result carries). */
     public String finalText(SequenceState s, FinishReason reason) {
-        String text = decode(s, s.generated);
+        String text = context(s).decode(s.generated);
         if (reason == FinishReason.STOP) {
             for (String stop : s.stop) {
                 int at = text.indexOf(stop);
@@ -138,7 +139,8 @@ public final class SequenceTracker {
      * Earliest stop string completed by this round's tokens: {@code {char index, tokens through the
      * completing token}}, or null.
      */
-    private int[] findStop(SequenceState s, int[] tokens, int before, String text) {
+    private int[] findStop(
+            SequenceState s, Context context, int[] tokens, int before, String text) {
         int earliest = -1;
         for (String stop : s.stop) {
             int at = stop.isEmpty() ? -1 : text.indexOf(stop);
@@ -158,7 +160,7 @@ public final class SequenceTracker {
             }
         }
         for (int m = Math.max(before, 1); m <= tokens.length; m++) {
-            if (decode(s, Arrays.copyOf(tokens, m)).startsWith(matched, earliest)) {
+            if (context.decode(Arrays.copyOf(tokens, m)).startsWith(matched, earliest)) {
                 return new int[] {earliest, m};
             }
         }
@@ -198,39 +200,51 @@ public final class SequenceTracker {
     private static final int MAX_CONTEXT_TOKENS = 16;
 
     /**
-     * The text of generated {@code tokens}, decoded after the end of the prompt: decoders that
-     * strip the first space of a text (sentencepiece's, Llama 2's: "▁man" alone is "man") would
-     * otherwise drop the space a completion starts with. The context is the shortest end of the
-     * prompt that decodes to whole characters, so that it never begins inside one: a byte-fallback
-     * decoder reads consecutive byte pieces as one run, and a run that starts with a continuation
-     * byte would turn the completion's own bytes into U+FFFD. Usually that is the last token alone.
+     * Generated tokens are decoded after the end of the prompt: decoders that strip the first space
+     * of a text (sentencepiece's, Llama 2's: "▁man" alone is "man") would otherwise drop the space
+     * a completion starts with. The context is the shortest end of the prompt that decodes to whole
+     * characters, so that it never begins inside one: a byte-fallback decoder reads consecutive
+     * byte pieces as one run, and a run that starts with a continuation byte would turn the
+     * completion's own bytes into U+FFFD. Usually that is the last token alone. Found once per
+     * call, as the prompt does not change.
      */
-    private String decode(SequenceState s, int[] tokens) {
-        if (tokens.length == 0) {
-            return "";
-        }
+    private Context context(SequenceState s) {
         int[] prompt = s.promptTokens;
-        int[] contextTokens = null;
-        String context = null;
         for (int from = prompt.length - 1;
                 from >= Math.max(0, prompt.length - MAX_CONTEXT_TOKENS);
                 from--) {
             int[] candidate = Arrays.copyOfRange(prompt, from, prompt.length);
             String decoded = tokenizer.decode(candidate);
             if (decoded.indexOf(REPLACEMENT) < 0) {
-                contextTokens = candidate;
-                context = decoded;
-                break;
+                return new Context(candidate, decoded);
             }
         }
-        if (contextTokens == null) {
-            return tokenizer.decode(tokens);
+        return new Context(new int[0], "");
+    }
+
+    /** The end of a prompt that generated tokens are decoded after, and its own text. */
+    private final class Context {
+        private final int[] tokens;
+        private final String text;
+
+        Context(int[] tokens, String text) {
+            this.tokens = tokens;
+            this.text = text;
         }
-        int[] withContext = Arrays.copyOf(contextTokens, contextTokens.length + tokens.length);
-        System.arraycopy(tokens, 0, withContext, contextTokens.length, tokens.length);
-        String text = tokenizer.decode(withContext);
-        return text.startsWith(context)
-                ? text.substring(context.length())
-                : tokenizer.decode(tokens);
+
+        String decode(int[] generated) {
+            if (generated.length == 0) {
+                return "";
+            }
+            if (tokens.length == 0) {
+                return tokenizer.decode(generated);
+            }
+            int[] withContext = Arrays.copyOf(tokens, tokens.length + generated.length);
+            System.arraycopy(generated, 0, withContext, tokens.length, generated.length);
+            String decoded = tokenizer.decode(withContext);
+            return decoded.startsWith(text)
+                    ? decoded.substring(text.length())
+                    : tokenizer.decode(generated);
+        }
     }
 }
