@@ -74,13 +74,19 @@ public record DecoderSignature(
 
     /** Reads the signature of {@code onnxFile}, failing with everything that is missing. */
     public static DecoderSignature read(Path onnxFile) {
-        OnnxMl.ModelProto model;
+        return of(parse(onnxFile), onnxFile.toString());
+    }
+
+    /**
+     * The model in {@code onnxFile}, weights included unless they live in external data; parse it
+     * once where it is also rewritten (a single-file model can be gigabytes).
+     */
+    public static OnnxMl.ModelProto parse(Path onnxFile) {
         try (InputStream in = Files.newInputStream(onnxFile)) {
-            model = OnnxMl.ModelProto.parseFrom(in);
+            return OnnxMl.ModelProto.parseFrom(in);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read ONNX model " + onnxFile, e);
         }
-        return of(model, onnxFile.toString());
     }
 
     /**

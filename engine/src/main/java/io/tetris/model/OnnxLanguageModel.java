@@ -10,6 +10,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.translate.NoopTranslator;
 import ai.djl.translate.TranslateException;
+import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession.SessionOptions;
@@ -91,7 +92,8 @@ public final class OnnxLanguageModel implements LanguageModel {
         if (!Files.isRegularFile(onnxFile)) {
             throw new IllegalArgumentException("model file not found: " + onnxFile);
         }
-        DecoderSignature signature = DecoderSignature.read(onnxFile);
+        OnnxMl.ModelProto parsed = DecoderSignature.parse(onnxFile);
+        DecoderSignature signature = DecoderSignature.of(parsed, onnxFile.toString());
         DjlRuntime.ensureOffline();
         if (options.kvCache() != OnnxModelOptions.KvCacheMode.HEAP) {
             // DJL's engine creates ONNX Runtime's environment, with its thread settings, before
@@ -103,6 +105,7 @@ public final class OnnxLanguageModel implements LanguageModel {
                         ResidentKvBatch.open(
                                 OrtApiShim.fromOfficialRuntime(),
                                 onnxFile,
+                                parsed,
                                 sessionOptions,
                                 signature,
                                 options.executionProvider()
@@ -140,6 +143,7 @@ public final class OnnxLanguageModel implements LanguageModel {
                             + ", which only native caches run; set tetris.model.kv-cache to"
                             + " native (the default) instead of heap");
         }
+        parsed = null; // DJL reads the file itself
         Model model = Model.newInstance(fileStem(onnxFile), Device.cpu(), "OnnxRuntime");
         try {
             model.load(

@@ -32,11 +32,15 @@ final class ExportAdapter {
 
     /** {@code model} as described above; unchanged when it is neither merged nor fp16. */
     static OnnxMl.ModelProto adapt(OnnxMl.ModelProto model, DecoderSignature signature) {
+        boolean fp16Logits = signature.logitsType() == DataType.FLOAT16;
+        if (!signature.useCacheBranch() && !fp16Logits) {
+            return model; // a copy of a large graph for nothing
+        }
         OnnxMl.GraphProto.Builder graph = model.getGraph().toBuilder();
         if (signature.useCacheBranch()) {
             inlineCacheBranch(graph);
         }
-        if (elementType(graph, DecoderSignature.LOGITS) == DataType.FLOAT16) {
+        if (fp16Logits) {
             castLogits(graph);
         }
         return model.toBuilder().setGraph(graph).build();
@@ -142,14 +146,5 @@ final class ExportAdapter {
                 output.getTypeBuilder().getTensorTypeBuilder().setElemType(DataType.FLOAT_VALUE);
             }
         }
-    }
-
-    private static DataType elementType(OnnxMl.GraphProto.Builder graph, String output) {
-        for (OnnxMl.ValueInfoProto value : graph.getOutputList()) {
-            if (value.getName().equals(output)) {
-                return DataType.forNumber(value.getType().getTensorType().getElemType());
-            }
-        }
-        return DataType.UNDEFINED;
     }
 }

@@ -111,26 +111,23 @@ public final class ResidentKvBatch implements AutoCloseable {
     private final ModelTraffic traffic = new ModelTraffic();
 
     /**
-     * Creates the session for {@code onnxFile} and a batch over it that owns the session: with
-     * {@code inPlace} and a graph {@link SharedKvRewrite} knows, passes write into the caches;
-     * otherwise the attention mask is made resident ({@link ResidentMask}) and each pass's {@code
-     * present} outputs become the caches. Call on a large-stack thread.
+     * Creates the session for {@code model}, parsed from {@code onnxFile} (whose folder holds any
+     * external data), and a batch over it that owns the session: with {@code inPlace} and a graph
+     * {@link SharedKvRewrite} knows, passes write into the caches; otherwise the attention mask is
+     * made resident ({@link ResidentMask}) and each pass's {@code present} outputs become the
+     * caches. Call on a large-stack thread.
      */
     public static ResidentKvBatch open(
             OrtApiShim ort,
             java.nio.file.Path onnxFile,
+            OnnxMl.ModelProto parsed,
             OrtSession.SessionOptions sessionOptions,
             DecoderSignature signature,
             String kvDevice,
             int deviceId,
             boolean logitsGraph,
             boolean inPlace) {
-        OnnxMl.ModelProto model;
-        try (java.io.InputStream in = java.nio.file.Files.newInputStream(onnxFile)) {
-            model = ExportAdapter.adapt(OnnxMl.ModelProto.parseFrom(in), signature);
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException("cannot read ONNX model " + onnxFile, e);
-        }
+        OnnxMl.ModelProto model = ExportAdapter.adapt(parsed, signature);
         OnnxMl.ModelProto shared = inPlace ? SharedKvRewrite.rewrite(model, signature) : null;
         OnnxMl.ModelProto rewritten = shared != null ? shared : ResidentMask.rewrite(model);
         OrtSession session;

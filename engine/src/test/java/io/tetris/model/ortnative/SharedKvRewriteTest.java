@@ -123,6 +123,7 @@ class SharedKvRewriteTest {
         return ResidentKvBatch.open(
                 OrtApiShim.fromOfficialRuntime(),
                 file,
+                DecoderSignature.parse(file),
                 new OrtSession.SessionOptions(),
                 DecoderSignature.read(file),
                 null,
