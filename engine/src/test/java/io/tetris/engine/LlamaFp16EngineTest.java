@@ -5,8 +5,8 @@ import java.nio.file.Path;
 
 /**
  * {@link EngineTest} on the Llama-style pair in fp16 (fp16 caches and logits). Greedy output may
- * part from target-only output only at a near tie of the target's own: 0.05 nats is the tolerance
- * {@code LlamaFp16ModelTest} justifies for fp16 log-probabilities.
+ * part from target-only output only at a near tie of the target's own, within {@link
+ * BundledModels#FP16_LOG_PROB_TOLERANCE}.
  */
 class LlamaFp16EngineTest extends EngineTest {
 
@@ -17,6 +17,6 @@ class LlamaFp16EngineTest extends EngineTest {
 
     @Override
     double tieTolerance() {
-        return 0.05;
+        return BundledModels.FP16_LOG_PROB_TOLERANCE;
     }
 }

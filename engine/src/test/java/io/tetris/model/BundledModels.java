@@ -36,6 +36,17 @@ public final class BundledModels {
         return dir().resolve("draft.onnx");
     }
 
+    /**
+     * Largest difference of two fp16 log-probabilities that are the same number: fp16 keeps 11
+     * significant bits, a relative step of 2^-11 ≈ 4.9e-4. The log-probabilities compared are
+     * around -5 to -15, where one step is 0.004 to 0.008, and each of the target's four layers
+     * rounds its activations again; 0.05 allows a few such steps per layer and is still far below
+     * the gap between a right and a wrong graph (a wrong rotary angle or a missing mask moves
+     * log-probabilities by whole units). Measured: 0.0077 (target) and 0.0104 (draft) against
+     * PyTorch's fp32 logits.
+     */
+    public static final double FP16_LOG_PROB_TOLERANCE = 0.05;
+
     /** The Llama-style pair in one of its exports: {@code fp32} or {@code fp16}. */
     public static Path llama(String variant) {
         return dir().resolve("llama").resolve(variant);

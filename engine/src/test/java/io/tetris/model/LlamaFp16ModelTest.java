@@ -8,13 +8,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link OnnxLanguageModelContract} on the Llama-style pair exported in fp16 (fp16 weights, caches
- * and logits, weights in an external-data file), against the fp32 PyTorch reference.
- *
- * <p>The tolerance: fp16 keeps 11 significant bits, a relative step of 2^-11 ≈ 4.9e-4. The
- * log-probabilities compared are around -5 to -15, where one step is 0.004 to 0.008, and each of
- * the target's four layers rounds its activations again; 0.05 allows a few such steps per layer and
- * is still far below the gap between a right and a wrong graph (a wrong rotary angle or a missing
- * mask moves log-probabilities by whole units).
+ * and logits, weights in an external-data file), against the fp32 PyTorch reference, within {@link
+ * BundledModels#FP16_LOG_PROB_TOLERANCE}.
  */
 class LlamaFp16ModelTest extends OnnxLanguageModelContract {
 
@@ -30,7 +25,7 @@ class LlamaFp16ModelTest extends OnnxLanguageModelContract {
 
     @Override
     double tolerance() {
-        return 0.05;
+        return BundledModels.FP16_LOG_PROB_TOLERANCE;
     }
 
     @Test
