@@ -307,6 +307,16 @@ def empty_past(m, B):
 # --------------------------------------------------------------------------------------------
 
 
+def optimise(m, opt, loss, ema):
+    """One optimiser step on `loss` (gradients clipped to norm 1); returns the loss's running
+    average."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
+    opt.step()
+    return loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
+
+
 def cmd_train(a):
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -383,13 +393,9 @@ def cmd_train(a):
         y = torch.from_numpy(idx[:, 1:])
         logits = m.forward_train(x, torch.from_numpy(pos0))
         loss = F.cross_entropy(logits.reshape(-1, VOCAB), y.reshape(-1))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
-        opt.step()
+        ema = optimise(m, opt, loss, ema)
         step += 1
         tokens += b_ * t_
-        ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
         now = time.time()
         if a.more_threads_after and torch.get_num_threads() < 2 and \
                 os.path.exists(os.path.join(CKPT, a.more_threads_after + ".done")):

@@ -351,13 +351,9 @@ def cmd_train(a):
                 soft = torch.softmax(teacher.forward_train(x).reshape(-1, VOCAB), -1)
             kl = -(soft * torch.log_softmax(logits, -1)).sum(-1).mean()
             loss = a.hard_weight * loss + (1 - a.hard_weight) * kl
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
-        opt.step()
+        ema = mm.optimise(m, opt, loss, ema)
         step += 1
         tokens += b_ * t_
-        ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
         now = time.time()
         if now - last_print >= 30:
             last_print = now
