@@ -90,6 +90,7 @@ public final class BenchLoop {
                 new Verifier(models.target()),
                 stats,
                 round -> {
+                    policy.observeCost(round.cost());
                     RoundTiming t = round.timing();
                     if (t.draftSteps() > 0) {
                         draftSamples.add(

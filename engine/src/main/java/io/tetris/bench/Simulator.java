@@ -3,10 +3,13 @@ package io.tetris.bench;
 import io.tetris.core.SamplingParams;
 import io.tetris.core.SpeculationStats;
 import io.tetris.core.policy.BudgetPolicy;
+import io.tetris.core.policy.RoundCost;
 import io.tetris.core.policy.StepCostModel;
 import io.tetris.engine.ContinuousBatching;
 import io.tetris.engine.DraftStep;
 import io.tetris.engine.Drafts;
+import io.tetris.engine.Round;
+import io.tetris.engine.RoundTiming;
 import io.tetris.engine.SequenceView;
 import io.tetris.engine.Verified;
 import io.tetris.engine.VerifyStep;
@@ -63,7 +66,10 @@ public final class Simulator {
                     double[][] logProbs = new double[n][]; // [batch][drafted_i]
                     for (int r = 0; r < n; r++) {
                         Trace.Window w = window(sequences, position, batchViews.get(r));
-                        int drafted = Math.min(draftLength, w.logProbs().length);
+                        int drafted =
+                                Math.min(
+                                        Math.min(draftLength, batchViews.get(r).maxDraft()),
+                                        w.logProbs().length);
                         tokens[r] = new int[drafted];
                         probs[r] = new float[drafted][];
                         logProbs[r] = Arrays.copyOf(w.logProbs(), drafted);
@@ -92,7 +98,10 @@ public final class Simulator {
                 drafts,
                 verify,
                 stats,
-                round -> seconds[0] += round.predictedSeconds(cost));
+                round -> {
+                    seconds[0] += round.predictedSeconds(cost);
+                    policy.observeCost(simulatedCost(round, cost));
+                });
         return new RunResult(
                 seconds[0],
                 seconds[0],
@@ -102,6 +111,24 @@ public final class Simulator {
                 null,
                 List.of(),
                 List.of());
+    }
+
+    /** What the round would have measured under {@code cost}: a cost-learning policy's clock. */
+    private static RoundCost simulatedCost(Round round, StepCostModel cost) {
+        RoundTiming t = round.timing();
+        double ctx = t.meanContextLength();
+        int total = 0;
+        for (int v : round.allocation.verify()) {
+            total += v;
+        }
+        return new RoundCost(
+                t.batchSize(),
+                ctx,
+                t.draftSteps(),
+                t.draftSteps() * cost.draftStepSeconds(t.batchSize(), ctx),
+                t.verifyTokensPerSequence(),
+                total,
+                cost.verifySeconds(t.batchSize(), total, t.verifyTokensPerSequence() - 1, ctx));
     }
 
     /** Sampled rows calibrate apart from greedy ones; the temperature itself is never used. */

@@ -4,6 +4,8 @@ import io.tetris.core.SamplingParams;
 import io.tetris.core.SpeculationStats;
 import io.tetris.core.policy.Allocation;
 import io.tetris.core.policy.BudgetPolicy;
+import io.tetris.core.policy.Candidates;
+import io.tetris.core.policy.RoundCost;
 import io.tetris.core.policy.RoundShape;
 import io.tetris.core.policy.StepCostModel;
 import java.util.Arrays;
@@ -31,8 +33,14 @@ public final class Round {
     /** {@code [batch]} the sequences, in batch order. */
     public SequenceView[] sequences = new SequenceView[0];
 
-    /** Draft tokens asked per sequence ({@link #plan}). */
+    /**
+     * Draft tokens asked per sequence at most ({@link #plan}): the longest of {@link
+     * #draftLengths}.
+     */
     public int draftLength;
+
+    /** {@code [batch]} draft tokens asked per sequence ({@link #plan}). */
+    public int[] draftLengths = new int[0];
 
     /** What the draft model proposed ({@link #draft}). */
     public Drafts drafts;
@@ -71,19 +79,21 @@ public final class Round {
 
     /** Step 1: the policy's draft length for this batch. */
     public Round plan(BudgetPolicy policy) {
-        draftLength = policy.draftLength(shape());
+        draftLengths = policy.draftLengths(ids(), groups(), shape());
+        draftLength = Arrays.stream(draftLengths).max().orElse(0);
         return this;
     }
 
     /** Step 2: drafts up to {@link #draftLength} tokens per sequence. */
     public Round draft(DraftStep drafter) {
         long start = System.nanoTime();
+        List<SequenceView> planned = planned();
         if (draftLength > 0) {
-            drafter.prefill(views());
+            drafter.prefill(planned);
         }
         long prefilled = System.nanoTime();
         prefillNanos += prefilled - start;
-        drafts = drafter.draft(views(), draftLength);
+        drafts = drafter.draft(planned, draftLength);
         draftNanos = System.nanoTime() - prefilled;
         return this;
     }
@@ -91,7 +101,10 @@ public final class Round {
     /** Step 3: spends the round's verification budget on the drafts. */
     public Round allocate(BudgetPolicy policy) {
         long start = System.nanoTime();
-        allocation = policy.allocate(drafts.logProbs(), weights(), groups(), shape());
+        allocation =
+                policy.allocate(
+                        new Candidates(ids(), drafts.logProbs(), entropies(), groups(), weights()),
+                        shape());
         allocateNanos = System.nanoTime() - start;
         return this;
     }
@@ -116,6 +129,72 @@ public final class Round {
         }
         stats.observeRound(allocation.budget());
         return this;
+    }
+
+    /** The sequences with each one's draft capped at its planned length. */
+    private List<SequenceView> planned() {
+        if (draftLengths.length != size()) {
+            return views();
+        }
+        List<SequenceView> planned = new java.util.ArrayList<>(size());
+        for (int i = 0; i < size(); i++) {
+            SequenceView s = sequences[i];
+            planned.add(
+                    s.maxDraft() <= draftLengths[i]
+                            ? s
+                            : new SequenceView(
+                                    s.id(),
+                                    s.tokens(),
+                                    s.params(),
+                                    s.seed(),
+                                    s.priority(),
+                                    draftLengths[i]));
+        }
+        return planned;
+    }
+
+    /** {@code [batch][drafted_i]} entropy of each sampled token's draft distribution. */
+    private double[][] entropies() {
+        double[][] out = new double[size()][];
+        for (int i = 0; i < size(); i++) {
+            float[][] rows = drafts.probs()[i];
+            if (rows == null || rows.length == 0 || rows[0] == null) {
+                continue;
+            }
+            out[i] = new double[rows.length];
+            for (int j = 0; j < rows.length; j++) {
+                double h = 0;
+                for (float q : rows[j]) {
+                    if (q > 0) {
+                        h -= q * Math.log(q);
+                    }
+                }
+                out[i][j] = h;
+            }
+        }
+        return out;
+    }
+
+    /** {@code [batch]} request ids. */
+    String[] ids() {
+        String[] ids = new String[size()];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = sequences[i].id();
+        }
+        return ids;
+    }
+
+    /** The round's measured model time, for policies that learn costs (after {@link #verify}). */
+    public RoundCost cost() {
+        RoundTiming t = timing();
+        return new RoundCost(
+                t.batchSize(),
+                t.meanContextLength(),
+                t.draftSteps(),
+                t.draftSeconds(),
+                t.verifyTokensPerSequence(),
+                allocation.verified(),
+                t.verifySeconds());
     }
 
     /** Where the round's time went (after {@link #verify}). */

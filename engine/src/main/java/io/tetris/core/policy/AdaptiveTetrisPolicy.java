@@ -1,72 +1,65 @@
 package io.tetris.core.policy;
 
 import io.tetris.core.Tetris;
+import java.util.Arrays;
 import java.util.Objects;
 import java.util.Optional;
 
 /**
- * TETRIS with a cost-model budget and calibrated acceptance (what vLLM's adaptive verification adds
- * to the paper's algorithm).
+ * TETRIS planned against learned costs and learned acceptance: it speculates only as far as it pays
+ * on this machine, for each request as far as that request's drafts are worth verifying, and not at
+ * all when plain decoding is faster.
  *
  * <ul>
- *   <li><b>Draft length.</b> Each round plans how far to draft like dsd, maximising expected tokens
- *       per predicted round time, but with the observed acceptance of each draft position instead
- *       of one global rate, and up to {@code extra} beyond dsd's largest window. Extra draft steps
- *       are not free (on this machine a draft step costs a fifth of a verification pass), so the
- *       plan pays for them like any other.
- *   <li><b>Estimates.</b> Each drafted token's acceptance probability is the {@link
- *       AcceptanceCalibrator}'s estimate from its draft probability, position and group, not the
- *       raw draft probability.
- *   <li><b>Budget.</b> The budget reported is every drafted token; the TETRIS order ranks every
- *       drafted token once; walking it gives the expected accepted tokens of every budget {@code
- *       C}. The policy verifies the prefix that maximises (expected accepted + one token per
- *       sequence) / predicted round time. Because our runner pads a batch to its longest row, it
- *       also tries capping every row at {@code L} tokens for each {@code L}, so one confident
- *       outlier cannot make the whole batch pay for a long row; a variable-length cost model makes
- *       the cap irrelevant.
+ *   <li><b>Acceptance.</b> An {@link AcceptancePredictor} estimates each drafted token's chance of
+ *       being accepted from several features, the request's own recent acceptance among them.
+ *   <li><b>Cost.</b> An {@link OnlineCostModel} learns the loop's own round times (draft steps and
+ *       verification passes, over batch and tokens per sequence) on top of a prior.
+ *   <li><b>Draft length, per request.</b> Before drafting, each request's survival (the chance its
+ *       first {@code j} drafts are all accepted) is planned from its own rate; a request drafts
+ *       while its survival stays above {@value #MIN_SURVIVAL}, up to a round-wide number of steps
+ *       {@code S} that maximises expected tokens per predicted second, {@code S = 0} (no
+ *       speculation) included.
+ *   <li><b>Verification.</b> The TETRIS order over the estimates ranks every drafted token once;
+ *       the policy verifies the prefix that maximises expected tokens per predicted round time,
+ *       none included, and, because our runner pads a batch to its longest row, also tries capping
+ *       every row at each length so one confident outlier cannot stretch the whole batch.
+ *   <li><b>Exploration.</b> While speculation is off, every {@value #PROBE_INTERVAL}th round drafts
+ *       and verifies {@value #PROBE_LENGTH} tokens per request, so acceptance and costs that change
+ *       (an easier mix of requests, a faster device) can turn it back on. On the bundled pair on a
+ *       2-core CPU a probe costs about 1.5 % of the throughput.
  * </ul>
  *
  * Verification is lossless whatever is chosen; only speed depends on these estimates.
  */
 final class AdaptiveTetrisPolicy implements BudgetPolicy {
 
-    private static final double MIN_ESTIMATE = 1e-6;
-    private static final double MAX_ESTIMATE = 1 - 1e-9;
+    static final double MIN_SURVIVAL = 0.05;
+    static final int PROBE_INTERVAL = 32;
+    static final int PROBE_LENGTH = 2;
 
-    private final int maxWindow;
-    private final int extra;
-    private final StepCostModel costModel;
-    private final double initialAcceptance;
-    private final AcceptanceCalibrator calibrator;
-    private final CalibrationError rawError = new CalibrationError();
-    private final CalibrationError calibratedError = new CalibrationError();
+    private final int maxDraft;
+    private final OnlineCostModel costModel;
+    private final AcceptancePredictor predictor;
+    private final CostScore costScore = new CostScore();
 
-    private int draftLength;
-    private double[][] lastLogProbs; // [batch][drafted_i] of the round being verified
-    private double[][] lastEstimates; // [batch][drafted_i]
-    private int[] lastGroups; // [batch]
+    private int roundsOff;
+    private boolean probing;
+    private AcceptancePredictor.Prediction last;
+    private double lastPredicted = Double.NaN;
 
-    AdaptiveTetrisPolicy(
-            int maxWindow,
-            int extra,
-            StepCostModel costModel,
-            double initialAcceptance,
-            AcceptanceCalibrator calibrator) {
-        if (maxWindow < 1 || extra < 0 || !(initialAcceptance >= 0 && initialAcceptance <= 1)) {
+    /**
+     * @param maxDraft most tokens drafted per request and round
+     * @param prior the cost model's shape before it has measured anything
+     */
+    AdaptiveTetrisPolicy(int maxDraft, StepCostModel prior, AcceptancePredictor predictor) {
+        if (maxDraft < 1) {
             throw new IllegalArgumentException(
-                    "tetris-adaptive needs max window >= 1, extra >= 0 and initial acceptance in"
-                            + " [0, 1], got "
-                            + maxWindow
-                            + ", "
-                            + extra
-                            + ", "
-                            + initialAcceptance);
+                    "tetris-adaptive needs max draft >= 1, got " + maxDraft);
         }
-        this.maxWindow = maxWindow;
-        this.extra = extra;
-        this.costModel = Objects.requireNonNull(costModel, "costModel");
-        this.initialAcceptance = initialAcceptance;
-        this.calibrator = Objects.requireNonNull(calibrator, "calibrator");
+        this.maxDraft = maxDraft;
+        this.costModel = new OnlineCostModel(Objects.requireNonNull(prior, "prior"));
+        this.predictor = Objects.requireNonNull(predictor, "predictor");
     }
 
     @Override
@@ -76,87 +69,141 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
 
     @Override
     public int draftLength(RoundShape shape) {
-        draftLength = plannedDraft(shape);
-        return draftLength;
+        int n = Math.max(1, shape.batchSize());
+        String[] ids = new String[n];
+        Arrays.fill(ids, "");
+        return Arrays.stream(draftLengths(ids, new int[n], shape)).max().orElse(0);
     }
 
-    /**
-     * The draft length with the best predicted goodput if every drafted token were verified, under
-     * per-position acceptance: dsd's plan with per-position rates, over windows up to the maximum
-     * plus {@code extra}. Selection can only improve on it, by not verifying tokens whose estimated
-     * value is below their cost.
-     */
-    int plannedDraft(RoundShape shape) {
-        int b = Math.max(1, shape.batchSize());
+    @Override
+    public int[] draftLengths(String[] ids, int[] groups, RoundShape shape) {
+        int n = ids.length;
+        if (n == 0) {
+            return new int[0];
+        }
         double ctx = shape.meanContextLength();
-        int best = 0;
-        double bestGoodput = b / costModel.verifySeconds(b, 0, 0, ctx);
-        double survival = 1;
-        double expected = b; // one emitted token per sequence
-        for (int d = 1; d <= maxWindow + extra; d++) {
-            survival *= calibrator.positionRate(d - 1, initialAcceptance);
-            expected += b * survival;
-            double seconds =
-                    d * costModel.draftStepSeconds(b, ctx)
-                            + costModel.verifySeconds(b, b * d, d, ctx);
-            double goodput = expected / seconds;
-            if (goodput > bestGoodput) {
-                best = d;
-                bestGoodput = goodput;
+        double[][] survival = new double[n][maxDraft]; // [batch][position]
+        for (int i = 0; i < n; i++) {
+            double s = 1;
+            for (int j = 0; j < maxDraft; j++) {
+                s *= predictor.planningRate(ids[i], groups[i], j);
+                survival[i][j] = s;
             }
         }
-        return best;
+        int best = 0;
+        double bestGoodput = n / costModel.verifySeconds(n, 0, 0, ctx);
+        int[] bestLengths = new int[n];
+        for (int steps = 1; steps <= maxDraft; steps++) {
+            int[] lengths = lengths(survival, steps);
+            double expected = n;
+            int total = 0;
+            int longest = 0;
+            for (int i = 0; i < n; i++) {
+                for (int j = 0; j < lengths[i]; j++) {
+                    expected += survival[i][j];
+                }
+                total += lengths[i];
+                longest = Math.max(longest, lengths[i]);
+            }
+            double seconds =
+                    longest * costModel.draftStepSeconds(n, ctx)
+                            + costModel.verifySeconds(n, total, longest, ctx);
+            double goodput = expected / seconds;
+            if (longest > 0 && goodput > bestGoodput) {
+                best = steps;
+                bestGoodput = goodput;
+                bestLengths = lengths;
+            }
+        }
+        probing = false;
+        if (best > 0) {
+            roundsOff = 0;
+            return bestLengths;
+        }
+        if (++roundsOff >= PROBE_INTERVAL) {
+            roundsOff = 0;
+            probing = true;
+            int[] probe = new int[n];
+            Arrays.fill(probe, Math.min(PROBE_LENGTH, maxDraft));
+            return probe;
+        }
+        return bestLengths;
+    }
+
+    /** {@code [batch]} drafts per request: up to {@code steps}, while survival holds. */
+    private static int[] lengths(double[][] survival, int steps) {
+        int[] lengths = new int[survival.length];
+        for (int i = 0; i < survival.length; i++) {
+            int l = 0;
+            while (l < steps && survival[i][l] >= MIN_SURVIVAL) {
+                l++;
+            }
+            lengths[i] = l;
+        }
+        return lengths;
     }
 
     @Override
     public Allocation allocate(double[][] draftLogProbs, double[] weights, RoundShape shape) {
-        return allocate(draftLogProbs, weights, new int[draftLogProbs.length], shape);
+        return allocate(
+                Candidates.of(draftLogProbs, weights, new int[draftLogProbs.length]), shape);
     }
 
     @Override
     public Allocation allocate(
             double[][] draftLogProbs, double[] weights, int[] groups, RoundShape shape) {
-        int n = draftLogProbs.length;
-        double[][] estimates = new double[n][]; // [batch][drafted_i]
-        double[][] logEstimates = new double[n][]; // [batch][drafted_i]
-        int longest = 0;
-        for (int i = 0; i < n; i++) {
-            int drafted = draftLogProbs[i].length;
-            longest = Math.max(longest, drafted);
-            estimates[i] = new double[drafted];
-            logEstimates[i] = new double[drafted];
-            for (int j = 0; j < drafted; j++) {
-                double e = calibrator.estimate(groups[i], j, draftLogProbs[i][j]);
-                e = Math.max(MIN_ESTIMATE, Math.min(MAX_ESTIMATE, e));
-                estimates[i][j] = e;
-                logEstimates[i][j] = Math.log(e);
-            }
+        return allocate(Candidates.of(draftLogProbs, weights, groups), shape);
+    }
+
+    @Override
+    public Allocation allocate(Candidates c, RoundShape shape) {
+        int n = c.size();
+        last = predictor.predict(c);
+        double[][] estimates = last.estimates();
+        int steps = 0;
+        int drafted = 0;
+        for (double[] row : c.logProbs()) {
+            steps = Math.max(steps, row.length);
+            drafted += row.length;
         }
-        lastLogProbs = draftLogProbs;
-        lastEstimates = estimates;
-        lastGroups = groups.clone();
-        int[] verify = bestPlan(estimates, logEstimates, weights, shape, longest);
-        return new Allocation(verify, draftLength * n);
+        double ctx = shape.meanContextLength();
+        double draftSeconds = steps * costModel.draftStepSeconds(n, ctx);
+        int[] verify;
+        if (probing) {
+            verify = new int[n];
+            for (int i = 0; i < n; i++) {
+                verify[i] = c.logProbs()[i].length;
+            }
+        } else {
+            verify = bestPlan(estimates, c.weights(), ctx);
+        }
+        int total = 0;
+        int longest = 0;
+        for (int v : verify) {
+            total += v;
+            longest = Math.max(longest, v);
+        }
+        lastPredicted = draftSeconds + costModel.verifySeconds(n, total, longest, ctx);
+        return new Allocation(verify, drafted, lastPredicted);
     }
 
     /** Searches row caps and budgets for the best expected goodput; returns {@code [batch]}. */
-    private int[] bestPlan(
-            double[][] estimates,
-            double[][] logEstimates,
-            double[] weights,
-            RoundShape shape,
-            int longest) {
+    private int[] bestPlan(double[][] estimates, double[] weights, double ctx) {
         int n = estimates.length;
-        double ctx = shape.meanContextLength();
-        double draftSeconds = draftLength * costModel.draftStepSeconds(n, ctx);
+        double[][] logEstimates = TetrisPolicy.logs(estimates);
+        int longest = 0;
+        for (double[] row : estimates) {
+            longest = Math.max(longest, row.length);
+        }
         int[] bestOrder = null;
         int bestBudget = 0;
-        double bestGoodput = n / (draftSeconds + costModel.verifySeconds(n, 0, 0, ctx));
+        // Drafting is paid for already: only verification time is at stake here.
+        double bestGoodput = n / costModel.verifySeconds(n, 0, 0, ctx);
         for (int cap = 1; cap <= longest; cap++) {
             int[] order = Tetris.order(capped(logEstimates, cap), weights);
             int[] length = new int[n];
             double[] survival = new double[n];
-            java.util.Arrays.fill(survival, 1);
+            Arrays.fill(survival, 1);
             double expected = n;
             int rowMax = 0;
             for (int c = 0; c < order.length; c++) {
@@ -165,8 +212,7 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
                 length[i]++;
                 rowMax = Math.max(rowMax, length[i]);
                 expected += survival[i];
-                double seconds = draftSeconds + costModel.verifySeconds(n, c + 1, rowMax, ctx);
-                double goodput = expected / seconds;
+                double goodput = expected / costModel.verifySeconds(n, c + 1, rowMax, ctx);
                 if (goodput > bestGoodput) {
                     bestGoodput = goodput;
                     bestOrder = order;
@@ -184,38 +230,33 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
     private static double[][] capped(double[][] rows, int cap) {
         double[][] out = new double[rows.length][];
         for (int i = 0; i < rows.length; i++) {
-            out[i] = rows[i].length <= cap ? rows[i] : java.util.Arrays.copyOf(rows[i], cap);
+            out[i] = rows[i].length <= cap ? rows[i] : Arrays.copyOf(rows[i], cap);
         }
         return out;
     }
 
     @Override
     public void observe(int[] verified, int[] accepted) {
-        if (lastEstimates == null) {
-            return;
+        if (last != null) {
+            predictor.observe(last, verified, accepted);
+            last = null;
         }
-        for (int i = 0; i < verified.length; i++) {
-            // Tokens after the first rejection say nothing about conditional acceptance.
-            int scored = Math.min(verified[i], accepted[i] + 1);
-            for (int j = 0; j < scored; j++) {
-                boolean ok = j < accepted[i];
-                double logProb = lastLogProbs[i][j];
-                rawError.add(Math.min(1, Math.exp(logProb)), ok);
-                calibratedError.add(lastEstimates[i][j], ok);
-                calibrator.observe(lastGroups[i], j, logProb, ok);
-            }
-        }
-        lastEstimates = null;
+    }
+
+    @Override
+    public void observeCost(RoundCost cost) {
+        costScore.add(lastPredicted, cost.seconds());
+        costModel.observe(cost);
+        lastPredicted = Double.NaN;
     }
 
     @Override
     public Optional<CalibrationReport> calibration() {
-        return Optional.of(
-                new CalibrationReport(
-                        rawError.count(),
-                        rawError.expectedError(),
-                        calibratedError.expectedError(),
-                        rawError.brierScore(),
-                        calibratedError.brierScore()));
+        return Optional.of(predictor.report());
+    }
+
+    @Override
+    public Optional<CostReport> costReport() {
+        return Optional.of(costScore.report());
     }
 }

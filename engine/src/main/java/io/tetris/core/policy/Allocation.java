@@ -5,8 +5,14 @@ package io.tetris.core.policy;
  *
  * @param verify {@code [batch]} leading draft tokens to verify per sequence
  * @param budget draft tokens the policy was allowed to verify this round (for budget utilisation)
+ * @param predictedSeconds the round's model time (drafting and verification) as the policy's cost
+ *     model predicted it when planning; NaN for policies without one
  */
-public record Allocation(int[] verify, int budget) {
+public record Allocation(int[] verify, int budget, double predictedSeconds) {
+
+    public Allocation(int[] verify, int budget) {
+        this(verify, budget, Double.NaN);
+    }
 
     /** Total draft tokens this plan verifies. */
     public int verified() {

@@ -18,6 +18,21 @@ public interface BudgetPolicy {
     int draftLength(RoundShape shape);
 
     /**
+     * Tokens to draft per sequence in the coming round, so a request the policy expects to reject
+     * early does not draft what will not be verified. The default drafts {@link #draftLength} for
+     * every one.
+     *
+     * @param ids {@code [batch]} request ids
+     * @param groups {@code [batch]} calibration group of each request (0 greedy, 1 sampled)
+     * @return {@code [batch]} at most this many tokens per sequence
+     */
+    default int[] draftLengths(String[] ids, int[] groups, RoundShape shape) {
+        int[] lengths = new int[ids.length];
+        java.util.Arrays.fill(lengths, draftLength(shape));
+        return lengths;
+    }
+
+    /**
      * Leading draft tokens to verify per sequence.
      *
      * @param draftLogProbs {@code [batch][drafted]} draft log-probabilities of the proposed tokens
@@ -36,6 +51,15 @@ public interface BudgetPolicy {
         return allocate(draftLogProbs, weights, shape);
     }
 
+    /**
+     * Like {@link #allocate(double[][], double[], int[], RoundShape)} with everything the round
+     * knows about its candidates (request ids, draft entropies), for policies that learn per
+     * request.
+     */
+    default Allocation allocate(Candidates candidates, RoundShape shape) {
+        return allocate(candidates.logProbs(), candidates.weights(), candidates.groups(), shape);
+    }
+
     /** How well this policy's acceptance estimates matched outcomes, if it keeps estimates. */
     default java.util.Optional<CalibrationReport> calibration() {
         return java.util.Optional.empty();
@@ -48,4 +72,12 @@ public interface BudgetPolicy {
      * @param accepted {@code [batch]} of those, accepted
      */
     default void observe(int[] verified, int[] accepted) {}
+
+    /** The round's measured time, after {@link #observe}, for policies that learn costs. */
+    default void observeCost(RoundCost cost) {}
+
+    /** How well this policy's cost model predicted its rounds, if it predicts them. */
+    default java.util.Optional<CostReport> costReport() {
+        return java.util.Optional.empty();
+    }
 }

@@ -1,18 +1,37 @@
 package io.tetris.core.policy;
 
+import java.util.List;
+
 /**
- * Calibration of acceptance estimates, measured prequentially: each estimate is scored against the
- * outcome of the round it was made for, before that outcome updates the calibrator.
+ * How well a policy's acceptance estimates matched outcomes, measured prequentially: each estimate
+ * is scored against the outcome of the round it was made for, before that outcome trains the
+ * predictor. Scored tokens are verified draft tokens whose predecessors were accepted.
  *
- * @param observations verified draft tokens scored (those whose predecessors were accepted)
- * @param rawError expected calibration error of the raw draft probabilities
- * @param calibratedError expected calibration error of the calibrated estimates
- * @param rawBrier Brier score of the raw draft probabilities
- * @param calibratedBrier Brier score of the calibrated estimates
+ * @param raw the raw draft probabilities as estimates
+ * @param predicted the policy's estimates
+ * @param byPosition {@code [position]} the policy's estimates per draft position (the last pools
+ *     deeper ones)
  */
-public record CalibrationReport(
-        long observations,
-        double rawError,
-        double calibratedError,
-        double rawBrier,
-        double calibratedBrier) {}
+public record CalibrationReport(Score raw, Score predicted, List<Score> byPosition) {
+
+    public CalibrationReport {
+        byPosition = List.copyOf(byPosition);
+    }
+
+    /**
+     * @param observations scored tokens
+     * @param auc area under the ROC curve of the estimates for "accepted"
+     * @param ece expected calibration error (ten bins)
+     * @param brier Brier score
+     */
+    public record Score(long observations, double auc, double ece, double brier) {}
+
+    public long observations() {
+        return predicted.observations();
+    }
+
+    /** The estimates' expected calibration error. */
+    public double calibratedError() {
+        return predicted.ece();
+    }
+}

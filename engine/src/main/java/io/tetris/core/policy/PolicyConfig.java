@@ -19,6 +19,7 @@ import java.util.Objects;
  * @param dsdSmoothing weight of the newest round in {@code dsd}'s moving average
  * @param dsdNoSpeculationBonus factor favouring {@code k = 0} in {@code dsd}
  * @param dsdUpdateInterval rounds between {@code dsd} re-plans
+ * @param tetrisRanking what {@code tetris} ranks draft tokens by
  */
 public record PolicyConfig(
         Kind policy,
@@ -29,8 +30,32 @@ public record PolicyConfig(
         double dsdInitialAcceptance,
         double dsdSmoothing,
         double dsdNoSpeculationBonus,
-        int dsdUpdateInterval)
+        int dsdUpdateInterval,
+        Ranking tetrisRanking)
         implements java.io.Serializable {
+
+    /** What {@code tetris} ranks draft tokens by. */
+    public enum Ranking {
+        /** The {@link AcceptancePredictor}'s learned estimates. */
+        PREDICTED,
+        /** The draft's own probability, as in the paper. */
+        DRAFT;
+
+        public String configName() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        /** Parses a configuration name, failing with the valid ones. */
+        public static Ranking parse(String name) {
+            for (Ranking r : values()) {
+                if (r.configName().equals(name)) {
+                    return r;
+                }
+            }
+            throw new IllegalArgumentException(
+                    "unknown tetris ranking '" + name + "'; use predicted or draft");
+        }
+    }
 
     /** The available policies, by configuration name. */
     public enum Kind {
@@ -75,11 +100,12 @@ public record PolicyConfig(
                 dsdNoSpeculationBonus >= 1,
                 "dsd no-speculation bonus must be >= 1, was " + dsdNoSpeculationBonus);
         require(dsdUpdateInterval >= 1, "dsd update interval must be >= 1");
+        Objects.requireNonNull(tetrisRanking, "tetrisRanking");
     }
 
     /** Defaults: TETRIS with k = 4, extra = 2, on from 2 sequences; DSD as in SmartSpec. */
     public static PolicyConfig defaults() {
-        return new PolicyConfig(Kind.TETRIS, 4, 2, 2, 6, 0.7, 0.15, 1.1, 1);
+        return new PolicyConfig(Kind.TETRIS, 4, 2, 2, 6, 0.7, 0.15, 1.1, 1, Ranking.PREDICTED);
     }
 
     public PolicyConfig withPolicy(Kind newPolicy) {
@@ -92,7 +118,22 @@ public record PolicyConfig(
                 dsdInitialAcceptance,
                 dsdSmoothing,
                 dsdNoSpeculationBonus,
-                dsdUpdateInterval);
+                dsdUpdateInterval,
+                tetrisRanking);
+    }
+
+    public PolicyConfig withRanking(Ranking ranking) {
+        return new PolicyConfig(
+                policy,
+                k,
+                extra,
+                tetrisMinBatch,
+                dsdMaxK,
+                dsdInitialAcceptance,
+                dsdSmoothing,
+                dsdNoSpeculationBonus,
+                dsdUpdateInterval,
+                ranking);
     }
 
     public PolicyConfig withWindow(int newK, int newExtra) {
@@ -105,7 +146,8 @@ public record PolicyConfig(
                 dsdInitialAcceptance,
                 dsdSmoothing,
                 dsdNoSpeculationBonus,
-                dsdUpdateInterval);
+                dsdUpdateInterval,
+                tetrisRanking);
     }
 
     /** A new policy instance for one verifier replica. */
@@ -113,14 +155,19 @@ public record PolicyConfig(
         return switch (policy) {
             case NONE -> new NonePolicy();
             case FIXED -> new FixedPolicy(k);
-            case TETRIS -> new TetrisPolicy(k, extra, tetrisMinBatch);
+            case TETRIS ->
+                    new TetrisPolicy(
+                            k,
+                            extra,
+                            tetrisMinBatch,
+                            tetrisRanking == Ranking.PREDICTED
+                                    ? new AcceptancePredictor(dsdInitialAcceptance)
+                                    : null);
             case TETRIS_ADAPTIVE ->
                     new AdaptiveTetrisPolicy(
-                            Math.max(1, dsdMaxK),
-                            extra,
+                            Math.max(1, dsdMaxK) + extra,
                             costModel,
-                            dsdInitialAcceptance,
-                            AcceptanceCalibrator.standard());
+                            new AcceptancePredictor(dsdInitialAcceptance));
             case DSD ->
                     new DsdPolicy(
                             dsdMaxK,

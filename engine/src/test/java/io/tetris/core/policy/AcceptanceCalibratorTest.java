@@ -18,10 +18,10 @@ class AcceptanceCalibratorTest {
     }
 
     @Test
-    void learnsAnOverconfidentDraftAndLowersCalibrationError() {
+    void learnsAnOverconfidentDraftAndLowersPredictionScore() {
         AcceptanceCalibrator c = AcceptanceCalibrator.standard();
-        CalibrationError raw = new CalibrationError();
-        CalibrationError calibrated = new CalibrationError();
+        PredictionScore raw = new PredictionScore();
+        PredictionScore calibrated = new PredictionScore();
         SplittableRandom random = new SplittableRandom(7);
         for (int i = 0; i < 40_000; i++) {
             double p = random.nextDouble();
@@ -79,7 +79,7 @@ class AcceptanceCalibratorTest {
 
     @Test
     void calibrationErrorOfAConstantOverconfidentPrediction() {
-        CalibrationError e = new CalibrationError();
+        PredictionScore e = new PredictionScore();
         for (int i = 0; i < 100; i++) {
             e.add(0.9, i % 2 == 0);
         }

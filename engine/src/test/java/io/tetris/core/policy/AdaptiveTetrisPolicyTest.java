@@ -16,7 +16,7 @@ class AdaptiveTetrisPolicyTest {
             new LinearStepCostModel(1e-4, 0, 0, 1e-4, 1.0, 0);
 
     private static AdaptiveTetrisPolicy policy(StepCostModel cost) {
-        return new AdaptiveTetrisPolicy(6, 2, cost, 0.7, AcceptanceCalibrator.standard());
+        return new AdaptiveTetrisPolicy(8, cost, new AcceptancePredictor(0.7));
     }
 
     private static double[][] drafts(double... rowProbabilities) {
@@ -40,7 +40,7 @@ class AdaptiveTetrisPolicyTest {
         assertThat(p.draftLength(shape)).isGreaterThan(0);
         Allocation a = p.allocate(drafts(0.9, 0.5, 0.2), ones(3), shape);
         assertThat(a.verify()).containsExactly(6, 6, 6);
-        assertThat(a.budget()).isEqualTo(3 * p.draftLength(shape));
+        assertThat(a.budget()).isEqualTo(18); // every drafted token
     }
 
     @Test
@@ -101,8 +101,92 @@ class AdaptiveTetrisPolicyTest {
         // Raw draft probability 0.95 against all-rejected outcomes: the raw error is large, the
         // calibrated one learns it.
         var report = bad.calibration().orElseThrow();
-        assertThat(report.rawError()).isGreaterThan(0.9);
-        assertThat(report.calibratedError()).isLessThan(report.rawError());
+        assertThat(report.raw().ece()).isGreaterThan(0.9);
+        assertThat(report.calibratedError()).isLessThan(report.raw().ece());
+    }
+
+    @Test
+    void turnsSpeculationOffWhenItDoesNotPayAndProbesNowAndThen() {
+        AdaptiveTetrisPolicy p = policy(TOKENS_EXPENSIVE);
+        RoundShape shape = new RoundShape(2, 40);
+        String[] ids = {"a", "b"};
+        int probes = 0;
+        for (int round = 1; round <= 3 * AdaptiveTetrisPolicy.PROBE_INTERVAL; round++) {
+            int[] lengths = p.draftLengths(ids, new int[2], shape);
+            if (round % AdaptiveTetrisPolicy.PROBE_INTERVAL == 0) {
+                assertThat(lengths).containsOnly(AdaptiveTetrisPolicy.PROBE_LENGTH);
+                double[][] rows = {{-0.01, -0.01}, {-0.01, -0.01}};
+                // A probe verifies what it drafted, whatever the cost model says.
+                assertThat(
+                                p.allocate(
+                                                new Candidates(
+                                                        ids,
+                                                        rows,
+                                                        new double[2][],
+                                                        new int[2],
+                                                        ones(2)),
+                                                shape)
+                                        .verify())
+                        .containsExactly(2, 2);
+                p.observe(new int[] {2, 2}, new int[] {0, 0});
+                probes++;
+            } else {
+                assertThat(lengths).containsOnly(0);
+            }
+        }
+        assertThat(probes).isEqualTo(3);
+    }
+
+    @Test
+    void aRequestThatIsRejectedDraftsLessThanOneThatIsAccepted() {
+        KneeStepCostModel cost = new KneeStepCostModel(1e-3, 4096, 10e-3, 4096, 0, 0);
+        AdaptiveTetrisPolicy p = policy(cost);
+        RoundShape shape = new RoundShape(2, 40);
+        String[] ids = {"easy", "hard"};
+        for (int round = 0; round < 40; round++) {
+            int[] lengths = p.draftLengths(ids, new int[2], shape);
+            int d = Math.max(1, Math.max(lengths[0], lengths[1]));
+            double[][] rows = new double[2][d];
+            for (double[] row : rows) {
+                Arrays.fill(row, Math.log(0.6));
+            }
+            p.allocate(new Candidates(ids, rows, new double[2][], new int[2], ones(2)), shape);
+            p.observe(new int[] {d, d}, new int[] {d, 0});
+        }
+        int[] lengths = p.draftLengths(ids, new int[2], shape);
+        assertThat(lengths[0]).isEqualTo(8);
+        assertThat(lengths[1]).isLessThanOrEqualTo(1);
+    }
+
+    @Test
+    void learnsRoundTimesAndScoresItsPredictions() {
+        AdaptiveTetrisPolicy p = policy(FLAT);
+        RoundShape shape = new RoundShape(3, 40);
+        double[] errors = new double[2];
+        for (int round = 0; round < 20; round++) {
+            int d = p.draftLength(shape);
+            Allocation a = p.allocate(drafts(0.9, 0.9, 0.9), ones(3), shape);
+            assertThat(a.predictedSeconds()).isPositive();
+            p.observe(a.verify(), a.verify());
+            // The machine is twice as slow as the prior says.
+            double draft = 2 * 6 * FLAT.draftStepSeconds(3, 40);
+            double verify = 2 * FLAT.verifySeconds(3, 18, 6, 40);
+            p.observeCost(new RoundCost(3, 40, 6, draft, 7, 18, verify));
+            if (round == 0) {
+                errors[0] = p.costReport().orElseThrow().medianRelativeError();
+            }
+            assertThat(d).isPositive();
+        }
+        errors[1] =
+                Math.abs(
+                        p.allocate(drafts(0.9, 0.9, 0.9), ones(3), shape).predictedSeconds()
+                                        / (2
+                                                * (6 * FLAT.draftStepSeconds(3, 40)
+                                                        + FLAT.verifySeconds(3, 18, 6, 40)))
+                                - 1);
+        assertThat(errors[0]).isCloseTo(0.5, org.assertj.core.data.Offset.offset(0.01));
+        assertThat(errors[1]).isLessThan(0.01);
+        assertThat(p.costReport().orElseThrow().rounds()).isEqualTo(20);
     }
 
     private static void feed(

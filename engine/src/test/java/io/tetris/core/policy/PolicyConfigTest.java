@@ -32,7 +32,19 @@ class PolicyConfigTest {
         PolicyConfig d = PolicyConfig.defaults();
         assertThatThrownBy(() -> d.withWindow(0, 1)).hasMessageContaining("k must be");
         assertThatThrownBy(() -> d.withWindow(4, -1)).hasMessageContaining("extra must be");
-        assertThatThrownBy(() -> new PolicyConfig(Kind.DSD, 4, 1, 2, 6, 1.5, 0.15, 1.1, 1))
+        assertThatThrownBy(
+                        () ->
+                                new PolicyConfig(
+                                        Kind.DSD,
+                                        4,
+                                        1,
+                                        2,
+                                        6,
+                                        1.5,
+                                        0.15,
+                                        1.1,
+                                        1,
+                                        PolicyConfig.Ranking.PREDICTED))
                 .hasMessageContaining("dsd initial acceptance");
     }
 

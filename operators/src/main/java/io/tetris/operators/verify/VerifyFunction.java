@@ -85,6 +85,7 @@ public final class VerifyFunction extends ProcessFunction<LoopRound, LoopRound> 
             model.release(id);
         }
         Round round = loop.round.verify(verifier).apply(replica.policy(), replica.stats());
+        replica.policy().observeCost(round.cost());
         lastVerifyMicros = round.verifyNanos / 1000;
         for (int i = 0; i < round.size(); i++) {
             emittedTokens.inc(round.outcome.emitted()[i].length);

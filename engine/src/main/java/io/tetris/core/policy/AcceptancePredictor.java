@@ -1,0 +1,259 @@
+package io.tetris.core.policy;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Predicts, online, the probability that a draft token is accepted given that the tokens before it
+ * in its window were: the quantity TETRIS ranks by and goodput planning multiplies.
+ *
+ * <p>The raw draft probability alone ranks acceptance poorly on a small draft (on the bundled pair
+ * it is not even monotone in acceptance), so the estimate combines several features in a logistic
+ * model, one per calibration group (greedy, sampled), trained by online gradient steps (AdaGrad) on
+ * every verified outcome:
+ *
+ * <ul>
+ *   <li>the draft log-probability of the token and of the window before it;
+ *   <li>the draft position (one-hot, deeper ones pooled);
+ *   <li>the entropy of the draft distribution where it was computed (sampled rows);
+ *   <li>the request's own recent acceptance (a decayed rate shrunk towards its group's), the
+ *       feature that tells an easy request from a hard one whatever the draft believes.
+ * </ul>
+ *
+ * The logit of the raw draft probability is the model's offset, so with no data the estimate is the
+ * raw probability and the predictor starts as plain TETRIS. The logistic output is then
+ * recalibrated by isotonic regression ({@link AcceptanceCalibrator} over the score), since an
+ * online logistic fit is well ordered long before it is well calibrated.
+ *
+ * <p>Use: {@link #predict} for a round's candidates, then {@link #observe} with that prediction and
+ * the round's outcome. The prediction is scored (AUC, calibration error, Brier, per position)
+ * before the outcome trains the model, so {@link #report} is prequential.
+ */
+public final class AcceptancePredictor {
+
+    /** Draft positions told apart; deeper ones share the last. */
+    public static final int POSITIONS = 6;
+
+    private static final int GROUPS = 2;
+    private static final int FEATURES = 9 + POSITIONS;
+    private static final double LEARNING_RATE = 0.05;
+    private static final double MIN_P = 0.01;
+    private static final double REQUEST_DECAY = 0.97;
+    private static final double REQUEST_PRIOR = 3;
+    private static final int MAX_REQUESTS = 8192;
+
+    private final double[][] weights = new double[GROUPS][FEATURES]; // [group][feature]
+    private final double[][] squares = new double[GROUPS][FEATURES]; // AdaGrad accumulators
+    private final AcceptanceCalibrator calibrator = new AcceptanceCalibrator(GROUPS, 1, 20, 4);
+    private final double[][] positionAccepted = new double[GROUPS][POSITIONS];
+    private final double[][] positionSeen = new double[GROUPS][POSITIONS];
+    private final double[] groupAccepted = new double[GROUPS];
+    private final double[] groupSeen = new double[GROUPS];
+    private final double initialAcceptance;
+    private final Map<String, double[]> requests = // id -> {accepted, seen}, decayed
+            new LinkedHashMap<>(64, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, double[]> eldest) {
+                    return size() > MAX_REQUESTS;
+                }
+            };
+    private final PredictionScore raw = new PredictionScore();
+    private final PredictionScore predicted = new PredictionScore();
+    private final PredictionScore[] byPosition = new PredictionScore[POSITIONS];
+
+    /**
+     * @param initialAcceptance acceptance assumed for planning before any outcome
+     */
+    public AcceptancePredictor(double initialAcceptance) {
+        if (!(initialAcceptance >= 0 && initialAcceptance <= 1)) {
+            throw new IllegalArgumentException(
+                    "initial acceptance must be in [0, 1], was " + initialAcceptance);
+        }
+        this.initialAcceptance = initialAcceptance;
+        for (int p = 0; p < POSITIONS; p++) {
+            byPosition[p] = new PredictionScore();
+        }
+    }
+
+    /**
+     * A round's estimates and the features they came from.
+     *
+     * @param estimates {@code [batch][drafted_i]} conditional acceptance estimates
+     */
+    public record Prediction(
+            Candidates candidates,
+            double[][] estimates,
+            double[][][] features,
+            double[][] scores) {}
+
+    /** Estimates every drafted token of a round. */
+    public Prediction predict(Candidates c) {
+        int n = c.size();
+        double[][] estimates = new double[n][]; // [batch][drafted_i]
+        double[][] scores = new double[n][]; // [batch][drafted_i] before recalibration
+        double[][][] features = new double[n][][]; // [batch][drafted_i][feature]
+        for (int i = 0; i < n; i++) {
+            int g = group(c.groups()[i]);
+            double[] lps = c.logProbs()[i];
+            double rate = requestRate(c.ids()[i], g);
+            boolean known = requests.containsKey(c.ids()[i]);
+            estimates[i] = new double[lps.length];
+            scores[i] = new double[lps.length];
+            features[i] = new double[lps.length][];
+            double before = 0;
+            for (int j = 0; j < lps.length; j++) {
+                double lp = clampLog(lps[j]);
+                double entropy = c.entropies()[i] == null ? Double.NaN : c.entropies()[i][j];
+                double[] x = features(lp, before, j, entropy, rate, known);
+                double s = sigmoid(offset(lp) + dot(weights[g], x));
+                features[i][j] = x;
+                scores[i][j] = s;
+                estimates[i][j] = calibrator.estimate(g, 0, Math.log(Math.max(s, 1e-12)));
+                before += lp;
+            }
+        }
+        return new Prediction(c, estimates, features, scores);
+    }
+
+    /**
+     * Scores {@code prediction} against the round's outcome, then learns from it.
+     *
+     * @param verified {@code [batch]} draft tokens verified per row
+     * @param accepted {@code [batch]} of those, accepted
+     */
+    public void observe(Prediction prediction, int[] verified, int[] accepted) {
+        Candidates c = prediction.candidates();
+        for (int i = 0; i < verified.length; i++) {
+            int g = group(c.groups()[i]);
+            // Tokens after the first rejection say nothing about conditional acceptance.
+            int scored = Math.min(verified[i], Math.min(accepted[i] + 1, c.logProbs()[i].length));
+            double[] history = null;
+            for (int j = 0; j < scored; j++) {
+                boolean ok = j < accepted[i];
+                double y = ok ? 1 : 0;
+                double lp = clampLog(c.logProbs()[i][j]);
+                double estimate = prediction.estimates()[i][j];
+                raw.add(Math.exp(lp), ok);
+                predicted.add(estimate, ok);
+                byPosition[Math.min(j, POSITIONS - 1)].add(estimate, ok);
+                double s = prediction.scores()[i][j];
+                calibrator.observe(g, 0, Math.log(Math.max(s, 1e-12)), ok);
+                learn(weights[g], squares[g], prediction.features()[i][j], s - y);
+                int p = Math.min(j, POSITIONS - 1);
+                positionSeen[g][p]++;
+                positionAccepted[g][p] += y;
+                groupSeen[g]++;
+                groupAccepted[g] += y;
+                if (history == null) {
+                    history = requests.computeIfAbsent(c.ids()[i], id -> new double[2]);
+                }
+                history[0] = REQUEST_DECAY * history[0] + y;
+                history[1] = REQUEST_DECAY * history[1] + 1;
+            }
+        }
+    }
+
+    /**
+     * Planning estimate before drafting: the acceptance of a draft token of request {@code id} at
+     * {@code position}; the request's own recent rate once it has one, else its group's rate at
+     * that position.
+     */
+    public double planningRate(String id, int group, int position) {
+        int g = group(group);
+        double rate;
+        if (requests.containsKey(id)) {
+            rate = requestRate(id, g);
+        } else {
+            int p = Math.min(position, POSITIONS - 1);
+            rate =
+                    (positionAccepted[g][p] + REQUEST_PRIOR * groupRate(g))
+                            / (positionSeen[g][p] + REQUEST_PRIOR);
+        }
+        return Math.max(0, Math.min(0.99, rate));
+    }
+
+    /** Prequential scores so far. */
+    public CalibrationReport report() {
+        List<CalibrationReport.Score> positions = new ArrayList<>();
+        for (PredictionScore s : byPosition) {
+            positions.add(s.snapshot());
+        }
+        return new CalibrationReport(raw.snapshot(), predicted.snapshot(), positions);
+    }
+
+    private double groupRate(int g) {
+        return (groupAccepted[g] + REQUEST_PRIOR * initialAcceptance)
+                / (groupSeen[g] + REQUEST_PRIOR);
+    }
+
+    private double requestRate(String id, int g) {
+        double[] h = requests.get(id);
+        double prior = groupRate(g);
+        return h == null ? prior : (h[0] + REQUEST_PRIOR * prior) / (h[1] + REQUEST_PRIOR);
+    }
+
+    private static double[] features(
+            double lp, double before, int position, double entropy, double rate, boolean known) {
+        double p = Math.exp(lp);
+        double r = Math.max(1e-3, Math.min(1 - 1e-3, rate));
+        double[] x = new double[FEATURES];
+        x[0] = 1;
+        x[1] = p;
+        x[2] = lp / 8;
+        x[3] = Math.max(before, -16) / 16;
+        x[4] = r - 0.5;
+        x[5] = Math.log(r / (1 - r)) / 4;
+        x[6] = Double.isNaN(entropy) ? 0 : Math.min(entropy, 8) / 4;
+        x[7] = r * p;
+        x[8] = known ? 0 : 1;
+        x[9 + Math.min(position, POSITIONS - 1)] = 1;
+        return x;
+    }
+
+    private static void learn(double[] w, double[] squares, double[] x, double error) {
+        for (int f = 0; f < w.length; f++) {
+            double gradient = error * x[f];
+            if (gradient != 0) {
+                squares[f] += gradient * gradient;
+                w[f] -= LEARNING_RATE * gradient / Math.sqrt(squares[f] + 1e-8);
+            }
+        }
+    }
+
+    private static double offset(double lp) {
+        double p = Math.max(MIN_P, Math.min(1 - MIN_P, Math.exp(lp)));
+        return Math.log(p / (1 - p));
+    }
+
+    private static double dot(double[] w, double[] x) {
+        double s = 0;
+        for (int f = 0; f < w.length; f++) {
+            s += w[f] * x[f];
+        }
+        return s;
+    }
+
+    private static double sigmoid(double z) {
+        return 1 / (1 + Math.exp(-z));
+    }
+
+    private static double clampLog(double lp) {
+        return Double.isNaN(lp) ? -8 : Math.max(-8, Math.min(0, lp));
+    }
+
+    private static int group(int group) {
+        if (group < 0 || group >= GROUPS) {
+            throw new IllegalArgumentException(
+                    "calibration group " + group + " outside [0, " + GROUPS + ")");
+        }
+        return group;
+    }
+
+    /** Copies of the learned weights, for tests. */
+    double[][] weights() {
+        return Arrays.stream(weights).map(double[]::clone).toArray(double[][]::new);
+    }
+}
