@@ -2,6 +2,8 @@ package io.tetris.bench;
 
 import io.tetris.core.SpeculationStats;
 import io.tetris.core.policy.BudgetPolicy;
+import io.tetris.core.policy.CostScore;
+import io.tetris.core.policy.OnlineCostModel;
 import io.tetris.core.policy.StepCostFit;
 import io.tetris.engine.ContinuousBatching;
 import io.tetris.engine.Drafter;
@@ -17,6 +19,7 @@ import io.tetris.schemas.FinishReason;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Continuous batching over the Flink-free engine: keeps {@code batch} sequences running, admits the
@@ -33,6 +36,15 @@ public final class BenchLoop {
 
     /** Runs the workload to completion with a fresh policy instance. */
     public RunResult run(Workload workload, int batch, BudgetPolicy policy) {
+        return run(workload, batch, policy, null);
+    }
+
+    /**
+     * Runs the workload with a fresh policy instance; with a {@code shadow} cost model, each
+     * round's time is predicted by it before the round trains it, and the run reports its error.
+     */
+    public RunResult run(
+            Workload workload, int batch, BudgetPolicy policy, OnlineCostModel shadow) {
         int eos = models.tokenizer().endOfTextId();
         SequenceTracker tracker = new SequenceTracker(models.tokenizer(), models.maxContext());
         SpeculationStats stats = new SpeculationStats();
@@ -54,6 +66,13 @@ public final class BenchLoop {
         List<StepCostFit.Sample> draftSamples = new ArrayList<>();
         List<StepCostFit.Sample> verifySamples = new ArrayList<>();
         long[] tokens = {0};
+        java.util.Map<String, Integer> index = new java.util.HashMap<>();
+        for (int i = 0; i < requests.size(); i++) {
+            index.put(requests.get(i).id(), i);
+        }
+        long[] verifiedBy = new long[requests.size()];
+        long[] acceptedBy = new long[requests.size()];
+        CostScore shadowScore = new CostScore();
         ContinuousBatching.Sequences sequences =
                 new ContinuousBatching.Sequences() {
                     @Override
@@ -91,6 +110,15 @@ public final class BenchLoop {
                 stats,
                 round -> {
                     policy.observeCost(round.cost());
+                    for (int i = 0; i < round.size(); i++) {
+                        int r = index.get(round.sequences[i].id());
+                        verifiedBy[r] += round.outcome.verified()[i];
+                        acceptedBy[r] += round.outcome.accepted()[i];
+                    }
+                    if (shadow != null) {
+                        shadowScore.add(round.predictedSeconds(shadow), round.cost().seconds());
+                        shadow.observe(round.cost());
+                    }
                     RoundTiming t = round.timing();
                     if (t.draftSteps() > 0) {
                         draftSamples.add(
@@ -125,7 +153,11 @@ public final class BenchLoop {
                 policy.calibration(),
                 outputs,
                 draftSamples,
-                verifySamples);
+                verifySamples,
+                verifiedBy,
+                acceptedBy,
+                policy.costReport(),
+                shadow == null ? Optional.empty() : Optional.of(shadowScore.report()));
     }
 
     private static int[] append(int[] tokens, int token) {

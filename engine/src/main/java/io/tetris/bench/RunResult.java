@@ -2,6 +2,7 @@ package io.tetris.bench;
 
 import io.tetris.core.SpeculationStats;
 import io.tetris.core.policy.CalibrationReport;
+import io.tetris.core.policy.CostReport;
 import io.tetris.core.policy.StepCostFit;
 import java.util.List;
 import java.util.Optional;
@@ -19,6 +20,12 @@ import java.util.Optional;
  *     included where a request ended on it; null for simulated runs
  * @param draftSamples per-step draft times of the run's rounds (empty when simulated)
  * @param verifySamples verification-pass times of the run's rounds (empty when simulated)
+ * @param verifiedByRequest {@code [request]} draft tokens verified, in workload order
+ * @param acceptedByRequest {@code [request]} of those, accepted
+ * @param cost how well the policy's own cost model predicted its rounds, if it has one
+ * @param shadowCost how well the bench's shared online cost model, trained on every round of every
+ *     run before this one and on this run's earlier rounds, predicted this run's rounds (measured
+ *     runs; empty when simulated)
  */
 public record RunResult(
         double seconds,
@@ -28,7 +35,11 @@ public record RunResult(
         Optional<CalibrationReport> calibration,
         int[][] outputs,
         List<StepCostFit.Sample> draftSamples,
-        List<StepCostFit.Sample> verifySamples) {
+        List<StepCostFit.Sample> verifySamples,
+        long[] verifiedByRequest,
+        long[] acceptedByRequest,
+        Optional<CostReport> cost,
+        Optional<CostReport> shadowCost) {
 
     /** Milliseconds inside model runs per round (target pass). */
     public double modelMillisPerRound() {

@@ -90,6 +90,8 @@ public final class Simulator {
                 };
         SpeculationStats stats = new SpeculationStats();
         double[] seconds = {0};
+        long[] verifiedBy = new long[sequences.size()];
+        long[] acceptedBy = new long[sequences.size()];
         ContinuousBatching.run(
                 order,
                 batch,
@@ -100,6 +102,11 @@ public final class Simulator {
                 stats,
                 round -> {
                     seconds[0] += round.predictedSeconds(cost);
+                    for (int i = 0; i < round.size(); i++) {
+                        int r = Integer.parseInt(round.sequences[i].id());
+                        verifiedBy[r] += round.outcome.verified()[i];
+                        acceptedBy[r] += round.outcome.accepted()[i];
+                    }
                     policy.observeCost(simulatedCost(round, cost));
                 });
         return new RunResult(
@@ -110,7 +117,11 @@ public final class Simulator {
                 policy.calibration(),
                 null,
                 List.of(),
-                List.of());
+                List.of(),
+                verifiedBy,
+                acceptedBy,
+                policy.costReport(),
+                java.util.Optional.empty());
     }
 
     /** What the round would have measured under {@code cost}: a cost-learning policy's clock. */

@@ -14,9 +14,20 @@ import java.util.List;
  * outputs (greedy, and sampled with coupled verification) are identical and only time and
  * speculation counters differ.
  *
+ * @param name what the bench calls it ({@value #HELD_OUT} or {@value #MIXED})
  * @param requests in arrival order
  */
-public record Workload(List<Request> requests) {
+public record Workload(String name, List<Request> requests) {
+
+    /** Held-out prompts only: text the models never saw, the hard case for a draft. */
+    public static final String HELD_OUT = "held-out";
+
+    /**
+     * Half held-out prompts, half formulaic ones (separator lines, list openings, fortune and joke
+     * formulas, glossary headers) whose continuations the draft predicts well, in a seeded random
+     * order: traffic where easy and hard requests share a batch.
+     */
+    public static final String MIXED = "mixed";
 
     /** Temperature of the sampled half of the workload. */
     public static final double SAMPLED_TEMPERATURE = 0.8;
@@ -35,6 +46,10 @@ public record Workload(List<Request> requests) {
 
     public Workload {
         requests = List.copyOf(requests);
+    }
+
+    public Workload(List<Request> requests) {
+        this(HELD_OUT, requests);
     }
 
     /**
@@ -58,7 +73,48 @@ public record Workload(List<Request> requests) {
                             seed + i,
                             maxNewTokens));
         }
-        return new Workload(requests);
+        return new Workload(HELD_OUT, requests);
+    }
+
+    /**
+     * {@code count} requests, half from {@code hard} and half from {@code easy} (each pool cycled
+     * in order), in an order shuffled with {@code seed}; as in {@link #of}, even-numbered requests
+     * are greedy and odd ones sampled, with seed {@code seed + index}.
+     */
+    public static Workload mixed(
+            List<String> hard,
+            List<String> easy,
+            TextTokenizer tokenizer,
+            int count,
+            int maxNewTokens,
+            long seed) {
+        if (hard.isEmpty() || easy.isEmpty() || count < 1 || maxNewTokens < 1) {
+            throw new IllegalArgumentException(
+                    "a mixed workload needs both prompt pools, count >= 1 and max new tokens >= 1");
+        }
+        List<Boolean> isEasy = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            isEasy.add(i % 2 == 1);
+        }
+        java.util.Collections.shuffle(isEasy, new java.util.Random(seed));
+        SamplingParams sampled = new SamplingParams(SAMPLED_TEMPERATURE, 0, 1.0);
+        List<Request> requests = new ArrayList<>(count);
+        int hardNext = 0;
+        int easyNext = 0;
+        for (int i = 0; i < count; i++) {
+            String prompt =
+                    isEasy.get(i)
+                            ? easy.get(easyNext++ % easy.size())
+                            : hard.get(hardNext++ % hard.size());
+            requests.add(
+                    new Request(
+                            "mixed-" + i,
+                            tokenizer.encode(prompt),
+                            i % 2 == 0 ? SamplingParams.GREEDY : sampled,
+                            seed + i,
+                            maxNewTokens));
+        }
+        return new Workload(MIXED, requests);
     }
 
     /** Non-blank lines of a prompt file. */
@@ -75,6 +131,6 @@ public record Workload(List<Request> requests) {
 
     /** The first {@code count} requests. */
     public Workload first(int count) {
-        return new Workload(requests.subList(0, Math.min(count, requests.size())));
+        return new Workload(name, requests.subList(0, Math.min(count, requests.size())));
     }
 }

@@ -131,7 +131,9 @@ public record TetrisConfig(
                                         conf.get(TetrisOptions.DSD_INITIAL_ACCEPTANCE),
                                         conf.get(TetrisOptions.DSD_SMOOTHING),
                                         conf.get(TetrisOptions.DSD_NO_SPECULATION_BONUS),
-                                        conf.get(TetrisOptions.DSD_UPDATE_INTERVAL)),
+                                        conf.get(TetrisOptions.DSD_UPDATE_INTERVAL),
+                                        PolicyConfig.Ranking.parse(
+                                                conf.get(TetrisOptions.TETRIS_RANKING))),
                         "speculation (tetris.policy, tetris.k, tetris.extra, tetris.tetris.*,"
                                 + " tetris.dsd.*)",
                         problems,

@@ -145,6 +145,16 @@ public final class TetrisOptions {
                     .defaultValue(2)
                     .withDescription("Below this many running sequences tetris acts as fixed.");
 
+    public static final ConfigOption<String> TETRIS_RANKING =
+            ConfigOptions.key("tetris.tetris.ranking")
+                    .stringType()
+                    .defaultValue("predicted")
+                    .withDescription(
+                            "What tetris ranks draft tokens by: predicted (an online acceptance"
+                                    + " predictor over the draft probability, the draft position,"
+                                    + " the draft entropy and the request's own recent acceptance)"
+                                    + " or draft (the draft model's probability, as in the paper).");
+
     public static final ConfigOption<Integer> DSD_MAX_K =
             ConfigOptions.key("tetris.dsd.max-k")
                     .intType()

@@ -73,23 +73,26 @@ public final class BenchFindings {
         StringBuilder out = new StringBuilder("\n## Calibration of tetris-adaptive\n\n");
         out.append(
                 "Scored prequentially: each estimate against the outcome of the round it was"
-                        + " made for, before that outcome trains the calibrator. ECE = expected"
+                        + " made for, before that outcome trains the predictor. AUC = area under the ROC curve for \"accepted\"; ECE = expected"
                         + " calibration error (10 bins).\n\n");
         out.append(
-                "| run | scored tokens | ECE raw draft prob. | ECE calibrated | Brier raw | Brier"
-                        + " calibrated |\n|---|---:|---:|---:|---:|---:|\n");
+                "| run | scored tokens | AUC raw draft prob. | AUC predicted | ECE raw | ECE"
+                        + " predicted | Brier raw | Brier predicted |\n"
+                        + "|---|---:|---:|---:|---:|---:|---:|---:|\n");
         reports.forEach(
                 (where, r) ->
                         out.append(
                                 String.format(
                                         Locale.ROOT,
-                                        "| %s | %d | %.4f | %.4f | %.4f | %.4f |%n",
+                                        "| %s | %d | %.3f | %.3f | %.4f | %.4f | %.4f | %.4f |%n",
                                         where,
                                         r.observations(),
-                                        r.rawError(),
-                                        r.calibratedError(),
-                                        r.rawBrier(),
-                                        r.calibratedBrier())));
+                                        r.raw().auc(),
+                                        r.predicted().auc(),
+                                        r.raw().ece(),
+                                        r.predicted().ece(),
+                                        r.raw().brier(),
+                                        r.predicted().brier())));
         return out.toString();
     }
 

@@ -13,6 +13,7 @@ import io.tetris.bench.Workload;
 import io.tetris.config.TetrisConfig;
 import io.tetris.core.policy.CalibrationReport;
 import io.tetris.core.policy.KneeStepCostModel;
+import io.tetris.core.policy.OnlineCostModel;
 import io.tetris.core.policy.PolicyConfig;
 import io.tetris.core.policy.StepCostFit;
 import io.tetris.core.policy.StepCostModel;
@@ -22,6 +23,7 @@ import io.tetris.job.bench.BenchConfig;
 import io.tetris.job.bench.BenchFindings;
 import io.tetris.job.bench.BenchReport;
 import io.tetris.job.bench.BenchRow;
+import io.tetris.job.bench.BenchSummary;
 import io.tetris.job.bench.RunSummary;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -119,12 +121,12 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(
             names = "--repeats",
-            description = "Measured runs per configuration (default: 3; --quick: 1).")
+            description = "Measured runs per configuration, interleaved (default: 3).")
     Integer repeats;
 
     @Option(
             names = "--max-new-tokens",
-            description = "Tokens per request (default: 48; --quick: 32).")
+            description = "Tokens per request (default: 48; --quick: 24).")
     Integer maxNewTokens;
 
     @Option(
@@ -132,6 +134,23 @@ final class BenchCommand implements Callable<Integer> {
             paramLabel = "FILE",
             description = "Prompt file, one per line (default: models/bench_prompts.txt).")
     Path prompts;
+
+    @Option(
+            names = "--easy-prompts",
+            paramLabel = "FILE",
+            description =
+                    "Formulaic prompts for the mixed workload's easy half, one per line (default:"
+                            + " bench_prompts_easy.txt in the models folder).")
+    Path easyPrompts;
+
+    @Option(
+            names = "--workloads",
+            split = ",",
+            description =
+                    "Workloads to run: held-out (prompts the models never saw) and mixed (half"
+                            + " held-out, half formulaic) (default: ${DEFAULT-VALUE}).",
+            defaultValue = "held-out,mixed")
+    List<String> workloadNames;
 
     @Mixin ModelsOption models = new ModelsOption();
 
@@ -145,10 +164,16 @@ final class BenchCommand implements Callable<Integer> {
             throw new IllegalArgumentException(
                     "--cost-fit must be absolute or relative, got '" + costFit + "'");
         }
+        for (String w : workloadNames) {
+            if (!List.of(Workload.HELD_OUT, Workload.MIXED).contains(w)) {
+                throw new IllegalArgumentException(
+                        "--workloads takes held-out and mixed, got '" + w + "'");
+            }
+        }
         List<Integer> batchSizes =
                 batches != null ? batches : quick ? List.of(8, 32) : List.of(1, 8, 32, 64);
-        int runs = repeats != null ? repeats : quick ? 1 : 3;
-        int maxNew = maxNewTokens != null ? maxNewTokens : quick ? 32 : 48;
+        int runs = repeats != null ? repeats : 3;
+        int maxNew = maxNewTokens != null ? maxNewTokens : quick ? 24 : 48;
         Path dir = models.dir();
         TetrisConfig config = config();
         List<String> promptList =
@@ -162,147 +187,324 @@ final class BenchCommand implements Callable<Integer> {
                         config.models().target(),
                         config.models().tokenizer(),
                         config.models().onnx())) {
-            Workload workload =
-                    Workload.of(promptList, bench.tokenizer(), requestsFor(largest), maxNew, 42);
+            Trace given = simulate && traceFile != null ? Trace.load(traceFile) : null;
+            List<Workload> workloads = new ArrayList<>();
+            if (given == null) {
+                for (String name : workloadNames) {
+                    workloads.add(workload(name, promptList, dir, bench, largest, maxNew));
+                }
+            }
             BenchLoop loop = new BenchLoop(bench);
-            Trace trace = simulate && traceFile != null ? Trace.load(traceFile) : null;
-            StepCostProfile profile;
-            RunResult reference = null;
-            if (trace != null && !simCost.equals("measured")) {
-                profile = null;
-            } else {
-                StepCostProfile startup = profile(bench);
-                // Warm-up runs (JIT) at every batch with a short and a long window; their rounds
-                // are the cost samples that matter, since they include everything a round does.
-                log.println("warm-up runs (JIT, and round timings for the cost model) ...");
-                List<StepCostFit.Sample> draftSamples = new ArrayList<>();
-                List<StepCostFit.Sample> verifySamples = new ArrayList<>();
-                for (int batch : batchSizes) {
-                    for (int k : new int[] {1, 6}) {
-                        BenchConfig c = new BenchConfig(PolicyConfig.Kind.FIXED, k, 0);
-                        RunResult r =
-                                loop.run(
-                                        workload.first(requestsFor(batch)),
-                                        batch,
-                                        policy(config, c, startup.model()));
-                        draftSamples.addAll(r.draftSamples());
-                        verifySamples.addAll(r.verifySamples());
-                        if (batch == largest) {
-                            reference = r;
-                        }
-                    }
-                }
+            StepCostProfile profile = null;
+            if (given == null || simCost.equals("measured")) {
                 profile =
-                        costProfile != null
-                                ? startup
-                                : new StepCostProfile(
-                                        draftSamples,
-                                        verifySamples,
-                                        fit(draftSamples),
-                                        fit(verifySamples),
-                                        StepCostProfiler.machine());
-                if (costProfile == null) {
-                    profile.save(output.resolve("cost-profile.txt"));
-                    log.println("cost model fitted to the warm-up rounds:\n" + profile.summary());
-                }
-            }
-            if (trace == null) {
-                trace = trace(bench, workload, reference);
-            }
-            List<BenchRow> rows;
-            Map<String, CalibrationReport> calibration = new LinkedHashMap<>();
-            String title;
-            if (simulate) {
-                StepCostModel cost = simulationCost(profile);
-                rows = simulateMatrix(trace, matrix, batchSizes, config, cost, calibration);
-                title = "tetris bench --simulate (" + simCost + ")";
-            } else {
-                rows =
-                        measure(
+                        warmUp(
+                                bench,
                                 loop,
-                                workload,
-                                reference,
-                                matrix,
-                                batchSizes,
-                                runs,
+                                workloads.isEmpty() ? null : workloads.get(0),
                                 config,
-                                profile,
-                                calibration);
-                title = "tetris bench" + (quick ? " --quick" : "");
+                                batchSizes);
             }
             String machine =
                     "Machine: "
                             + StepCostProfiler.machine()
-                            + ". Workload: "
-                            + workload.requests().size()
-                            + " held-out prompts at most (2 x batch, at least 8), "
+                            + ". Workloads: "
+                            + (given != null
+                                    ? "the trace " + traceFile.getFileName()
+                                    : String.join(", ", workloadNames))
+                            + "; batch B runs the first max(8, 2 x B) requests, "
                             + maxNew
                             + " new tokens each, half greedy and half sampled at temperature "
                             + Workload.SAMPLED_TEMPERATURE
                             + " (coupled verification, fixed seeds); "
-                            + runs
-                            + (simulate ? " simulated run" : " measured run(s)")
+                            + (simulate
+                                    ? "1 simulated run"
+                                    : runs + " measured run(s), interleaved,")
                             + " per configuration.";
-            BenchReport.write(rows, title, machine, output);
-            StringBuilder findings = new StringBuilder();
-            findings.append(BenchFindings.claims(rows));
-            findings.append(BenchFindings.calibration(calibration));
-            if (!simulate) {
-                StepCostModel gpu = KneeStepCostModel.GPU_LIKE;
-                List<BenchRow> projected =
+            ObjectNode root = new ObjectMapper().createObjectNode();
+            ArrayNode configs = root.putArray("configs");
+            StringBuilder top =
+                    new StringBuilder(
+                            "# tetris bench"
+                                    + (quick ? " --quick" : "")
+                                    + (simulate ? " --simulate (" + simCost + ")" : "")
+                                    + "\n\n"
+                                    + machine
+                                    + "\n\n");
+            if (given != null) {
+                List<BenchRow> rows =
                         simulateMatrix(
-                                trace, matrix, batchSizes, config, gpu, new LinkedHashMap<>());
-                Path gpuDir = output.resolve("gpu-like");
-                BenchReport.write(
-                        projected,
-                        "projection: the same trace under the gpu-like cost model",
-                        machine,
-                        gpuDir);
-                List<BenchRow> cpu =
-                        simulateMatrix(
-                                trace,
+                                given,
                                 matrix,
                                 batchSizes,
                                 config,
-                                profile.model(),
+                                simulationCost(profile),
                                 new LinkedHashMap<>());
-                findings.append(BenchFindings.projectionError(rows, cpu));
-                findings.append("\n## Projection to an accelerator-like cost model\n\n")
-                        .append(
-                                BenchFindings.claims(projected)
-                                        .replace("## Claims", "### Claims (projected)"))
-                        .append(
-                                "\nFull tables and plots: [gpu-like/results.md](gpu-like/results.md).\n");
+                BenchReport.write(
+                        rows, "tetris bench --simulate (" + simCost + ")", machine, output);
+                addJson(configs, "trace", rows, null);
+            } else {
+                Map<String, RunResult> references = new LinkedHashMap<>();
+                Map<String, Trace> traces = new LinkedHashMap<>();
+                for (Workload w : workloads) {
+                    log.println("reference run of the " + w.name() + " workload ...");
+                    RunResult reference =
+                            loop.run(
+                                    w.first(requestsFor(largest)),
+                                    largest,
+                                    policy(
+                                            config,
+                                            new BenchConfig(PolicyConfig.Kind.FIXED, 1, 0),
+                                            profile.model()));
+                    references.put(w.name(), reference);
+                    traces.put(w.name(), trace(bench, w, reference, output.resolve(w.name())));
+                }
+                List<BenchSummary.Measured> measured = new ArrayList<>();
+                if (!simulate) {
+                    measured =
+                            measure(
+                                    loop,
+                                    workloads,
+                                    references,
+                                    matrix,
+                                    batchSizes,
+                                    runs,
+                                    config,
+                                    profile);
+                }
+                for (Workload w : workloads) {
+                    Path out = output.resolve(w.name());
+                    Trace trace = traces.get(w.name());
+                    List<BenchRow> rows;
+                    Map<String, CalibrationReport> calibration = new LinkedHashMap<>();
+                    BenchSummary.Measured m = null;
+                    if (simulate) {
+                        rows =
+                                simulateMatrix(
+                                        trace,
+                                        matrix,
+                                        batchSizes,
+                                        config,
+                                        simulationCost(profile),
+                                        calibration);
+                    } else {
+                        m =
+                                measured.stream()
+                                        .filter(x -> x.name().equals(w.name()))
+                                        .findFirst()
+                                        .orElseThrow();
+                        rows = new ArrayList<>();
+                        for (int batch : batchSizes) {
+                            for (BenchConfig c : matrix) {
+                                List<RunResult> rs = m.runs().get(BenchSummary.key(c, batch));
+                                rows.add(RunSummary.row(c, batch, rs));
+                                rs.get(0)
+                                        .calibration()
+                                        .filter(x -> c.kind() == PolicyConfig.Kind.TETRIS_ADAPTIVE)
+                                        .ifPresent(
+                                                cal ->
+                                                        calibration.put(
+                                                                "batch " + batch + " (measured)",
+                                                                cal));
+                            }
+                        }
+                    }
+                    String title =
+                            "tetris bench"
+                                    + (quick ? " --quick" : "")
+                                    + (simulate ? " --simulate (" + simCost + ")" : "")
+                                    + ", workload "
+                                    + w.name();
+                    BenchReport.write(rows, title, machine, out);
+                    StringBuilder findings = new StringBuilder();
+                    findings.append(BenchFindings.claims(rows));
+                    findings.append(BenchFindings.calibration(calibration));
+                    if (!simulate) {
+                        List<BenchRow> projected =
+                                simulateMatrix(
+                                        trace,
+                                        matrix,
+                                        batchSizes,
+                                        config,
+                                        KneeStepCostModel.GPU_LIKE,
+                                        new LinkedHashMap<>());
+                        BenchReport.write(
+                                projected,
+                                "projection: the same trace under the gpu-like cost model",
+                                machine,
+                                out.resolve("gpu-like"));
+                        List<BenchRow> cpu =
+                                simulateMatrix(
+                                        trace,
+                                        matrix,
+                                        batchSizes,
+                                        config,
+                                        profile.model(),
+                                        new LinkedHashMap<>());
+                        findings.append(BenchFindings.projectionError(rows, cpu));
+                        findings.append("\n## Projection to an accelerator-like cost model\n\n")
+                                .append(
+                                        BenchFindings.claims(projected)
+                                                .replace("## Claims", "### Claims (projected)"))
+                                .append(
+                                        "\nFull tables and plots: [gpu-like/results.md](gpu-like/results.md).\n");
+                        addJson(configs, w.name() + " (gpu-like projection)", projected, null);
+                    }
+                    Path markdown = out.resolve("results.md");
+                    Files.writeString(
+                            markdown,
+                            Files.readString(markdown, StandardCharsets.UTF_8) + "\n" + findings,
+                            StandardCharsets.UTF_8);
+                    addJson(configs, w.name(), rows, m);
+                    top.append("- workload `")
+                            .append(w.name())
+                            .append("`: [")
+                            .append(w.name())
+                            .append("/results.md](")
+                            .append(w.name())
+                            .append("/results.md)\n");
+                }
+                if (!simulate) {
+                    top.append("\n")
+                            .append(BenchSummary.markdown(measured, batchSizes, matrix, root));
+                }
             }
             if (profile != null) {
-                findings.append("\n## Cost model\n\n")
+                top.append("\n## Cost model\n\n")
                         .append(
                                 costProfile != null
                                         ? "Loaded from a saved profile.\n"
-                                        : "Fitted to the warm-up runs' rounds (fixed k = 1 and 6 at"
-                                                + " every batch size); the start-up profile of"
-                                                + " synthetic steps is in"
-                                                + " startup-profile.txt.\n")
+                                        : "Fitted to the warm-up runs' rounds (fixed k = 1 and 6 at every batch size); the start-up profile of synthetic steps is in startup-profile.txt.\n")
                         .append("\n```\n")
                         .append(profile.summary())
                         .append("\n```\n");
             }
-            Path markdown = output.resolve("results.md");
-            Files.writeString(
-                    markdown,
-                    Files.readString(markdown, StandardCharsets.UTF_8) + "\n" + findings,
-                    StandardCharsets.UTF_8);
+            if (given == null) {
+                Files.writeString(
+                        output.resolve("results.md"), top.toString(), StandardCharsets.UTF_8);
+            }
             log.printf(
                     Locale.ROOT,
                     "%s%nwrote %s (%.0f s)%n",
-                    findings,
+                    top,
                     output,
                     (System.nanoTime() - started) / 1e9);
             if (json) {
-                System.out.println(json(rows));
+                System.out.println(new ObjectMapper().writeValueAsString(root));
             }
         }
         return 0;
+    }
+
+    private Workload workload(
+            String name, List<String> held, Path dir, BenchModels bench, int largest, int maxNew)
+            throws java.io.IOException {
+        if (name.equals(Workload.HELD_OUT)) {
+            return Workload.of(held, bench.tokenizer(), requestsFor(largest), maxNew, 42);
+        }
+        Path easy = easyPrompts != null ? easyPrompts : dir.resolve("bench_prompts_easy.txt");
+        if (!Files.isRegularFile(easy)) {
+            throw new IllegalArgumentException(
+                    "the mixed workload needs formulaic prompts: "
+                            + easy
+                            + " is missing; pass --easy-prompts FILE (models/bench_prompts_easy.txt"
+                            + " is the bundled one) or --workloads held-out");
+        }
+        return Workload.mixed(
+                held,
+                Workload.readPrompts(easy),
+                bench.tokenizer(),
+                requestsFor(largest),
+                maxNew,
+                42);
+    }
+
+    /** The start-up profile, warm-up runs (JIT) and the cost model fitted to their rounds. */
+    private StepCostProfile warmUp(
+            BenchModels bench,
+            BenchLoop loop,
+            Workload workload,
+            TetrisConfig config,
+            List<Integer> batchSizes)
+            throws java.io.IOException {
+        StepCostProfile startup = profile(bench);
+        if (workload == null) {
+            return startup;
+        }
+        // Warm-up runs (JIT) at every batch with a short and a long window; their rounds are the
+        // cost samples that matter, since they include everything a round does.
+        log.println("warm-up runs (JIT, and round timings for the cost model) ...");
+        List<StepCostFit.Sample> draftSamples = new ArrayList<>();
+        List<StepCostFit.Sample> verifySamples = new ArrayList<>();
+        for (int batch : batchSizes) {
+            for (int k : new int[] {1, 6}) {
+                BenchConfig c = new BenchConfig(PolicyConfig.Kind.FIXED, k, 0);
+                RunResult r =
+                        loop.run(
+                                workload.first(requestsFor(batch)),
+                                batch,
+                                policy(config, c, startup.model()));
+                draftSamples.addAll(r.draftSamples());
+                verifySamples.addAll(r.verifySamples());
+            }
+        }
+        if (costProfile != null) {
+            return startup;
+        }
+        StepCostProfile profile =
+                new StepCostProfile(
+                        draftSamples,
+                        verifySamples,
+                        fit(draftSamples),
+                        fit(verifySamples),
+                        StepCostProfiler.machine());
+        profile.save(output.resolve("cost-profile.txt"));
+        log.println("cost model fitted to the warm-up rounds:\n" + profile.summary());
+        return profile;
+    }
+
+    private static void addJson(
+            ArrayNode configs, String workload, List<BenchRow> rows, BenchSummary.Measured m) {
+        for (BenchRow r : rows) {
+            ObjectNode o = configs.addObject();
+            o.put("workload", workload);
+            o.put("policy", r.policy());
+            o.put("k", r.k());
+            o.put("extra", r.extra());
+            o.put("batch", r.batch());
+            o.put("tokens_per_second", r.tokensPerSecond());
+            o.put("tokens_per_second_min", r.tokensPerSecondMin());
+            o.put("tokens_per_second_max", r.tokensPerSecondMax());
+            o.put("repeats", r.repeats());
+            o.put("verification_success_rate", r.verificationSuccessRate());
+            o.put("mean_acceptance_length", r.meanAcceptanceLength());
+            o.put("tokens_per_target_pass", r.tokensPerTargetPass());
+            o.put("budget_utilisation", r.budgetUtilisation());
+            if (m == null) {
+                continue;
+            }
+            BenchConfig c = new BenchConfig(PolicyConfig.Kind.parse(r.policy()), r.k(), r.extra());
+            List<RunResult> runs = m.runs().get(BenchSummary.key(c, r.batch()));
+            ArrayNode each = o.putArray("tokens_per_second_runs");
+            runs.forEach(x -> each.add(x.tokensPerSecond()));
+            runs.get(0)
+                    .calibration()
+                    .ifPresent(
+                            cal -> {
+                                ObjectNode p = o.putObject("predictor");
+                                p.put("scored", cal.predicted().observations());
+                                p.put("auc", cal.predicted().auc());
+                                p.put("ece", cal.predicted().ece());
+                                p.put("brier", cal.predicted().brier());
+                            });
+            runs.get(0)
+                    .cost()
+                    .ifPresent(
+                            cost ->
+                                    o.put(
+                                            "cost_model_median_relative_error",
+                                            cost.medianRelativeError()));
+        }
     }
 
     private StepCostFit.Linear fit(List<StepCostFit.Sample> samples) {
@@ -340,16 +542,17 @@ final class BenchCommand implements Callable<Integer> {
         return profile;
     }
 
-    private Trace trace(BenchModels bench, Workload workload, RunResult reference)
+    private Trace trace(BenchModels bench, Workload workload, RunResult reference, Path dir)
             throws java.io.IOException {
-        if (traceFile != null) {
-            return Trace.load(traceFile);
-        }
-        log.println("recording the trace (a full draft window at every output position) ...");
+        log.println(
+                "recording the "
+                        + workload.name()
+                        + " trace (a full draft window at every output position) ...");
+        Files.createDirectories(dir);
         Trace trace =
                 new TraceRecorder(bench)
                         .record(workload, reference.outputs(), 9, line -> log.println("  " + line));
-        trace.save(output.resolve("trace.txt"));
+        trace.save(dir.resolve("trace.txt"));
         return trace;
     }
 
@@ -375,54 +578,58 @@ final class BenchCommand implements Callable<Integer> {
                 "--sim-cost must be gpu-like, measured or knee:..., got '" + simCost + "'");
     }
 
-    private List<BenchRow> measure(
+    private List<BenchSummary.Measured> measure(
             BenchLoop loop,
-            Workload workload,
-            RunResult reference,
+            List<Workload> workloads,
+            Map<String, RunResult> references,
             List<BenchConfig> matrix,
             List<Integer> batchSizes,
             int runs,
             TetrisConfig config,
-            StepCostProfile profile,
-            Map<String, CalibrationReport> calibration) {
-        Map<String, List<RunResult>> results = new LinkedHashMap<>();
-        int total = runs * batchSizes.size() * matrix.size();
+            StepCostProfile profile) {
+        Map<String, Map<String, List<RunResult>>> results = new LinkedHashMap<>();
+        for (Workload w : workloads) {
+            results.put(w.name(), new LinkedHashMap<>());
+        }
+        // One online cost model learns every round of every run, in order: its error on rounds it
+        // has not yet seen is the cost model's figure over the whole range of round shapes.
+        OnlineCostModel shared = new OnlineCostModel(profile.model());
+        int total = runs * workloads.size() * batchSizes.size() * matrix.size();
         int done = 0;
         long start = System.nanoTime();
         // Repeats are the outer loop so a slow phase of the machine hits every configuration alike.
         for (int run = 0; run < runs; run++) {
-            for (int batch : batchSizes) {
-                Workload w = workload.first(requestsFor(batch));
-                for (BenchConfig c : matrix) {
-                    RunResult r = loop.run(w, batch, policy(config, c, profile.model()));
-                    checkLossless(reference, r, c, batch);
-                    results.computeIfAbsent(key(c, batch), x -> new ArrayList<>()).add(r);
-                    r.calibration()
-                            .ifPresent(
-                                    cal -> calibration.put("batch " + batch + " (measured)", cal));
-                    done++;
-                    double elapsed = (System.nanoTime() - start) / 1e9;
-                    log.printf(
-                            Locale.ROOT,
-                            "[%d/%d] run %d, batch %d, %-18s %7.1f tokens/s  VSR %.3f  (eta %.0f s)%n",
-                            done,
-                            total,
-                            run + 1,
-                            batch,
-                            label(c),
-                            r.tokensPerSecond(),
-                            r.stats().acceptanceRate(),
-                            elapsed / done * (total - done));
+            for (Workload workload : workloads) {
+                for (int batch : batchSizes) {
+                    Workload w = workload.first(requestsFor(batch));
+                    for (BenchConfig c : matrix) {
+                        RunResult r =
+                                loop.run(w, batch, policy(config, c, profile.model()), shared);
+                        checkLossless(references.get(workload.name()), r, c, batch);
+                        results.get(workload.name())
+                                .computeIfAbsent(BenchSummary.key(c, batch), x -> new ArrayList<>())
+                                .add(r);
+                        done++;
+                        double elapsed = (System.nanoTime() - start) / 1e9;
+                        log.printf(
+                                Locale.ROOT,
+                                "[%d/%d] run %d, %s, batch %d, %-18s %7.1f tokens/s  VSR %.3f  (eta %.0f s)%n",
+                                done,
+                                total,
+                                run + 1,
+                                workload.name(),
+                                batch,
+                                label(c),
+                                r.tokensPerSecond(),
+                                r.stats().acceptanceRate(),
+                                elapsed / done * (total - done));
+                    }
                 }
             }
         }
-        List<BenchRow> rows = new ArrayList<>();
-        for (int batch : batchSizes) {
-            for (BenchConfig c : matrix) {
-                rows.add(RunSummary.row(c, batch, results.get(key(c, batch))));
-            }
-        }
-        return rows;
+        List<BenchSummary.Measured> out = new ArrayList<>();
+        results.forEach((name, m) -> out.add(new BenchSummary.Measured(name, m)));
+        return out;
     }
 
     private List<BenchRow> simulateMatrix(
@@ -482,24 +689,5 @@ final class BenchCommand implements Callable<Integer> {
 
     private static String label(BenchConfig c) {
         return BenchRow.label(c.policyName(), c.k(), c.extra());
-    }
-
-    private static String json(List<BenchRow> rows) throws java.io.IOException {
-        ObjectMapper mapper = new ObjectMapper();
-        ObjectNode root = mapper.createObjectNode();
-        ArrayNode configs = root.putArray("configs");
-        for (BenchRow r : rows) {
-            ObjectNode o = configs.addObject();
-            o.put("policy", r.policy());
-            o.put("k", r.k());
-            o.put("extra", r.extra());
-            o.put("batch", r.batch());
-            o.put("tokens_per_second", r.tokensPerSecond());
-            o.put("verification_success_rate", r.verificationSuccessRate());
-            o.put("mean_acceptance_length", r.meanAcceptanceLength());
-            o.put("tokens_per_target_pass", r.tokensPerTargetPass());
-            o.put("budget_utilisation", r.budgetUtilisation());
-        }
-        return mapper.writeValueAsString(root);
     }
 }
