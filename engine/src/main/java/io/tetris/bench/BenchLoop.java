@@ -4,6 +4,7 @@ import io.tetris.core.SpeculationStats;
 import io.tetris.core.policy.BudgetPolicy;
 import io.tetris.core.policy.CostScore;
 import io.tetris.core.policy.OnlineCostModel;
+import io.tetris.core.policy.RoundCost;
 import io.tetris.core.policy.StepCostFit;
 import io.tetris.engine.ContinuousBatching;
 import io.tetris.engine.Drafter;
@@ -100,6 +101,7 @@ public final class BenchLoop {
         ModelTraffic draftBefore = models.draft().model().traffic().copy();
         ModelTraffic targetBefore = models.target().model().traffic().copy();
         long start = System.nanoTime();
+        long[] lastEnd = {start};
         ContinuousBatching.run(
                 order,
                 batch,
@@ -109,7 +111,17 @@ public final class BenchLoop {
                 new Verifier(models.target()),
                 stats,
                 round -> {
-                    policy.observeCost(round.cost());
+                    long now = System.nanoTime();
+                    RoundCost cost = round.cost();
+                    // Everything between two round ends that is not a model pass nor the target's
+                    // prefill (which no policy choice changes): the draft's prefill, allocation,
+                    // sampling, bookkeeping.
+                    long targetPrefill = round.prefillNanos - round.draftPrefillNanos;
+                    cost =
+                            cost.withOtherSeconds(
+                                    (now - lastEnd[0] - targetPrefill) / 1e9 - cost.seconds());
+                    lastEnd[0] = now;
+                    policy.observeCost(cost);
                     for (int i = 0; i < round.size(); i++) {
                         int r = index.get(round.sequences[i].id());
                         verifiedBy[r] += round.outcome.verified()[i];

@@ -132,11 +132,16 @@ public final class Simulator {
         for (int v : round.allocation.verify()) {
             total += v;
         }
+        int rows = 0;
+        for (int[] row : round.drafts.tokens()) {
+            rows += row.length > 0 ? 1 : 0;
+        }
         return new RoundCost(
                 t.batchSize(),
                 ctx,
+                rows,
                 t.draftSteps(),
-                t.draftSteps() * cost.draftStepSeconds(t.batchSize(), ctx),
+                cost.draftSeconds(rows, t.draftSteps(), ctx),
                 t.verifyTokensPerSequence(),
                 total,
                 cost.verifySeconds(t.batchSize(), total, t.verifyTokensPerSequence() - 1, ctx));

@@ -26,6 +26,9 @@ import java.util.Map;
  */
 public final class CachedModel implements AutoCloseable {
 
+    /** A cache this many tokens behind its sequence (less the last) is caught up in prefill. */
+    private static final int CATCH_UP = 2;
+
     private final LanguageModel model;
     private final Map<String, Tokens> cached = new HashMap<>();
 
@@ -106,18 +109,38 @@ public final class CachedModel implements AutoCloseable {
      * Feeds the committed tokens of the sequences this model holds nothing for (new, or restored
      * from a checkpoint), all but the last, in one pass that returns nothing: the prompt's prefill,
      * kept out of the round's steps. The next {@link #forward} feeds the last token for its
-     * log-probabilities.
+     * log-probabilities. Sequences whose cache has fallen behind (a draft model skipped while
+     * speculation was off) are caught up in the same pass, so that catching up is not counted as a
+     * draft step either.
      */
     public void prefill(List<SequenceView> batch) {
         List<Extension> prompts = new ArrayList<>();
         for (SequenceView s : batch) {
-            if (s.tokens().length > 1 && !cached.containsKey(s.id())) {
-                int[] prompt = Arrays.copyOf(s.tokens(), s.tokens().length - 1);
-                Tokens tokens = new Tokens();
+            int[] committed = s.tokens();
+            if (committed.length <= 1) {
+                continue;
+            }
+            Tokens tokens = cached.get(s.id());
+            if (tokens == null) {
+                int[] prompt = Arrays.copyOf(committed, committed.length - 1);
+                tokens = new Tokens();
                 tokens.append(prompt);
                 cached.put(s.id(), tokens);
                 prompts.add(new Extension(s.id(), prompt, 0));
+                continue;
             }
+            Request whole = new Request(s.id(), committed, new int[0], 0, 0, false);
+            int keep = Math.min(tokens.commonPrefix(whole), committed.length - 1);
+            if (committed.length - 1 - keep < CATCH_UP) {
+                continue;
+            }
+            if (keep < model.cachedLength(s.id())) {
+                model.truncate(s.id(), keep);
+            }
+            int[] gap = Arrays.copyOfRange(committed, keep, committed.length - 1);
+            tokens.keep(keep);
+            tokens.append(gap);
+            prompts.add(new Extension(s.id(), gap, 0));
         }
         if (!prompts.isEmpty()) {
             model.next(prompts);

@@ -54,6 +54,9 @@ public final class Round {
     /** Prefill of sequences new to the draft and target models, kept out of the steps' times. */
     public long prefillNanos;
 
+    /** Of {@link #prefillNanos}, the draft model's: a cost of speculating. */
+    public long draftPrefillNanos;
+
     public long draftNanos;
     public long allocateNanos;
     public long verifyNanos;
@@ -93,6 +96,7 @@ public final class Round {
         }
         long prefilled = System.nanoTime();
         prefillNanos += prefilled - start;
+        draftPrefillNanos += prefilled - start;
         drafts = drafter.draft(planned, draftLength);
         draftNanos = System.nanoTime() - prefilled;
         return this;
@@ -103,7 +107,13 @@ public final class Round {
         long start = System.nanoTime();
         allocation =
                 policy.allocate(
-                        new Candidates(ids(), drafts.logProbs(), entropies(), groups(), weights()),
+                        new Candidates(
+                                ids(),
+                                drafts.tokens(),
+                                drafts.logProbs(),
+                                entropies(),
+                                groups(),
+                                weights()),
                         shape());
         allocateNanos = System.nanoTime() - start;
         return this;
@@ -175,6 +185,15 @@ public final class Round {
         return out;
     }
 
+    /** Sequences that drafted at least one token (after {@link #draft}). */
+    private int draftRows() {
+        int rows = 0;
+        for (int[] row : drafts.tokens()) {
+            rows += row.length > 0 ? 1 : 0;
+        }
+        return rows;
+    }
+
     /** {@code [batch]} request ids. */
     String[] ids() {
         String[] ids = new String[size()];
@@ -184,17 +203,22 @@ public final class Round {
         return ids;
     }
 
-    /** The round's measured model time, for policies that learn costs (after {@link #verify}). */
+    /**
+     * The round's measured model time, for policies that learn costs (after {@link #verify}); its
+     * other time is what speculating adds outside the passes (the draft's prefill, allocation).
+     */
     public RoundCost cost() {
         RoundTiming t = timing();
         return new RoundCost(
                 t.batchSize(),
                 t.meanContextLength(),
+                draftRows(),
                 t.draftSteps(),
                 t.draftSeconds(),
                 t.verifyTokensPerSequence(),
                 allocation.verified(),
-                t.verifySeconds());
+                t.verifySeconds(),
+                draftPrefillNanos / 1e9 + t.allocateSeconds());
     }
 
     /** Where the round's time went (after {@link #verify}). */
@@ -234,7 +258,7 @@ public final class Round {
             steps = Math.max(steps, row.length);
         }
         double context = shape().meanContextLength();
-        return steps * cost.draftStepSeconds(size(), context)
+        return cost.draftSeconds(draftRows(), steps, context)
                 + cost.verifySeconds(size(), total, longest, context);
     }
 

@@ -177,7 +177,9 @@ public final class TetrisOptions {
             ConfigOptions.key("tetris.dsd.no-speculation-bonus")
                     .doubleType()
                     .defaultValue(1.1)
-                    .withDescription("Factor favouring k = 0 in dsd (speculation must win by it).");
+                    .withDescription(
+                            "Factor favouring no speculation in dsd and tetris-adaptive"
+                                    + " (speculation must win by it).");
 
     public static final ConfigOption<Integer> DSD_UPDATE_INTERVAL =
             ConfigOptions.key("tetris.dsd.update-interval")

@@ -53,6 +53,18 @@ public final class AcceptanceCalibrator {
         }
     }
 
+    /** A copy that learns on independently. */
+    public AcceptanceCalibrator copy() {
+        AcceptanceCalibrator c = new AcceptanceCalibrator(groups, positions, bins, prior);
+        for (int g = 0; g < groups; g++) {
+            for (int p = 0; p < positions; p++) {
+                c.observed[g][p] = observed[g][p].clone();
+                c.accepted[g][p] = accepted[g][p].clone();
+            }
+        }
+        return c;
+    }
+
     /** Two groups (greedy, sampled), eight positions, twenty bins, four pseudo-observations. */
     public static AcceptanceCalibrator standard() {
         return new AcceptanceCalibrator(2, 8, 20, 4);

@@ -20,7 +20,9 @@ import java.util.Map;
  *   <li>the draft position (one-hot, deeper ones pooled);
  *   <li>the entropy of the draft distribution where it was computed (sampled rows);
  *   <li>the request's own recent acceptance (a decayed rate shrunk towards its group's), the
- *       feature that tells an easy request from a hard one whatever the draft believes.
+ *       feature that tells an easy request from a hard one whatever the draft believes;
+ *   <li>the drafted token's own acceptance so far (per token id, shrunk towards its group's): some
+ *       tokens, word boundaries say, are rejected far more often than the draft expects.
  * </ul>
  *
  * The logit of the raw draft probability is the model's offset, so with no data the estimate is the
@@ -38,22 +40,28 @@ public final class AcceptancePredictor {
     public static final int POSITIONS = 6;
 
     private static final int GROUPS = 2;
-    private static final int FEATURES = 9 + POSITIONS;
+    private static final int FEATURES = 11 + POSITIONS;
     private static final double LEARNING_RATE = 0.05;
     private static final double MIN_P = 0.01;
     private static final double REQUEST_DECAY = 0.97;
+    private static final double ESTIMATE_DECAY = 0.98;
     private static final double REQUEST_PRIOR = 3;
     private static final int MAX_REQUESTS = 8192;
 
     private final double[][] weights = new double[GROUPS][FEATURES]; // [group][feature]
     private final double[][] squares = new double[GROUPS][FEATURES]; // AdaGrad accumulators
-    private final AcceptanceCalibrator calibrator = new AcceptanceCalibrator(GROUPS, 1, 20, 4);
+    private AcceptanceCalibrator calibrator = new AcceptanceCalibrator(GROUPS, 1, 20, 4);
+    private long trained;
     private final double[][] positionAccepted = new double[GROUPS][POSITIONS];
     private final double[][] positionSeen = new double[GROUPS][POSITIONS];
+    private final double[][] estimateMean = new double[GROUPS][POSITIONS]; // EWMA of estimates
+    private final boolean[][] estimated = new boolean[GROUPS][POSITIONS];
     private final double[] groupAccepted = new double[GROUPS];
     private final double[] groupSeen = new double[GROUPS];
     private final double initialAcceptance;
-    private final Map<String, double[]> requests = // id -> {accepted, seen}, decayed
+    private final Map<Integer, double[]> tokenRates =
+            new java.util.HashMap<>(); // id -> {acc, seen}
+    private final Map<String, double[]> requests = // id -> {accepted, seen, estimate EWMA}
             new LinkedHashMap<>(64, 0.75f, true) {
                 @Override
                 protected boolean removeEldestEntry(Map.Entry<String, double[]> eldest) {
@@ -62,6 +70,7 @@ public final class AcceptancePredictor {
             };
     private final PredictionScore raw = new PredictionScore();
     private final PredictionScore predicted = new PredictionScore();
+    private final PredictionScore survival = new PredictionScore();
     private final PredictionScore[] byPosition = new PredictionScore[POSITIONS];
 
     /**
@@ -99,7 +108,8 @@ public final class AcceptancePredictor {
             int g = group(c.groups()[i]);
             double[] lps = c.logProbs()[i];
             double rate = requestRate(c.ids()[i], g);
-            boolean known = requests.containsKey(c.ids()[i]);
+            double[] seen = requests.get(c.ids()[i]);
+            boolean known = seen != null && seen[1] > 0;
             estimates[i] = new double[lps.length];
             scores[i] = new double[lps.length];
             features[i] = new double[lps.length][];
@@ -107,12 +117,22 @@ public final class AcceptancePredictor {
             for (int j = 0; j < lps.length; j++) {
                 double lp = clampLog(lps[j]);
                 double entropy = c.entropies()[i] == null ? Double.NaN : c.entropies()[i][j];
-                double[] x = features(lp, before, j, entropy, rate, known);
+                double tokenRate = tokenRate(c.tokens()[i][j], g);
+                double[] x = features(lp, before, j, entropy, rate, known, tokenRate);
                 double s = sigmoid(offset(lp) + dot(weights[g], x));
                 features[i][j] = x;
                 scores[i][j] = s;
                 estimates[i][j] = calibrator.estimate(g, 0, Math.log(Math.max(s, 1e-12)));
                 before += lp;
+                int p = Math.min(j, POSITIONS - 1);
+                estimateMean[g][p] =
+                        estimated[g][p]
+                                ? ESTIMATE_DECAY * estimateMean[g][p]
+                                        + (1 - ESTIMATE_DECAY) * estimates[i][j]
+                                : estimates[i][j];
+                estimated[g][p] = true;
+                double[] h = requests.computeIfAbsent(c.ids()[i], id -> new double[] {0, 0, -1});
+                h[2] = h[2] < 0 ? estimates[i][j] : 0.8 * h[2] + 0.2 * estimates[i][j];
             }
         }
         return new Prediction(c, estimates, features, scores);
@@ -131,6 +151,12 @@ public final class AcceptancePredictor {
             // Tokens after the first rejection say nothing about conditional acceptance.
             int scored = Math.min(verified[i], Math.min(accepted[i] + 1, c.logProbs()[i].length));
             double[] history = null;
+            double alive = 1;
+            // Every verified token has a known outcome for "accepted": after a rejection, no.
+            for (int j = 0; j < Math.min(verified[i], c.logProbs()[i].length); j++) {
+                alive *= prediction.estimates()[i][j];
+                survival.add(alive, j < accepted[i]);
+            }
             for (int j = 0; j < scored; j++) {
                 boolean ok = j < accepted[i];
                 double y = ok ? 1 : 0;
@@ -141,6 +167,7 @@ public final class AcceptancePredictor {
                 byPosition[Math.min(j, POSITIONS - 1)].add(estimate, ok);
                 double s = prediction.scores()[i][j];
                 calibrator.observe(g, 0, Math.log(Math.max(s, 1e-12)), ok);
+                trained++;
                 learn(weights[g], squares[g], prediction.features()[i][j], s - y);
                 int p = Math.min(j, POSITIONS - 1);
                 positionSeen[g][p]++;
@@ -148,31 +175,70 @@ public final class AcceptancePredictor {
                 groupSeen[g]++;
                 groupAccepted[g] += y;
                 if (history == null) {
-                    history = requests.computeIfAbsent(c.ids()[i], id -> new double[2]);
+                    history = requests.computeIfAbsent(c.ids()[i], id -> new double[] {0, 0, -1});
                 }
                 history[0] = REQUEST_DECAY * history[0] + y;
                 history[1] = REQUEST_DECAY * history[1] + 1;
+                double[] token = tokenRates.computeIfAbsent(c.tokens()[i][j], t -> new double[2]);
+                token[0] += y;
+                token[1]++;
             }
         }
     }
 
     /**
-     * Planning estimate before drafting: the acceptance of a draft token of request {@code id} at
-     * {@code position}; the request's own recent rate once it has one, else its group's rate at
-     * that position.
+     * Planning estimate before drafting: the acceptance estimate a draft token of request {@code
+     * id} at {@code position} can expect. The mean of the estimates recently made for the request's
+     * own drafts once there are some, else of those made for its group at that position, else the
+     * initial acceptance: so the plan expects what the allocation will see.
      */
     public double planningRate(String id, int group, int position) {
         int g = group(group);
+        int p = Math.min(position, POSITIONS - 1);
+        double[] h = requests.get(id);
         double rate;
-        if (requests.containsKey(id)) {
-            rate = requestRate(id, g);
+        if (h != null && h[2] >= 0) {
+            rate = h[2];
+        } else if (estimated[g][p]) {
+            rate = estimateMean[g][p];
         } else {
-            int p = Math.min(position, POSITIONS - 1);
-            rate =
-                    (positionAccepted[g][p] + REQUEST_PRIOR * groupRate(g))
-                            / (positionSeen[g][p] + REQUEST_PRIOR);
+            rate = initialAcceptance;
         }
         return Math.max(0, Math.min(0.99, rate));
+    }
+
+    /** Outcomes it has learned from, its predecessors' included. */
+    public long trained() {
+        return trained;
+    }
+
+    /**
+     * A predictor for new requests that keeps what this one learned about the draft and the target
+     * (weights, calibration, per-position and per-token rates) but nothing about its requests, and
+     * scores itself afresh.
+     */
+    public AcceptancePredictor carryOver() {
+        AcceptancePredictor c = new AcceptancePredictor(initialAcceptance);
+        for (int g = 0; g < GROUPS; g++) {
+            c.weights[g] = weights[g].clone();
+            c.squares[g] = squares[g].clone();
+            c.positionAccepted[g] = positionAccepted[g].clone();
+            c.positionSeen[g] = positionSeen[g].clone();
+            c.estimateMean[g] = estimateMean[g].clone();
+            c.estimated[g] = estimated[g].clone();
+        }
+        System.arraycopy(groupAccepted, 0, c.groupAccepted, 0, GROUPS);
+        System.arraycopy(groupSeen, 0, c.groupSeen, 0, GROUPS);
+        tokenRates.forEach((t, r) -> c.tokenRates.put(t, r.clone()));
+        c.calibrator = calibrator.copy();
+        c.trained = trained;
+        return c;
+    }
+
+    /** Decayed count of request {@code id}'s scored drafts; 0 for one never seen. */
+    public double observations(String id) {
+        double[] h = requests.get(id);
+        return h == null ? 0 : h[1];
     }
 
     /** Prequential scores so far. */
@@ -181,7 +247,8 @@ public final class AcceptancePredictor {
         for (PredictionScore s : byPosition) {
             positions.add(s.snapshot());
         }
-        return new CalibrationReport(raw.snapshot(), predicted.snapshot(), positions);
+        return new CalibrationReport(
+                raw.snapshot(), predicted.snapshot(), survival.snapshot(), positions);
     }
 
     private double groupRate(int g) {
@@ -195,8 +262,20 @@ public final class AcceptancePredictor {
         return h == null ? prior : (h[0] + REQUEST_PRIOR * prior) / (h[1] + REQUEST_PRIOR);
     }
 
+    private double tokenRate(int token, int g) {
+        double[] t = tokenRates.get(token);
+        double prior = groupRate(g);
+        return t == null ? prior : (t[0] + REQUEST_PRIOR * prior) / (t[1] + REQUEST_PRIOR);
+    }
+
     private static double[] features(
-            double lp, double before, int position, double entropy, double rate, boolean known) {
+            double lp,
+            double before,
+            int position,
+            double entropy,
+            double rate,
+            boolean known,
+            double tokenRate) {
         double p = Math.exp(lp);
         double r = Math.max(1e-3, Math.min(1 - 1e-3, rate));
         double[] x = new double[FEATURES];
@@ -209,7 +288,10 @@ public final class AcceptancePredictor {
         x[6] = Double.isNaN(entropy) ? 0 : Math.min(entropy, 8) / 4;
         x[7] = r * p;
         x[8] = known ? 0 : 1;
-        x[9 + Math.min(position, POSITIONS - 1)] = 1;
+        double t = Math.max(1e-3, Math.min(1 - 1e-3, tokenRate));
+        x[9] = t - 0.5;
+        x[10] = Math.log(t / (1 - t)) / 4;
+        x[11 + Math.min(position, POSITIONS - 1)] = 1;
         return x;
     }
 

@@ -19,15 +19,21 @@ import java.util.Optional;
  *       first {@code j} drafts are all accepted) is planned from its own rate; a request drafts
  *       while its survival stays above {@value #MIN_SURVIVAL}, up to a round-wide number of steps
  *       {@code S} that maximises expected tokens per predicted second, {@code S = 0} (no
- *       speculation) included.
+ *       speculation) included and favoured by the no-speculation bonus.
  *   <li><b>Verification.</b> The TETRIS order over the estimates ranks every drafted token once;
  *       the policy verifies the prefix that maximises expected tokens per predicted round time,
  *       none included, and, because our runner pads a batch to its longest row, also tries capping
  *       every row at each length so one confident outlier cannot stretch the whole batch.
- *   <li><b>Exploration.</b> While speculation is off, every {@value #PROBE_INTERVAL}th round drafts
- *       and verifies {@value #PROBE_LENGTH} tokens per request, so acceptance and costs that change
- *       (an easier mix of requests, a faster device) can turn it back on. On the bundled pair on a
- *       2-core CPU a probe costs about 1.5 % of the throughput.
+ *   <li><b>Exploration.</b> While speculation is off, a round after {@value #PROBE_INTERVAL} drafts
+ *       and verifies {@value #PROBE_LENGTH} tokens for the {@value #PROBE_ROWS} requests it knows
+ *       least (the wait doubling after each probe, to {@value #MAX_PROBE_INTERVAL}, until a
+ *       speculating round is measured faster than plain decoding at its batch size), so acceptance
+ *       and costs that change (an easier mix of requests, a faster device) can turn it back on;
+ *       while speculating, the first round and every {@value #BASELINE_INTERVAL}th run without, so
+ *       the cost of plain decoding it compares against is measured, not assumed.
+ *   <li><b>Guard.</b> The realized tokens per sequence-second of recent planned rounds are kept per
+ *       batch size, with and without speculation; where speculation measured slower (by the
+ *       no-speculation bonus), it stays off whatever the cost model predicts.
  * </ul>
  *
  * Verification is lossless whatever is chosen; only speed depends on these estimates.
@@ -36,30 +42,73 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
 
     static final double MIN_SURVIVAL = 0.05;
     static final int PROBE_INTERVAL = 32;
+    static final int MAX_PROBE_INTERVAL = 1024;
+
+    /**
+     * Requests a probe drafts for. Few: the draft model skips requests while speculation is off, so
+     * drafting for one first catches its cache up on every token since, a prefill's cost.
+     */
+    static final int PROBE_ROWS = 4;
+
+    /** Until this many verified tokens have trained the predictor, it only probes. */
+    static final int EXPLORE_TOKENS = 64;
+
     static final int PROBE_LENGTH = 2;
+
+    /** While speculating, every this many rounds one runs without, to keep its cost measured. */
+    static final int BASELINE_INTERVAL = 32;
 
     private final int maxDraft;
     private final OnlineCostModel costModel;
     private final AcceptancePredictor predictor;
     private final CostScore costScore = new CostScore();
+    private final double noSpeculationBonus;
+    private int probeInterval = PROBE_INTERVAL;
 
     private int roundsOff;
+    private int roundsOn;
+    private boolean baselineMeasured;
     private boolean probing;
+    private boolean exploring;
     private AcceptancePredictor.Prediction last;
     private double lastPredicted = Double.NaN;
+
+    // Realized tokens per sequence-second of recent rounds, per batch size, without [0] and with
+    // [1] speculation (planned rounds only, not probes): the guard against a wrong cost model.
+    private final java.util.Map<Integer, RecentMedian[]> realized = new java.util.HashMap<>();
+    private int lastTokens;
+    private int lastRows;
+    private boolean lastPlanned;
 
     /**
      * @param maxDraft most tokens drafted per request and round
      * @param prior the cost model's shape before it has measured anything
      */
     AdaptiveTetrisPolicy(int maxDraft, StepCostModel prior, AcceptancePredictor predictor) {
-        if (maxDraft < 1) {
+        this(maxDraft, prior, predictor, 1.0);
+    }
+
+    /**
+     * @param noSpeculationBonus factor on plain decoding's predicted goodput: speculation must beat
+     *     it by this much to be chosen (the cost of a wrong guess is asymmetric: plain decoding
+     *     never loses to itself)
+     */
+    AdaptiveTetrisPolicy(
+            int maxDraft,
+            StepCostModel prior,
+            AcceptancePredictor predictor,
+            double noSpeculationBonus) {
+        if (maxDraft < 1 || !(noSpeculationBonus >= 1)) {
             throw new IllegalArgumentException(
                     "tetris-adaptive needs max draft >= 1, got " + maxDraft);
         }
         this.maxDraft = maxDraft;
-        this.costModel = new OnlineCostModel(Objects.requireNonNull(prior, "prior"));
+        this.costModel =
+                prior instanceof OnlineCostModel learned
+                        ? learned.copy()
+                        : new OnlineCostModel(Objects.requireNonNull(prior, "prior"));
         this.predictor = Objects.requireNonNull(predictor, "predictor");
+        this.noSpeculationBonus = noSpeculationBonus;
     }
 
     @Override
@@ -77,6 +126,28 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
 
     @Override
     public int[] draftLengths(String[] ids, int[] groups, RoundShape shape) {
+        int[] lengths = plan(ids, groups, shape);
+        lastPlanned = !probing && !exploring;
+        return lengths;
+    }
+
+    /**
+     * Whether the rounds measured at about this batch size say speculating is slower than not, by
+     * the no-speculation bonus; false while either has too few rounds.
+     */
+    private boolean measuredSlower(int n) {
+        for (int d = 0; d <= 64; d++) {
+            for (int b : new int[] {n + d, n - d}) {
+                RecentMedian[] r = realized.get(b);
+                if (r != null && r[0].count >= 3 && r[1].count >= 3) {
+                    return r[1].median() * noSpeculationBonus < r[0].median();
+                }
+            }
+        }
+        return false;
+    }
+
+    private int[] plan(String[] ids, int[] groups, RoundShape shape) {
         int n = ids.length;
         if (n == 0) {
             return new int[0];
@@ -91,7 +162,12 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
             }
         }
         int best = 0;
-        double bestGoodput = n / costModel.verifySeconds(n, 0, 0, ctx);
+        double bestGoodput =
+                noSpeculationBonus
+                        * n
+                        / (costModel.verifySeconds(n, 0, 0, ctx)
+                                + costModel.otherSeconds(n, false));
+        double otherSpeculating = costModel.otherSeconds(n, true);
         int[] bestLengths = new int[n];
         for (int steps = 1; steps <= maxDraft; steps++) {
             int[] lengths = lengths(survival, steps);
@@ -106,8 +182,9 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
                 longest = Math.max(longest, lengths[i]);
             }
             double seconds =
-                    longest * costModel.draftStepSeconds(n, ctx)
-                            + costModel.verifySeconds(n, total, longest, ctx);
+                    costModel.draftSeconds(drafting(lengths), longest, ctx)
+                            + costModel.verifySeconds(n, total, longest, ctx)
+                            + otherSpeculating;
             double goodput = expected / seconds;
             if (longest > 0 && goodput > bestGoodput) {
                 best = steps;
@@ -116,18 +193,63 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
             }
         }
         probing = false;
+        boolean explored = exploring;
+        exploring = false;
+        if (!baselineMeasured) {
+            // The plan weighs speculation against plain decoding, whose cost it must measure.
+            baselineMeasured = true;
+            return new int[n];
+        }
+        if (predictor.trained() < EXPLORE_TOKENS) {
+            // Too little is known of acceptance to plan: draft for a part of the batch only, every
+            // other round, so plain decoding is measured as often.
+            exploring = !explored;
+            return exploring ? probe(ids, Math.max(PROBE_ROWS, n / 4)) : new int[n];
+        }
+        if (best > 0 && measuredSlower(n)) {
+            best = 0;
+            bestLengths = new int[n];
+        }
         if (best > 0) {
             roundsOff = 0;
+            if (++roundsOn >= BASELINE_INTERVAL) {
+                roundsOn = 0;
+                return new int[n];
+            }
             return bestLengths;
         }
-        if (++roundsOff >= PROBE_INTERVAL) {
+        if (++roundsOff >= probeInterval) {
             roundsOff = 0;
-            probing = true;
-            int[] probe = new int[n];
-            Arrays.fill(probe, Math.min(PROBE_LENGTH, maxDraft));
-            return probe;
+            // Each probe that leaves speculation off makes the next one wait twice as long.
+            probeInterval = Math.min(MAX_PROBE_INTERVAL, 2 * probeInterval);
+            return probe(ids, PROBE_ROWS);
         }
         return bestLengths;
+    }
+
+    /** Drafts {@value #PROBE_LENGTH} for the {@code rows} requests it knows least about. */
+    private int[] probe(String[] ids, int rows) {
+        probing = true;
+        int n = ids.length;
+        Integer[] order = new Integer[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(
+                order, java.util.Comparator.comparingDouble(i -> predictor.observations(ids[i])));
+        int[] probe = new int[n];
+        for (int r = 0; r < Math.min(rows, n); r++) {
+            probe[order[r]] = Math.min(PROBE_LENGTH, maxDraft);
+        }
+        return probe;
+    }
+
+    private static int drafting(int[] lengths) {
+        int rows = 0;
+        for (int l : lengths) {
+            rows += l > 0 ? 1 : 0;
+        }
+        return rows;
     }
 
     /** {@code [batch]} drafts per request: up to {@code steps}, while survival holds. */
@@ -167,7 +289,11 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
             drafted += row.length;
         }
         double ctx = shape.meanContextLength();
-        double draftSeconds = steps * costModel.draftStepSeconds(n, ctx);
+        int rows = 0;
+        for (double[] row : c.logProbs()) {
+            rows += row.length > 0 ? 1 : 0;
+        }
+        double draftSeconds = costModel.draftSeconds(rows, steps, ctx);
         int[] verify;
         if (probing) {
             verify = new int[n];
@@ -237,6 +363,11 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
 
     @Override
     public void observe(int[] verified, int[] accepted) {
+        lastRows = verified.length;
+        lastTokens = lastRows;
+        for (int a : accepted) {
+            lastTokens += a;
+        }
         if (last != null) {
             predictor.observe(last, verified, accepted);
             last = null;
@@ -245,9 +376,34 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
 
     @Override
     public void observeCost(RoundCost cost) {
+        double wall = cost.seconds() + Math.max(0, cost.otherSeconds());
+        if (lastPlanned && lastRows > 0 && wall > 0) {
+            realized
+                    .computeIfAbsent(
+                            lastRows,
+                            b -> new RecentMedian[] {new RecentMedian(), new RecentMedian()})[
+                    cost.draftSteps() > 0 ? 1 : 0]
+                    .add(lastTokens / (lastRows * wall));
+            lastPlanned = false;
+        }
         costScore.add(lastPredicted, cost.seconds());
         costModel.observe(cost);
         lastPredicted = Double.NaN;
+    }
+
+    @Override
+    public Optional<BudgetPolicy> carryOver() {
+        AdaptiveTetrisPolicy next =
+                new AdaptiveTetrisPolicy(
+                        maxDraft, costModel, predictor.carryOver(), noSpeculationBonus);
+        realized.forEach(
+                (b, r) -> next.realized.put(b, new RecentMedian[] {r[0].copy(), r[1].copy()}));
+        // Its exploration schedule too: a replica does not start probing afresh with new traffic.
+        next.baselineMeasured = baselineMeasured;
+        next.roundsOff = roundsOff;
+        next.roundsOn = roundsOn;
+        next.probeInterval = probeInterval;
+        return Optional.of(next);
     }
 
     @Override
@@ -258,5 +414,38 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
     @Override
     public Optional<CostReport> costReport() {
         return Optional.of(costScore.report());
+    }
+
+    /** The median of the last few values; 0 before any. */
+    private static final class RecentMedian {
+        private static final int WINDOW = 15;
+        private final double[] values = new double[WINDOW];
+        private int count;
+        private int next;
+
+        void add(double v) {
+            if (Double.isFinite(v)) {
+                values[next] = v;
+                next = (next + 1) % WINDOW;
+                count = Math.min(WINDOW, count + 1);
+            }
+        }
+
+        RecentMedian copy() {
+            RecentMedian c = new RecentMedian();
+            System.arraycopy(values, 0, c.values, 0, WINDOW);
+            c.count = count;
+            c.next = next;
+            return c;
+        }
+
+        double median() {
+            if (count == 0) {
+                return 0;
+            }
+            double[] sorted = Arrays.copyOf(values, count);
+            Arrays.sort(sorted);
+            return sorted[count / 2];
+        }
     }
 }

@@ -80,4 +80,14 @@ public interface BudgetPolicy {
     default java.util.Optional<CostReport> costReport() {
         return java.util.Optional.empty();
     }
+
+    /**
+     * A fresh instance for new requests that keeps what this one learned about the models and the
+     * machine (costs, how draft confidence relates to acceptance) but nothing about its requests:
+     * what a long-running replica knows when new traffic arrives. Empty for policies that learn
+     * nothing worth keeping.
+     */
+    default java.util.Optional<BudgetPolicy> carryOver() {
+        return java.util.Optional.empty();
+    }
 }

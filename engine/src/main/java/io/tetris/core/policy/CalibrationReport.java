@@ -9,10 +9,14 @@ import java.util.List;
  *
  * @param raw the raw draft probabilities as estimates
  * @param predicted the policy's estimates
+ * @param survival the policy's estimate that a verified token is accepted, its predecessors
+ *     included (the product of the estimates up to it, what TETRIS ranks by), against whether it
+ *     was; over every verified token
  * @param byPosition {@code [position]} the policy's estimates per draft position (the last pools
  *     deeper ones)
  */
-public record CalibrationReport(Score raw, Score predicted, List<Score> byPosition) {
+public record CalibrationReport(
+        Score raw, Score predicted, Score survival, List<Score> byPosition) {
 
     public CalibrationReport {
         byPosition = List.copyOf(byPosition);

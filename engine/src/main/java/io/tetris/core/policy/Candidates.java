@@ -4,6 +4,8 @@ package io.tetris.core.policy;
  * A round's drafted tokens as a policy sees them when it allocates verification.
  *
  * @param ids {@code [batch]} request ids, stable across a request's rounds
+ * @param tokens {@code [batch][drafted_i]} the proposed token ids (zeros where unknown, as in a
+ *     replayed trace)
  * @param logProbs {@code [batch][drafted_i]} draft log-probabilities of the proposed tokens
  * @param entropies {@code [batch][drafted_i]} entropy in nats of the draft distribution each token
  *     was sampled from; a row is null where the distribution was not computed (greedy rows, whose
@@ -12,11 +14,20 @@ package io.tetris.core.policy;
  * @param weights {@code [batch]} priority weights, each above 0
  */
 public record Candidates(
-        String[] ids, double[][] logProbs, double[][] entropies, int[] groups, double[] weights) {
+        String[] ids,
+        int[][] tokens,
+        double[][] logProbs,
+        double[][] entropies,
+        int[] groups,
+        double[] weights) {
 
     public Candidates {
         int n = logProbs.length;
-        if (ids.length != n || entropies.length != n || groups.length != n || weights.length != n) {
+        if (ids.length != n
+                || tokens.length != n
+                || entropies.length != n
+                || groups.length != n
+                || weights.length != n) {
             throw new IllegalArgumentException("candidates need one id, group and weight per row");
         }
     }
@@ -27,7 +38,21 @@ public record Candidates(
         for (int i = 0; i < ids.length; i++) {
             ids[i] = Integer.toString(i);
         }
-        return new Candidates(ids, logProbs, new double[logProbs.length][], groups, weights);
+        int[][] tokens = new int[logProbs.length][];
+        for (int i = 0; i < ids.length; i++) {
+            tokens[i] = new int[logProbs[i].length];
+        }
+        return new Candidates(
+                ids, tokens, logProbs, new double[logProbs.length][], groups, weights);
+    }
+
+    /** Candidates of the given requests, equal weights, no token ids or entropies. */
+    public static Candidates of(String[] ids, double[][] logProbs, int[] groups) {
+        double[] weights = new double[ids.length];
+        java.util.Arrays.fill(weights, 1);
+        Candidates anonymous = of(logProbs, weights, groups);
+        return new Candidates(
+                ids, anonymous.tokens(), logProbs, anonymous.entropies(), groups, weights);
     }
 
     public int size() {

@@ -17,7 +17,8 @@ import java.util.Objects;
  * @param dsdInitialAcceptance {@code dsd}'s and {@code tetris-adaptive}'s acceptance estimate
  *     before any feedback
  * @param dsdSmoothing weight of the newest round in {@code dsd}'s moving average
- * @param dsdNoSpeculationBonus factor favouring {@code k = 0} in {@code dsd}
+ * @param dsdNoSpeculationBonus factor favouring no speculation in {@code dsd} and {@code
+ *     tetris-adaptive}
  * @param dsdUpdateInterval rounds between {@code dsd} re-plans
  * @param tetrisRanking what {@code tetris} ranks draft tokens by
  */
@@ -167,7 +168,8 @@ public record PolicyConfig(
                     new AdaptiveTetrisPolicy(
                             Math.max(1, dsdMaxK) + extra,
                             costModel,
-                            new AcceptancePredictor(dsdInitialAcceptance));
+                            new AcceptancePredictor(dsdInitialAcceptance),
+                            dsdNoSpeculationBonus);
             case DSD ->
                     new DsdPolicy(
                             dsdMaxK,

@@ -5,23 +5,64 @@ package io.tetris.core.policy;
  *
  * @param batchSize sequences in the round
  * @param meanContextLength mean committed tokens per sequence
+ * @param draftRows sequences that drafted (a draft step runs these, not the whole batch)
  * @param draftSteps batched draft-model steps taken
  * @param draftSeconds all of them
  * @param verifyTokensPerSequence new tokens per sequence in the verification pass (longest verified
  *     row plus one; our runner pads to it)
  * @param verifiedTokens draft tokens verified over all rows
  * @param verifySeconds the verification pass
+ * @param otherSeconds the rest of the round's wall time: prefill of prompts (and of draft caches
+ *     that fell behind), the allocation, host work between passes; 0 where not measured
  */
 public record RoundCost(
         int batchSize,
         double meanContextLength,
+        int draftRows,
         int draftSteps,
         double draftSeconds,
         int verifyTokensPerSequence,
         int verifiedTokens,
-        double verifySeconds) {
+        double verifySeconds,
+        double otherSeconds) {
 
-    /** The round's model time: drafting and verification. */
+    /** A round whose time outside the two models was not measured. */
+    public RoundCost(
+            int batchSize,
+            double meanContextLength,
+            int draftRows,
+            int draftSteps,
+            double draftSeconds,
+            int verifyTokensPerSequence,
+            int verifiedTokens,
+            double verifySeconds) {
+        this(
+                batchSize,
+                meanContextLength,
+                draftRows,
+                draftSteps,
+                draftSeconds,
+                verifyTokensPerSequence,
+                verifiedTokens,
+                verifySeconds,
+                0);
+    }
+
+    /** The same round with its time outside the two models. */
+    public RoundCost withOtherSeconds(double seconds) {
+        return new RoundCost(
+                batchSize,
+                meanContextLength,
+                draftRows,
+                draftSteps,
+                draftSeconds,
+                verifyTokensPerSequence,
+                verifiedTokens,
+                verifySeconds,
+                seconds);
+    }
+
+    /** The round's model time: drafting and verification (what a cost model predicts). */
     public double seconds() {
         return draftSeconds + verifySeconds;
     }

@@ -11,6 +11,14 @@ public interface StepCostModel {
     double draftStepSeconds(int batchSize, double meanContextLength);
 
     /**
+     * Seconds for a round's {@code steps} draft steps; models that know better than steps times
+     * one.
+     */
+    default double draftSeconds(int batchSize, int steps, double meanContextLength) {
+        return steps * draftStepSeconds(batchSize, meanContextLength);
+    }
+
+    /**
      * Seconds for one target pass over {@code batchSize} sequences of {@code tokensPerSequence} new
      * tokens each (verified drafts plus one).
      */
@@ -31,7 +39,7 @@ public interface StepCostModel {
     /** A whole round: {@code draftLength} draft steps, then one verification pass. */
     default double roundSeconds(
             int batchSize, int draftLength, double verifiedPerSequence, double meanContextLength) {
-        return draftLength * draftStepSeconds(batchSize, meanContextLength)
+        return draftSeconds(batchSize, draftLength, meanContextLength)
                 + verifySeconds(batchSize, verifiedPerSequence + 1, meanContextLength);
     }
 }

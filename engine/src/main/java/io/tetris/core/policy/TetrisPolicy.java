@@ -78,6 +78,12 @@ final class TetrisPolicy implements BudgetPolicy {
     }
 
     @Override
+    public Optional<BudgetPolicy> carryOver() {
+        return Optional.ofNullable(predictor)
+                .map(p -> new TetrisPolicy(k, extra, minBatch, p.carryOver()));
+    }
+
+    @Override
     public Optional<CalibrationReport> calibration() {
         return Optional.ofNullable(predictor).map(AcceptancePredictor::report);
     }

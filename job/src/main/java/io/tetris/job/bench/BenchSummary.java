@@ -141,10 +141,15 @@ public final class BenchSummary {
                 "Scored prequentially (each estimate against the outcome of the round it was made"
                         + " for, before that outcome trains it) over the tokens each run verified up"
                         + " to the first rejection. For tetris the configuration that scored the most"
-                        + " tokens; raw = the draft probability as the estimate.\n\n");
+                        + " tokens. Conditional: each token's estimate given its predecessors were"
+                        + " accepted, over tokens up to the first rejection; raw = the draft"
+                        + " probability as that estimate. Survival: the product of the estimates up"
+                        + " to a token (what TETRIS ranks by) against whether the token was accepted,"
+                        + " over every verified token.\n\n");
         md.append(
-                "| workload | batch | policy | scored | AUC | ECE | Brier | raw AUC | raw ECE | AUC"
-                        + " by position |\n|---|---:|---|---:|---:|---:|---:|---:|---:|---|\n");
+                "| workload | batch | policy | scored | survival AUC | survival ECE | conditional"
+                        + " AUC | conditional ECE | Brier | raw AUC | raw ECE | AUC by position"
+                        + " |\n|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
         for (Measured w : workloads) {
             for (int batch : batches) {
                 for (Kind kind : List.of(Kind.TETRIS, Kind.TETRIS_ADAPTIVE)) {
@@ -168,11 +173,14 @@ public final class BenchSummary {
                     md.append(
                             String.format(
                                     Locale.ROOT,
-                                    "| %s | %d | %s | %d | %.3f | %.3f | %.3f | %.3f | %.3f | %s |%n",
+                                    "| %s | %d | %s | %d | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f"
+                                            + " | %.3f | %s |%n",
                                     w.name(),
                                     batch,
                                     label(c),
-                                    r.predicted().observations(),
+                                    r.survival().observations(),
+                                    r.survival().auc(),
+                                    r.survival().ece(),
                                     r.predicted().auc(),
                                     r.predicted().ece(),
                                     r.predicted().brier(),
@@ -184,7 +192,9 @@ public final class BenchSummary {
                     o.put("workload", w.name());
                     o.put("batch", batch);
                     o.put("policy", label(c));
-                    o.put("scored", r.predicted().observations());
+                    o.put("scored", r.survival().observations());
+                    o.put("survival_auc", r.survival().auc());
+                    o.put("survival_ece", r.survival().ece());
                     o.put("auc", r.predicted().auc());
                     o.put("ece", r.predicted().ece());
                     o.put("brier", r.predicted().brier());

@@ -11,6 +11,7 @@ import io.tetris.bench.Trace;
 import io.tetris.bench.TraceRecorder;
 import io.tetris.bench.Workload;
 import io.tetris.config.TetrisConfig;
+import io.tetris.core.policy.BudgetPolicy;
 import io.tetris.core.policy.CalibrationReport;
 import io.tetris.core.policy.KneeStepCostModel;
 import io.tetris.core.policy.OnlineCostModel;
@@ -155,6 +156,12 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin ModelsOption models = new ModelsOption();
 
     private final PrintStream log = System.err;
+
+    /** Learns every timed round of the warm-up and the measured runs, in order. */
+    private OnlineCostModel shared;
+
+    /** The last instance of each learning configuration, to carry over into its next run. */
+    private final Map<String, BudgetPolicy> learned = new LinkedHashMap<>();
 
     @Override
     public Integer call() throws Exception {
@@ -428,6 +435,7 @@ final class BenchCommand implements Callable<Integer> {
             List<Integer> batchSizes)
             throws java.io.IOException {
         StepCostProfile startup = profile(bench);
+        shared = new OnlineCostModel(startup.model());
         if (workload == null) {
             return startup;
         }
@@ -443,10 +451,25 @@ final class BenchCommand implements Callable<Integer> {
                         loop.run(
                                 workload.first(requestsFor(batch)),
                                 batch,
-                                policy(config, c, startup.model()));
+                                policy(config, c, startup.model()),
+                                shared);
                 draftSamples.addAll(r.draftSamples());
                 verifySamples.addAll(r.verifySamples());
             }
+        }
+        // tetris-adaptive too, at every batch: its learned state (costs, acceptance, when to
+        // explore) then starts the measured runs as a replica that has been serving would.
+        for (int batch : batchSizes) {
+            BenchConfig c =
+                    new BenchConfig(
+                            PolicyConfig.Kind.TETRIS_ADAPTIVE, 0, BenchConfig.ADAPTIVE_EXTRA);
+            BudgetPolicy previous = learned.get(label(c));
+            BudgetPolicy policy =
+                    previous != null
+                            ? previous.carryOver().orElseThrow()
+                            : policy(config, c, shared.copy());
+            loop.run(workload.first(requestsFor(batch)), batch, policy, shared);
+            learned.put(label(c), policy);
         }
         if (costProfile != null) {
             return startup;
@@ -593,7 +616,8 @@ final class BenchCommand implements Callable<Integer> {
         }
         // One online cost model learns every round of every run, in order: its error on rounds it
         // has not yet seen is the cost model's figure over the whole range of round shapes.
-        OnlineCostModel shared = new OnlineCostModel(profile.model());
+        OnlineCostModel shared = this.shared;
+
         int total = runs * workloads.size() * batchSizes.size() * matrix.size();
         int done = 0;
         long start = System.nanoTime();
@@ -603,8 +627,16 @@ final class BenchCommand implements Callable<Integer> {
                 for (int batch : batchSizes) {
                     Workload w = workload.first(requestsFor(batch));
                     for (BenchConfig c : matrix) {
-                        RunResult r =
-                                loop.run(w, batch, policy(config, c, profile.model()), shared);
+                        // A long-running replica has learned the machine and the models when new
+                        // requests arrive: a policy that learns carries over what its previous run
+                        // learned (never anything about requests).
+                        BudgetPolicy previous = learned.get(label(c));
+                        BudgetPolicy policy =
+                                previous != null && previous.carryOver().isPresent()
+                                        ? previous.carryOver().get()
+                                        : policy(config, c, profile.model());
+                        learned.put(label(c), policy);
+                        RunResult r = loop.run(w, batch, policy, shared);
                         checkLossless(references.get(workload.name()), r, c, batch);
                         results.get(workload.name())
                                 .computeIfAbsent(BenchSummary.key(c, batch), x -> new ArrayList<>())
@@ -650,7 +682,13 @@ final class BenchCommand implements Callable<Integer> {
                                             Math.min(
                                                     trace.sequences().size(), requestsFor(batch))));
             for (BenchConfig c : matrix) {
-                RunResult r = Simulator.run(t, batch, policy(config, c, cost), cost);
+                BudgetPolicy policy = policy(config, c, cost);
+                if (policy.carryOver().isPresent()) {
+                    // As in measured runs: a learning policy starts from a run of its own.
+                    Simulator.run(t, batch, policy, cost);
+                    policy = policy.carryOver().get();
+                }
+                RunResult r = Simulator.run(t, batch, policy, cost);
                 r.calibration()
                         .ifPresent(cal -> calibration.put("batch " + batch + " (simulated)", cal));
                 rows.add(RunSummary.row(c, batch, List.of(r)));

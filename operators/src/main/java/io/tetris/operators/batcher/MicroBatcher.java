@@ -98,7 +98,12 @@ public final class MicroBatcher
         completed = metrics.counter("completedRequests");
         metrics.gauge("batchSize", () -> lastBatchSize);
         metrics.gauge("roundMicros", () -> lastRoundMicros);
-        serving = new ServingMetrics(metrics, config.costModel(), replica.policy()::calibration);
+        serving =
+                new ServingMetrics(
+                        metrics,
+                        config.costModel(),
+                        replica.policy()::calibration,
+                        replica.policy()::costReport);
     }
 
     /** Where a round's outputs go: a function context, or the operator at end of input. */

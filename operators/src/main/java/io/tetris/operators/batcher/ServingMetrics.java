@@ -1,6 +1,7 @@
 package io.tetris.operators.batcher;
 
 import io.tetris.core.policy.CalibrationReport;
+import io.tetris.core.policy.CostReport;
 import io.tetris.core.policy.StepCostModel;
 import io.tetris.engine.Round;
 import io.tetris.engine.SequenceState;
@@ -49,6 +50,8 @@ public final class ServingMetrics {
     public static final String ROUND_PREDICTED = "round_time_predicted_us";
     public static final String ROUND_MEASURED = "round_time_measured_us";
     public static final String CALIBRATION_ERROR = "acceptance_calibration_error";
+    public static final String PREDICTOR_AUC = "acceptance_predictor_auc";
+    public static final String ROUND_TIME_ERROR = "round_time_median_relative_error";
 
     /** Every name above, for dashboards and their tests. */
     public static final List<String> NAMES =
@@ -69,7 +72,9 @@ public final class ServingMetrics {
                     BUDGET_USED,
                     ROUND_PREDICTED,
                     ROUND_MEASURED,
-                    CALIBRATION_ERROR);
+                    CALIBRATION_ERROR,
+                    PREDICTOR_AUC,
+                    ROUND_TIME_ERROR);
 
     /** Latency samples each histogram keeps for its quantiles. */
     private static final int WINDOW = 10_000;
@@ -95,7 +100,8 @@ public final class ServingMetrics {
     ServingMetrics(
             MetricGroup group,
             StepCostModel costModel,
-            Supplier<Optional<CalibrationReport>> calibration) {
+            Supplier<Optional<CalibrationReport>> calibration,
+            Supplier<Optional<CostReport>> cost) {
         this.group = group;
         this.costModel = costModel;
         queueTime = group.histogram(QUEUE_TIME, new DescriptiveStatisticsHistogram(WINDOW));
@@ -119,6 +125,11 @@ public final class ServingMetrics {
         group.gauge(
                 CALIBRATION_ERROR,
                 () -> calibration.get().map(CalibrationReport::calibratedError).orElse(0.0));
+        group.gauge(
+                PREDICTOR_AUC, () -> calibration.get().map(r -> r.predicted().auc()).orElse(0.0));
+        group.gauge(
+                ROUND_TIME_ERROR,
+                () -> cost.get().map(CostReport::medianRelativeError).orElse(0.0));
     }
 
     /** A request moved from waiting to running. */
@@ -176,7 +187,12 @@ public final class ServingMetrics {
         }
         budgetOffered.inc(round.allocation.budget());
         measuredMicros = (round.draftNanos + round.allocateNanos + round.verifyNanos) / 1000;
-        predictedMicros = Math.round(round.predictedSeconds(costModel) * 1e6);
+        // The policy's own prediction, made when it planned the round, where it makes one.
+        double predicted = round.allocation.predictedSeconds();
+        predictedMicros =
+                Math.round(
+                        (Double.isFinite(predicted) ? predicted : round.predictedSeconds(costModel))
+                                * 1e6);
     }
 
     private Counter position(int j) {
