@@ -32,8 +32,10 @@ import java.util.Optional;
  *       while speculating, the first round and every {@value #BASELINE_INTERVAL}th run without, so
  *       the cost of plain decoding it compares against is measured, not assumed.
  *   <li><b>Guard.</b> The realized tokens per sequence-second of recent planned rounds are kept per
- *       batch size, with and without speculation; where speculation measured slower (by the
- *       no-speculation bonus), it stays off whatever the cost model predicts.
+ *       power-of-two batch size, with and without speculation (plain decoding measured every fourth
+ *       round until it has {@value #GUARD_ROUNDS}); where speculation measured slower (by the
+ *       no-speculation bonus), it stays off whatever the cost model predicts, until that
+ *       measurement is {@value #GUARD_STALE} rounds old.
  * </ul>
  *
  * Verification is lossless whatever is chosen; only speed depends on these estimates.
@@ -58,6 +60,14 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
     /** While speculating, every this many rounds one runs without, to keep its cost measured. */
     static final int BASELINE_INTERVAL = 32;
 
+    /** Rounds of each kind the guard needs at a batch size before it overrules the cost model. */
+    static final int GUARD_ROUNDS = 3;
+
+    /** Speculating rounds older than this no longer count against speculating. */
+    static final int GUARD_STALE = 1024;
+
+    private static final int GUARD_BUCKETS = 16;
+
     private final int maxDraft;
     private final OnlineCostModel costModel;
     private final AcceptancePredictor predictor;
@@ -75,7 +85,9 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
 
     // Realized tokens per sequence-second of recent rounds, per batch size, without [0] and with
     // [1] speculation (planned rounds only, not probes): the guard against a wrong cost model.
-    private final java.util.Map<Integer, RecentMedian[]> realized = new java.util.HashMap<>();
+    private RecentMedian[][] realized = new RecentMedian[GUARD_BUCKETS][2]; // [bucket][on]
+    private long[] lastOn = new long[GUARD_BUCKETS]; // round of the last speculating sample
+    private long rounds;
     private int lastTokens;
     private int lastRows;
     private boolean lastPlanned;
@@ -109,6 +121,10 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
                         : new OnlineCostModel(Objects.requireNonNull(prior, "prior"));
         this.predictor = Objects.requireNonNull(predictor, "predictor");
         this.noSpeculationBonus = noSpeculationBonus;
+        for (RecentMedian[] kinds : realized) {
+            kinds[0] = new RecentMedian();
+            kinds[1] = new RecentMedian();
+        }
     }
 
     @Override
@@ -128,23 +144,28 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
     public int[] draftLengths(String[] ids, int[] groups, RoundShape shape) {
         int[] lengths = plan(ids, groups, shape);
         lastPlanned = !probing && !exploring;
+        rounds++;
         return lengths;
     }
 
     /**
-     * Whether the rounds measured at about this batch size say speculating is slower than not, by
-     * the no-speculation bonus; false while either has too few rounds.
+     * Whether the rounds measured at about this batch size (the same power-of-two bucket) say
+     * speculating is slower than not, by the no-speculation bonus; false while either kind has
+     * fewer than {@value #GUARD_ROUNDS} rounds, or the speculating ones are older than {@value
+     * #GUARD_STALE} rounds (traffic may have changed since).
      */
     private boolean measuredSlower(int n) {
-        for (int d = 0; d <= 64; d++) {
-            for (int b : new int[] {n + d, n - d}) {
-                RecentMedian[] r = realized.get(b);
-                if (r != null && r[0].count >= 3 && r[1].count >= 3) {
-                    return r[1].median() * noSpeculationBonus < r[0].median();
-                }
-            }
-        }
-        return false;
+        int b = guardBucket(n);
+        RecentMedian off = realized[b][0];
+        RecentMedian on = realized[b][1];
+        return off.count >= GUARD_ROUNDS
+                && on.count >= GUARD_ROUNDS
+                && rounds - lastOn[b] <= GUARD_STALE
+                && on.median() * noSpeculationBonus < off.median();
+    }
+
+    private static int guardBucket(int n) {
+        return Math.min(GUARD_BUCKETS - 1, 32 - Integer.numberOfLeadingZeros(Math.max(1, n) - 1));
     }
 
     private int[] plan(String[] ids, int[] groups, RoundShape shape) {
@@ -212,7 +233,9 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
         }
         if (best > 0) {
             roundsOff = 0;
-            if (++roundsOn >= BASELINE_INTERVAL) {
+            // Until plain decoding has been measured at this batch size, measure it more often.
+            int interval = realized[guardBucket(n)][0].count < GUARD_ROUNDS ? 4 : BASELINE_INTERVAL;
+            if (++roundsOn >= interval) {
                 roundsOn = 0;
                 return new int[n];
             }
@@ -378,12 +401,12 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
     public void observeCost(RoundCost cost) {
         double wall = cost.seconds() + Math.max(0, cost.otherSeconds());
         if (lastPlanned && lastRows > 0 && wall > 0) {
-            realized
-                    .computeIfAbsent(
-                            lastRows,
-                            b -> new RecentMedian[] {new RecentMedian(), new RecentMedian()})[
-                    cost.draftSteps() > 0 ? 1 : 0]
-                    .add(lastTokens / (lastRows * wall));
+            int b = guardBucket(lastRows);
+            boolean on = cost.draftSteps() > 0;
+            realized[b][on ? 1 : 0].add(lastTokens / (lastRows * wall));
+            if (on) {
+                lastOn[b] = rounds;
+            }
             lastPlanned = false;
         }
         costScore.add(lastPredicted, cost.seconds());
@@ -396,8 +419,11 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
         AdaptiveTetrisPolicy next =
                 new AdaptiveTetrisPolicy(
                         maxDraft, costModel, predictor.carryOver(), noSpeculationBonus);
-        realized.forEach(
-                (b, r) -> next.realized.put(b, new RecentMedian[] {r[0].copy(), r[1].copy()}));
+        for (int b = 0; b < GUARD_BUCKETS; b++) {
+            next.realized[b] = new RecentMedian[] {realized[b][0].copy(), realized[b][1].copy()};
+        }
+        next.lastOn = lastOn.clone();
+        next.rounds = rounds;
         // Its exploration schedule too: a replica does not start probing afresh with new traffic.
         next.baselineMeasured = baselineMeasured;
         next.roundsOff = roundsOff;

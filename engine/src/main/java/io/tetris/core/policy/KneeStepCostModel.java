@@ -25,11 +25,25 @@ public record KneeStepCostModel(
         implements StepCostModel, java.io.Serializable {
 
     /**
-     * A 70B-class target with a 1B-class draft on one modern GPU, in the regime the TETRIS paper
-     * measured: a draft step a tenth of a target pass, verification flat to 512 query tokens.
+     * A 70B-class target (BF16, tensor-parallel over 4 H100) with a 1B-class draft, in the regime
+     * the TETRIS paper measured. Grounded in docs/benchmarks.md ("Grounding the accelerator cost
+     * model"): the draft step is the paper's own "more than 2.5 ms per draft token"; the target
+     * pass is the memory-bound roofline (141 GB of weights over 4 x 3.35 TB/s = 10.5 ms) times the
+     * 2 to 3 that real steps take over the bound; the knee is where the pass turns compute-bound
+     * (about 300 query tokens at 989 dense BF16 TFLOP/s per GPU, 512 with the same factor); past
+     * it, 2 x 70e9 FLOPs per token at 60 % of peak on 4 GPUs is 60 us.
      */
     public static final KneeStepCostModel GPU_LIKE =
             new KneeStepCostModel(2.5e-3, 256, 25e-3, 512, 6e-5, 2e-8);
+
+    /**
+     * The TETRIS paper's largest setup: Llama-3.1-405B in FP8 over 8 H100 with a 1B FP8 draft.
+     * Draft step 2.5 ms (the paper); target pass 2 x the roofline of 405 GB over 8 x 3.35 TB/s (30
+     * ms); knee at 300 query tokens (1,979 dense FP8 TFLOP/s per GPU); 85 us per token past it (2 x
+     * 405e9 FLOPs at 60 % of 8 x 1,979 TFLOP/s).
+     */
+    public static final KneeStepCostModel PAPER_405B =
+            new KneeStepCostModel(2.5e-3, 256, 30e-3, 300, 8.5e-5, 2e-8);
 
     public KneeStepCostModel {
         if (!(draftStepSeconds >= 0)

@@ -109,6 +109,16 @@ class AdaptiveTetrisPolicyTest {
     /** One round: plan, draft {@code probability} for every planned token, verify, report. */
     private static int[] round(
             AdaptiveTetrisPolicy p, String[] ids, RoundShape shape, boolean accept) {
+        return round(p, ids, shape, accept, FLAT);
+    }
+
+    /** One round, reporting the time {@code truth} gives it. */
+    private static int[] round(
+            AdaptiveTetrisPolicy p,
+            String[] ids,
+            RoundShape shape,
+            boolean accept,
+            StepCostModel truth) {
         int n = ids.length;
         int[] lengths = p.draftLengths(ids, new int[n], shape);
         double[][] rows = new double[n][];
@@ -118,6 +128,21 @@ class AdaptiveTetrisPolicyTest {
         }
         int[] verify = p.allocate(Candidates.of(ids, rows, new int[n]), shape).verify();
         p.observe(verify, accept ? verify.clone() : new int[n]);
+        // The round takes the time the true cost model gives it.
+        int steps = Arrays.stream(lengths).max().orElse(0);
+        int longest = Arrays.stream(verify).max().orElse(0);
+        int total = Arrays.stream(verify).sum();
+        int drafting = (int) Arrays.stream(lengths).filter(l -> l > 0).count();
+        p.observeCost(
+                new RoundCost(
+                        n,
+                        shape.meanContextLength(),
+                        drafting,
+                        steps,
+                        truth.draftSeconds(Math.max(1, drafting), steps, 40),
+                        longest + 1,
+                        total,
+                        truth.verifySeconds(n, total, longest, 40)));
         return lengths;
     }
 
@@ -126,10 +151,12 @@ class AdaptiveTetrisPolicyTest {
         AdaptiveTetrisPolicy p = policy(TOKENS_EXPENSIVE);
         RoundShape shape = new RoundShape(6, 40);
         String[] ids = {"a", "b", "c", "d", "e", "f"};
-        assertThat(round(p, ids, shape, false)).as("plain decoding measured first").containsOnly(0);
+        assertThat(round(p, ids, shape, false, TOKENS_EXPENSIVE))
+                .as("plain decoding measured first")
+                .containsOnly(0);
         java.util.List<Integer> drafted = new java.util.ArrayList<>();
         for (int r = 1; r <= 300; r++) {
-            int[] lengths = round(p, ids, shape, false);
+            int[] lengths = round(p, ids, shape, false, TOKENS_EXPENSIVE);
             if (Arrays.stream(lengths).sum() > 0) {
                 drafted.add(r);
                 // A few requests at a time: the ones it knows least about.

@@ -77,8 +77,9 @@ final class BenchCommand implements Callable<Integer> {
             names = "--sim-cost",
             paramLabel = "MODEL",
             description =
-                    "Cost model of --simulate: gpu-like (flat to a token knee, then linear),"
-                            + " measured (this machine's profile), or"
+                    "Cost model of --simulate: gpu-like (a 70B target over 4 H100: flat to a"
+                            + " token knee, then linear), paper-405b (the TETRIS paper's 405B FP8"
+                            + " target over 8 H100), measured (this machine's profile), or"
                             + " knee:DRAFT_S,DRAFT_KNEE,VERIFY_S,VERIFY_KNEE,PER_TOKEN_S,PER_CONTEXT_S"
                             + " (default: ${DEFAULT-VALUE}).",
             defaultValue = "gpu-like")
@@ -583,6 +584,9 @@ final class BenchCommand implements Callable<Integer> {
         if (simCost.equals("gpu-like")) {
             return KneeStepCostModel.GPU_LIKE;
         }
+        if (simCost.equals("paper-405b")) {
+            return KneeStepCostModel.PAPER_405B;
+        }
         if (simCost.equals("measured")) {
             return profile.model();
         }
@@ -598,7 +602,7 @@ final class BenchCommand implements Callable<Integer> {
             return new KneeStepCostModel(c[0], (int) c[1], c[2], (int) c[3], c[4], c[5]);
         }
         throw new IllegalArgumentException(
-                "--sim-cost must be gpu-like, measured or knee:..., got '" + simCost + "'");
+                "--sim-cost must be gpu-like, paper-405b, measured or knee:..., got '" + simCost + "'");
     }
 
     private List<BenchSummary.Measured> measure(
