@@ -602,7 +602,9 @@ final class BenchCommand implements Callable<Integer> {
             return new KneeStepCostModel(c[0], (int) c[1], c[2], (int) c[3], c[4], c[5]);
         }
         throw new IllegalArgumentException(
-                "--sim-cost must be gpu-like, paper-405b, measured or knee:..., got '" + simCost + "'");
+                "--sim-cost must be gpu-like, paper-405b, measured or knee:..., got '"
+                        + simCost
+                        + "'");
     }
 
     private List<BenchSummary.Measured> measure(
