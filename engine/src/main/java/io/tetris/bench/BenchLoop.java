@@ -113,13 +113,13 @@ public final class BenchLoop {
                 round -> {
                     long now = System.nanoTime();
                     RoundCost cost = round.cost();
-                    // Everything between two round ends that is not a model pass nor the target's
-                    // prefill (which no policy choice changes): the draft's prefill, allocation,
-                    // sampling, bookkeeping.
-                    long targetPrefill = round.prefillNanos - round.draftPrefillNanos;
+                    // Everything between two round ends that is neither a model pass nor a
+                    // prefill (a request's one-time cost, and a draft cache's catch-up when
+                    // speculation turns on, are not what a round costs in steady state):
+                    // allocation, sampling, bookkeeping.
                     cost =
                             cost.withOtherSeconds(
-                                    (now - lastEnd[0] - targetPrefill) / 1e9 - cost.seconds());
+                                    (now - lastEnd[0] - round.prefillNanos) / 1e9 - cost.seconds());
                     lastEnd[0] = now;
                     policy.observeCost(cost);
                     for (int i = 0; i < round.size(); i++) {

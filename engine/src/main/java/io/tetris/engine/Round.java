@@ -54,9 +54,6 @@ public final class Round {
     /** Prefill of sequences new to the draft and target models, kept out of the steps' times. */
     public long prefillNanos;
 
-    /** Of {@link #prefillNanos}, the draft model's: a cost of speculating. */
-    public long draftPrefillNanos;
-
     public long draftNanos;
     public long allocateNanos;
     public long verifyNanos;
@@ -96,7 +93,6 @@ public final class Round {
         }
         long prefilled = System.nanoTime();
         prefillNanos += prefilled - start;
-        draftPrefillNanos += prefilled - start;
         drafts = drafter.draft(planned, draftLength);
         draftNanos = System.nanoTime() - prefilled;
         return this;
@@ -205,7 +201,7 @@ public final class Round {
 
     /**
      * The round's measured model time, for policies that learn costs (after {@link #verify}); its
-     * other time is what speculating adds outside the passes (the draft's prefill, allocation).
+     * other time is the allocation (a loop that sees more of the round adds its host work).
      */
     public RoundCost cost() {
         RoundTiming t = timing();
@@ -218,7 +214,7 @@ public final class Round {
                 t.verifyTokensPerSequence(),
                 allocation.verified(),
                 t.verifySeconds(),
-                draftPrefillNanos / 1e9 + t.allocateSeconds());
+                t.allocateSeconds());
     }
 
     /** Where the round's time went (after {@link #verify}). */

@@ -23,8 +23,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import org.apache.flink.configuration.Configuration;
@@ -342,38 +344,65 @@ class CommandLineITCase {
                         "--output",
                         out.toString());
         assertThat(run.code).as(run.stderr).isZero();
-        JsonNode configs = new ObjectMapper().readTree(run.lastLine()).get("configs");
-        assertThat(configs).hasSize(2 * 10);
+        JsonNode root = new ObjectMapper().readTree(run.lastLine());
         Set<String> policies = new HashSet<>();
-        for (JsonNode c : configs) {
+        Map<String, Integer> perWorkload = new HashMap<>();
+        for (JsonNode c : root.get("configs")) {
+            perWorkload.merge(c.get("workload").asText(), 1, Integer::sum);
+            if (c.get("workload").asText().contains("projection")) {
+                continue;
+            }
             policies.add(c.get("policy").asText());
             assertThat(c.get("tokens_per_second").asDouble()).isPositive();
+            assertThat(c.get("tokens_per_second_runs")).hasSize(3);
             assertThat(c.get("batch").asInt()).isIn(2, 4);
             assertThat(c.has("verification_success_rate")).isTrue();
             assertThat(c.get("mean_acceptance_length").asDouble()).isGreaterThanOrEqualTo(1.0);
         }
+        // Each workload: 2 batches x 10 configurations, measured and projected.
+        assertThat(perWorkload)
+                .containsOnly(
+                        Map.entry("held-out", 20),
+                        Map.entry("mixed", 20),
+                        Map.entry("held-out (gpu-like projection)", 20),
+                        Map.entry("mixed (gpu-like projection)", 20));
         assertThat(policies)
                 .containsExactlyInAnyOrder("none", "fixed", "dsd", "tetris", "tetris-adaptive");
+        Set<String> claims = new HashSet<>();
+        root.get("summary").forEach(c -> claims.add(c.get("claim").asText()));
+        assertThat(claims)
+                .containsExactlyInAnyOrder(
+                        "adaptive_vs_best", "tetris_vsr_vs_fixed", "predictor", "cost_model");
         for (String file :
                 List.of(
                         "results.md",
-                        "results.csv",
-                        "throughput.png",
-                        "acceptance.png",
-                        "trace.txt",
                         "cost-profile.txt",
                         "startup-profile.txt",
-                        "gpu-like/results.md")) {
+                        "held-out/results.md",
+                        "held-out/results.csv",
+                        "held-out/throughput.png",
+                        "held-out/acceptance.png",
+                        "held-out/trace.txt",
+                        "held-out/gpu-like/results.md",
+                        "mixed/results.md",
+                        "mixed/trace.txt")) {
             assertThat(out.resolve(file)).as(file).isNotEmptyFile();
         }
-        String report = Files.readString(out.resolve("results.md"));
+        assertThat(Files.readString(out.resolve("results.md")))
+                .contains(
+                        "## tetris-adaptive against every other policy",
+                        "## TETRIS against fixed k at equal budget",
+                        "## Acceptance predictor",
+                        "## Cost model: predicted against measured round time",
+                        "| mixed | 4 |");
+        String report = Files.readString(out.resolve("held-out/results.md"));
         assertThat(report)
                 .contains(
                         "## Claims",
                         "## Calibration of tetris-adaptive",
                         "## Simulator check against measured runs",
                         "| 2 | 10 |");
-        assertThat(run.stderr).contains("[20/20]");
+        assertThat(run.stderr).contains("[120/120]");
 
         Path simulated = dir.resolve("simulated");
         Captured replay =
@@ -385,7 +414,7 @@ class CommandLineITCase {
                         "--models",
                         models,
                         "--trace",
-                        out.resolve("trace.txt").toString(),
+                        out.resolve("held-out/trace.txt").toString(),
                         "--batches",
                         "2,4",
                         "--output",

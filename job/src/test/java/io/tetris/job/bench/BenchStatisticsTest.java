@@ -1,0 +1,79 @@
+package io.tetris.job.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import io.tetris.bench.RunResult;
+import io.tetris.core.SpeculationStats;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class BenchStatisticsTest {
+
+    private static RunResult run(double seconds, long[] verified, long[] accepted) {
+        return new RunResult(
+                seconds,
+                seconds,
+                1000,
+                new SpeculationStats(),
+                Optional.empty(),
+                null,
+                List.of(),
+                List.of(),
+                verified,
+                accepted,
+                Optional.empty(),
+                Optional.empty());
+    }
+
+    private static RunResult timed(double seconds) {
+        return run(seconds, new long[0], new long[0]);
+    }
+
+    @Test
+    void aThroughputRatioPairsRepeatsAndWidensWithTheirSpread() {
+        // a is 10 % faster in every repeat, whatever the machine's phase: a tight interval.
+        var steady =
+                BenchStatistics.throughputRatio(
+                        List.of(timed(1.0), timed(2.0), timed(1.5)),
+                        List.of(timed(1.1), timed(2.2), timed(1.65)));
+        assertThat(steady.estimate()).isCloseTo(1.1, within(1e-9));
+        assertThat(steady.high() - steady.low()).isLessThan(1e-9);
+        assertThat(steady.above(1.05)).isTrue();
+        // Faster, slower, faster: the interval spans 1.
+        var noisy =
+                BenchStatistics.throughputRatio(
+                        List.of(timed(1.0), timed(1.0), timed(1.0)),
+                        List.of(timed(1.2), timed(0.8), timed(1.2)));
+        assertThat(noisy.low()).isLessThan(1.0);
+        assertThat(noisy.high()).isGreaterThan(1.0);
+        assertThat(BenchStatistics.throughputRatio(List.of(timed(1)), List.of(timed(2))).low())
+                .isNaN();
+    }
+
+    @Test
+    void aSuccessRateGainIsBootstrappedOverRequests() {
+        int n = 200;
+        long[] verified = new long[n];
+        long[] fixed = new long[n];
+        long[] tetris = new long[n];
+        for (int i = 0; i < n; i++) {
+            verified[i] = 10;
+            fixed[i] = i % 2 == 0 ? 9 : 5; // 0.70
+            tetris[i] = i % 2 == 0 ? 10 : 6; // 0.80
+        }
+        var gain =
+                BenchStatistics.successRateGain(
+                        run(1, verified, tetris), run(1, verified, fixed), 500, 1);
+        assertThat(gain.estimate()).isCloseTo(0.8 / 0.7 - 1, within(1e-9));
+        assertThat(gain.low()).isPositive();
+        assertThat(gain.high()).isGreaterThan(gain.estimate());
+        var none =
+                BenchStatistics.successRateGain(
+                        run(1, verified, fixed), run(1, verified, fixed), 500, 1);
+        assertThat(none.estimate()).isZero();
+        assertThat(none.low()).isZero();
+        assertThat(none.high()).isZero();
+    }
+}
