@@ -60,8 +60,11 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
     /** While speculating, every this many rounds one runs without, to keep its cost measured. */
     static final int BASELINE_INTERVAL = 32;
 
-    /** Rounds of each kind the guard needs at a batch size before it overrules the cost model. */
-    static final int GUARD_ROUNDS = 3;
+    /**
+     * Sequence-rounds of each kind the guard needs at a batch size before it overrules the cost
+     * model: one round at batch 32, 32 at batch 1, where a single round's acceptance is noise.
+     */
+    static final int GUARD_ROWS = 32;
 
     /** Speculating rounds older than this no longer count against speculating. */
     static final int GUARD_STALE = 1024;
@@ -85,7 +88,7 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
 
     // Realized tokens per sequence-second of recent rounds, per batch size, without [0] and with
     // [1] speculation (planned rounds only, not probes): the guard against a wrong cost model.
-    private RecentMedian[][] realized = new RecentMedian[GUARD_BUCKETS][2]; // [bucket][on]
+    private Realized[][] realized = new Realized[GUARD_BUCKETS][2]; // [bucket][on]
     private long[] lastOn = new long[GUARD_BUCKETS]; // round of the last speculating sample
     private long rounds;
     private int lastTokens;
@@ -121,9 +124,9 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
                         : new OnlineCostModel(Objects.requireNonNull(prior, "prior"));
         this.predictor = Objects.requireNonNull(predictor, "predictor");
         this.noSpeculationBonus = noSpeculationBonus;
-        for (RecentMedian[] kinds : realized) {
-            kinds[0] = new RecentMedian();
-            kinds[1] = new RecentMedian();
+        for (Realized[] kinds : realized) {
+            kinds[0] = new Realized();
+            kinds[1] = new Realized();
         }
     }
 
@@ -156,12 +159,12 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
      */
     private boolean measuredSlower(int n) {
         int b = guardBucket(n);
-        RecentMedian off = realized[b][0];
-        RecentMedian on = realized[b][1];
-        return off.count >= GUARD_ROUNDS
-                && on.count >= GUARD_ROUNDS
+        Realized off = realized[b][0];
+        Realized on = realized[b][1];
+        return off.rows() >= GUARD_ROWS
+                && on.rows() >= GUARD_ROWS
                 && rounds - lastOn[b] <= GUARD_STALE
-                && on.median() * noSpeculationBonus < off.median();
+                && on.rate() * noSpeculationBonus < off.rate();
     }
 
     private static int guardBucket(int n) {
@@ -234,7 +237,7 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
         if (best > 0) {
             roundsOff = 0;
             // Until plain decoding has been measured at this batch size, measure it more often.
-            int interval = realized[guardBucket(n)][0].count < GUARD_ROUNDS ? 4 : BASELINE_INTERVAL;
+            int interval = realized[guardBucket(n)][0].rows() < GUARD_ROWS ? 4 : BASELINE_INTERVAL;
             if (++roundsOn >= interval) {
                 roundsOn = 0;
                 return new int[n];
@@ -403,7 +406,7 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
         if (lastPlanned && lastRows > 0 && wall > 0) {
             int b = guardBucket(lastRows);
             boolean on = cost.draftSteps() > 0;
-            realized[b][on ? 1 : 0].add(lastTokens / (lastRows * wall));
+            realized[b][on ? 1 : 0].add(lastTokens, lastRows, lastRows * wall);
             if (on) {
                 lastOn[b] = rounds;
             }
@@ -420,7 +423,7 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
                 new AdaptiveTetrisPolicy(
                         maxDraft, costModel, predictor.carryOver(), noSpeculationBonus);
         for (int b = 0; b < GUARD_BUCKETS; b++) {
-            next.realized[b] = new RecentMedian[] {realized[b][0].copy(), realized[b][1].copy()};
+            next.realized[b] = new Realized[] {realized[b][0].copy(), realized[b][1].copy()};
         }
         next.lastOn = lastOn.clone();
         next.rounds = rounds;
@@ -442,36 +445,46 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
         return Optional.of(costScore.report());
     }
 
-    /** The median of the last few values; 0 before any. */
-    private static final class RecentMedian {
-        private static final int WINDOW = 15;
-        private final double[] values = new double[WINDOW];
-        private int count;
+    /** Tokens per sequence-second over the last {@value #WINDOW} rounds of one kind. */
+    private static final class Realized {
+        private static final int WINDOW = 32;
+        private final double[] tokens = new double[WINDOW];
+        private final int[] rows = new int[WINDOW];
+        private final double[] rowSeconds = new double[WINDOW];
         private int next;
 
-        void add(double v) {
-            if (Double.isFinite(v)) {
-                values[next] = v;
-                next = (next + 1) % WINDOW;
-                count = Math.min(WINDOW, count + 1);
-            }
+        void add(double roundTokens, int roundRows, double roundRowSeconds) {
+            tokens[next] = roundTokens;
+            rows[next] = roundRows;
+            rowSeconds[next] = roundRowSeconds;
+            next = (next + 1) % WINDOW;
         }
 
-        RecentMedian copy() {
-            RecentMedian c = new RecentMedian();
-            System.arraycopy(values, 0, c.values, 0, WINDOW);
-            c.count = count;
+        int rows() {
+            int sum = 0;
+            for (int r : rows) {
+                sum += r;
+            }
+            return sum;
+        }
+
+        double rate() {
+            double t = 0;
+            double s = 0;
+            for (int i = 0; i < WINDOW; i++) {
+                t += tokens[i];
+                s += rowSeconds[i];
+            }
+            return s == 0 ? 0 : t / s;
+        }
+
+        Realized copy() {
+            Realized c = new Realized();
+            System.arraycopy(tokens, 0, c.tokens, 0, WINDOW);
+            System.arraycopy(rows, 0, c.rows, 0, WINDOW);
+            System.arraycopy(rowSeconds, 0, c.rowSeconds, 0, WINDOW);
             c.next = next;
             return c;
-        }
-
-        double median() {
-            if (count == 0) {
-                return 0;
-            }
-            double[] sorted = Arrays.copyOf(values, count);
-            Arrays.sort(sorted);
-            return sorted[count / 2];
         }
     }
 }
