@@ -131,8 +131,12 @@ public final class AcceptancePredictor {
                                         + (1 - ESTIMATE_DECAY) * estimates[i][j]
                                 : estimates[i][j];
                 estimated[g][p] = true;
-                double[] h = requests.computeIfAbsent(c.ids()[i], id -> new double[] {0, 0, -1});
-                h[2] = h[2] < 0 ? estimates[i][j] : 0.8 * h[2] + 0.2 * estimates[i][j];
+                if (j == 0) {
+                    // The request's own first-position estimates, against its group's there.
+                    double[] h =
+                            requests.computeIfAbsent(c.ids()[i], id -> new double[] {0, 0, -1});
+                    h[2] = h[2] < 0 ? estimates[i][j] : 0.7 * h[2] + 0.3 * estimates[i][j];
+                }
             }
         }
         return new Prediction(c, estimates, features, scores);
@@ -195,14 +199,17 @@ public final class AcceptancePredictor {
     public double planningRate(String id, int group, int position) {
         int g = group(group);
         int p = Math.min(position, POSITIONS - 1);
+        if (positionSeen[g][p] == 0) {
+            return initialAcceptance;
+        }
+        // Observed conditional acceptance at this position (only tokens whose predecessors were
+        // accepted are scored), shrunk towards the group's rate.
+        double rate =
+                (positionAccepted[g][p] + REQUEST_PRIOR * groupRate(g))
+                        / (positionSeen[g][p] + REQUEST_PRIOR);
         double[] h = requests.get(id);
-        double rate;
-        if (h != null && h[2] >= 0) {
-            rate = h[2];
-        } else if (estimated[g][p]) {
-            rate = estimateMean[g][p];
-        } else {
-            rate = initialAcceptance;
+        if (h != null && h[2] >= 0 && estimated[g][0] && estimateMean[g][0] > 0) {
+            rate *= Math.max(0.25, Math.min(2, h[2] / estimateMean[g][0]));
         }
         return Math.max(0, Math.min(0.99, rate));
     }

@@ -71,6 +71,9 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
 
     private static final int GUARD_BUCKETS = 16;
 
+    /** A plan this many times plain decoding's goodput is clear enough to measure plain seldom. */
+    static final double CLEAR_MARGIN = 1.5;
+
     private final int maxDraft;
     private final OnlineCostModel costModel;
     private final AcceptancePredictor predictor;
@@ -191,6 +194,7 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
                         * n
                         / (costModel.verifySeconds(n, 0, 0, ctx)
                                 + costModel.otherSeconds(n, false));
+        double plainGoodput = bestGoodput;
         double otherSpeculating = costModel.otherSeconds(n, true);
         int[] bestLengths = new int[n];
         for (int steps = 1; steps <= maxDraft; steps++) {
@@ -236,10 +240,17 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
         }
         if (best > 0) {
             roundsOff = 0;
-            // Until plain decoding has been measured at this batch size, measure it more often.
-            int interval = realized[guardBucket(n)][0].rows() < GUARD_ROWS ? 4 : BASELINE_INTERVAL;
-            if (++roundsOn >= interval) {
-                roundsOn = 0;
+            // Plain decoding is measured for the guard: often while it lacks measurements where
+            // the plan's margin is thin; seldom where the plan expects speculation to win by far
+            // (each such round gives up that margin).
+            boolean clear = bestGoodput >= CLEAR_MARGIN * plainGoodput;
+            int interval =
+                    clear
+                            ? 2 * BASELINE_INTERVAL
+                            : realized[guardBucket(n)][0].rows() < GUARD_ROWS
+                                    ? 4
+                                    : BASELINE_INTERVAL;
+            if (++roundsOn % interval == 0) {
                 return new int[n];
             }
             return bestLengths;

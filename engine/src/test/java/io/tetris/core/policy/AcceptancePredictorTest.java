@@ -74,9 +74,13 @@ class AcceptancePredictorTest {
             var prediction = p.predict(Candidates.of(ids, lps, new int[2]));
             p.observe(prediction, new int[] {2, 2}, new int[] {2, 0});
         }
-        assertThat(p.planningRate("easy", 0, 0)).isGreaterThan(0.9);
-        assertThat(p.planningRate("hard", 0, 0)).isLessThan(0.3);
-        assertThat(p.planningRate("unknown", 0, 0)).isBetween(0.2, 0.9);
+        double easy = p.planningRate("easy", 0, 0);
+        double hard = p.planningRate("hard", 0, 0);
+        double unknown = p.planningRate("unknown", 0, 0);
+        // Half the first drafts were accepted; the easy request expects more, the hard one less.
+        assertThat(unknown).isCloseTo(0.5, org.assertj.core.data.Offset.offset(0.1));
+        assertThat(easy).isGreaterThan(unknown + 0.1);
+        assertThat(hard).isLessThan(unknown - 0.1);
     }
 
     private static double[] ones(int n) {
