@@ -250,6 +250,13 @@ final class BenchCommand implements Callable<Integer> {
                                 new LinkedHashMap<>());
                 BenchReport.write(
                         rows, "tetris bench --simulate (" + simCost + ")", machine, output);
+                Path markdown = output.resolve("results.md");
+                String claims = BenchFindings.claims(rows);
+                Files.writeString(
+                        markdown,
+                        Files.readString(markdown, StandardCharsets.UTF_8) + "\n" + claims,
+                        StandardCharsets.UTF_8);
+                top.append(claims);
                 addJson(configs, "trace", rows, null);
             } else {
                 Map<String, RunResult> references = new LinkedHashMap<>();
