@@ -144,7 +144,8 @@ public final class Simulator {
                 cost.draftSeconds(rows, t.draftSteps(), ctx),
                 t.verifyTokensPerSequence(),
                 total,
-                cost.verifySeconds(t.batchSize(), total, t.verifyTokensPerSequence() - 1, ctx));
+                cost.verifySeconds(t.batchSize(), total, t.verifyTokensPerSequence() - 1, ctx),
+                0);
     }
 
     /** Sampled rows calibrate apart from greedy ones; the temperature itself is never used. */

@@ -26,28 +26,6 @@ public record RoundCost(
         double verifySeconds,
         double otherSeconds) {
 
-    /** A round whose time outside the two models was not measured. */
-    public RoundCost(
-            int batchSize,
-            double meanContextLength,
-            int draftRows,
-            int draftSteps,
-            double draftSeconds,
-            int verifyTokensPerSequence,
-            int verifiedTokens,
-            double verifySeconds) {
-        this(
-                batchSize,
-                meanContextLength,
-                draftRows,
-                draftSteps,
-                draftSeconds,
-                verifyTokensPerSequence,
-                verifiedTokens,
-                verifySeconds,
-                0);
-    }
-
     /** The same round with its time outside the two models. */
     public RoundCost withOtherSeconds(double seconds) {
         return new RoundCost(

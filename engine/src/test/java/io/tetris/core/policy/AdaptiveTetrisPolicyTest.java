@@ -142,7 +142,8 @@ class AdaptiveTetrisPolicyTest {
                         truth.draftSeconds(Math.max(1, drafting), steps, 40),
                         longest + 1,
                         total,
-                        truth.verifySeconds(n, total, longest, 40)));
+                        truth.verifySeconds(n, total, longest, 40),
+                        0));
         return lengths;
     }
 
@@ -250,7 +251,7 @@ class AdaptiveTetrisPolicyTest {
             // The machine is twice as slow as the prior says.
             double draft = 2 * 6 * FLAT.draftStepSeconds(3, 40);
             double verify = 2 * FLAT.verifySeconds(3, 18, 6, 40);
-            p.observeCost(new RoundCost(3, 40, 3, 6, draft, 7, 18, verify));
+            p.observeCost(new RoundCost(3, 40, 3, 6, draft, 7, 18, verify, 0));
             if (round == 0) {
                 errors[0] = p.costReport().orElseThrow().medianRelativeError();
             }

@@ -17,7 +17,7 @@ class OnlineCostModelTest {
     }
 
     private static void observe(OnlineCostModel m, int batch, int tokens, double seconds) {
-        m.observe(new RoundCost(batch, 50, 0, 0, 0, tokens, batch * (tokens - 1), seconds));
+        m.observe(new RoundCost(batch, 50, 0, 0, 0, tokens, batch * (tokens - 1), seconds, 0));
     }
 
     @Test
@@ -74,7 +74,7 @@ class OnlineCostModelTest {
     @Test
     void learnsDraftStepsPerBatchBucket() {
         OnlineCostModel m = new OnlineCostModel(PRIOR);
-        m.observe(new RoundCost(32, 50, 32, 4, 4 * 2e-3, 1, 0, 0));
+        m.observe(new RoundCost(32, 50, 32, 4, 4 * 2e-3, 1, 0, 0, 0));
         assertThat(m.draftStepSeconds(32, 50)).isCloseTo(2e-3, within(1e-9));
         // Another batch size borrows the nearest bucket's ratio.
         assertThat(m.draftStepSeconds(64, 50) / PRIOR.draftStepSeconds(64, 50))
