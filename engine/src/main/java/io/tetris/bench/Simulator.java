@@ -132,10 +132,7 @@ public final class Simulator {
         for (int v : round.allocation.verify()) {
             total += v;
         }
-        int rows = 0;
-        for (int[] row : round.drafts.tokens()) {
-            rows += row.length > 0 ? 1 : 0;
-        }
+        int rows = round.draftRows();
         return new RoundCost(
                 t.batchSize(),
                 ctx,

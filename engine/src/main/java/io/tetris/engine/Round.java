@@ -107,7 +107,7 @@ public final class Round {
                                 ids(),
                                 drafts.tokens(),
                                 drafts.logProbs(),
-                                entropies(),
+                                drafts.probs(),
                                 groups(),
                                 weights()),
                         shape());
@@ -159,30 +159,8 @@ public final class Round {
         return planned;
     }
 
-    /** {@code [batch][drafted_i]} entropy of each sampled token's draft distribution. */
-    private double[][] entropies() {
-        double[][] out = new double[size()][];
-        for (int i = 0; i < size(); i++) {
-            float[][] rows = drafts.probs()[i];
-            if (rows == null || rows.length == 0 || rows[0] == null) {
-                continue;
-            }
-            out[i] = new double[rows.length];
-            for (int j = 0; j < rows.length; j++) {
-                double h = 0;
-                for (float q : rows[j]) {
-                    if (q > 0) {
-                        h -= q * Math.log(q);
-                    }
-                }
-                out[i][j] = h;
-            }
-        }
-        return out;
-    }
-
     /** Sequences that drafted at least one token (after {@link #draft}). */
-    private int draftRows() {
+    public int draftRows() {
         int rows = 0;
         for (int[] row : drafts.tokens()) {
             rows += row.length > 0 ? 1 : 0;

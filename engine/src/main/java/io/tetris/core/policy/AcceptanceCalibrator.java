@@ -65,11 +65,6 @@ public final class AcceptanceCalibrator {
         return c;
     }
 
-    /** Two groups (greedy, sampled), eight positions, twenty bins, four pseudo-observations. */
-    public static AcceptanceCalibrator standard() {
-        return new AcceptanceCalibrator(2, 8, 20, 4);
-    }
-
     /**
      * The estimated probability that a draft token is accepted, given its predecessors were.
      *
@@ -103,20 +98,6 @@ public final class AcceptanceCalibrator {
             accepted[g][p][b]++;
         }
         stale[g][p] = true;
-    }
-
-    /** Observed acceptance at a position over all groups, with {@code fallback} before any data. */
-    public double positionRate(int position, double fallback) {
-        int p = positionOf(position);
-        double n = 0;
-        double a = 0;
-        for (int g = 0; g < groups; g++) {
-            for (int b = 0; b < bins; b++) {
-                n += observed[g][p][b];
-                a += accepted[g][p][b];
-            }
-        }
-        return (a + prior * fallback) / (n + prior);
     }
 
     private double[] curve(int g, int p) {

@@ -1,7 +1,6 @@
 package io.tetris.core.policy;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -116,7 +115,7 @@ public final class AcceptancePredictor {
             double before = 0;
             for (int j = 0; j < lps.length; j++) {
                 double lp = clampLog(lps[j]);
-                double entropy = c.entropies()[i] == null ? Double.NaN : c.entropies()[i][j];
+                double entropy = c.entropy(i, j);
                 double tokenRate = tokenRate(c.tokens()[i][j], g);
                 double[] x = features(lp, before, j, entropy, rate, known, tokenRate);
                 double s = sigmoid(offset(lp) + dot(weights[g], x));
@@ -339,10 +338,5 @@ public final class AcceptancePredictor {
                     "calibration group " + group + " outside [0, " + GROUPS + ")");
         }
         return group;
-    }
-
-    /** Copies of the learned weights, for tests. */
-    double[][] weights() {
-        return Arrays.stream(weights).map(double[]::clone).toArray(double[][]::new);
     }
 }

@@ -53,8 +53,8 @@ public interface BudgetPolicy {
 
     /**
      * Like {@link #allocate(double[][], double[], int[], RoundShape)} with everything the round
-     * knows about its candidates (request ids, draft entropies), for policies that learn per
-     * request.
+     * knows about its candidates (request ids, token ids, draft distributions), for policies that
+     * learn per request.
      */
     default Allocation allocate(Candidates candidates, RoundShape shape) {
         return allocate(candidates.logProbs(), candidates.weights(), candidates.groups(), shape);

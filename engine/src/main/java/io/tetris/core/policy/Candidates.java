@@ -7,9 +7,9 @@ package io.tetris.core.policy;
  * @param tokens {@code [batch][drafted_i]} the proposed token ids (zeros where unknown, as in a
  *     replayed trace)
  * @param logProbs {@code [batch][drafted_i]} draft log-probabilities of the proposed tokens
- * @param entropies {@code [batch][drafted_i]} entropy in nats of the draft distribution each token
- *     was sampled from; a row is null where the distribution was not computed (greedy rows, whose
- *     logits are reduced to the top token inside the model)
+ * @param distributions {@code [batch][drafted_i][vocab]} the draft distribution each token was
+ *     sampled from; a row or entry is null where none was computed (greedy rows, whose logits are
+ *     reduced to the top token inside the model)
  * @param groups {@code [batch]} calibration group: 0 greedy, 1 sampled
  * @param weights {@code [batch]} priority weights, each above 0
  */
@@ -17,7 +17,7 @@ public record Candidates(
         String[] ids,
         int[][] tokens,
         double[][] logProbs,
-        double[][] entropies,
+        float[][][] distributions,
         int[] groups,
         double[] weights) {
 
@@ -25,14 +25,14 @@ public record Candidates(
         int n = logProbs.length;
         if (ids.length != n
                 || tokens.length != n
-                || entropies.length != n
+                || distributions.length != n
                 || groups.length != n
                 || weights.length != n) {
             throw new IllegalArgumentException("candidates need one id, group and weight per row");
         }
     }
 
-    /** Anonymous candidates (row numbers as ids, no entropies). */
+    /** Anonymous candidates (row numbers as ids, no token ids or distributions). */
     public static Candidates of(double[][] logProbs, double[] weights, int[] groups) {
         String[] ids = new String[logProbs.length];
         for (int i = 0; i < ids.length; i++) {
@@ -43,16 +43,35 @@ public record Candidates(
             tokens[i] = new int[logProbs[i].length];
         }
         return new Candidates(
-                ids, tokens, logProbs, new double[logProbs.length][], groups, weights);
+                ids, tokens, logProbs, new float[logProbs.length][][], groups, weights);
     }
 
-    /** Candidates of the given requests, equal weights, no token ids or entropies. */
+    /** Candidates of the given requests, equal weights, no token ids or distributions. */
     public static Candidates of(String[] ids, double[][] logProbs, int[] groups) {
         double[] weights = new double[ids.length];
         java.util.Arrays.fill(weights, 1);
         Candidates anonymous = of(logProbs, weights, groups);
         return new Candidates(
-                ids, anonymous.tokens(), logProbs, anonymous.entropies(), groups, weights);
+                ids, anonymous.tokens(), logProbs, anonymous.distributions(), groups, weights);
+    }
+
+    /**
+     * Entropy in nats of the draft distribution token {@code j} of row {@code i} was sampled from;
+     * NaN where none was computed. Computed on demand: only policies that use it pay for a pass
+     * over the vocabulary.
+     */
+    public double entropy(int i, int j) {
+        float[][] row = distributions[i];
+        if (row == null || j >= row.length || row[j] == null) {
+            return Double.NaN;
+        }
+        double h = 0;
+        for (float q : row[j]) {
+            if (q > 0) {
+                h -= q * Math.log(q);
+            }
+        }
+        return h;
     }
 
     public int size() {

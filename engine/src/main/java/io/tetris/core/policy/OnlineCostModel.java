@@ -37,7 +37,7 @@ public final class OnlineCostModel implements StepCostModel {
     private final Cell[][] verify = new Cell[BATCH_BUCKETS][TOKEN_CELLS];
     private static final int MIN_OTHER = 3;
 
-    private final Median[][] other = new Median[BATCH_BUCKETS][2]; // [batch][speculating]
+    private final Cell[][] other = new Cell[BATCH_BUCKETS][2]; // [batch][speculating]
     // The cells measured so far, as {batch bucket, token cell}: lookups search these, not the
     // table.
     private final java.util.List<int[]> measuredDraft = new java.util.ArrayList<>();
@@ -52,11 +52,12 @@ public final class OnlineCostModel implements StepCostModel {
     public OnlineCostModel(StepCostModel prior) {
         this.prior = Objects.requireNonNull(prior, "prior");
         for (int b = 0; b < BATCH_BUCKETS; b++) {
-            other[b][0] = new Median();
-            other[b][1] = new Median();
+            // The median: time outside the passes is not skewed like a pass's.
+            other[b][0] = new Cell(0.5);
+            other[b][1] = new Cell(0.5);
             for (int t = 0; t < TOKEN_CELLS; t++) {
-                draft[b][t] = new Cell();
-                verify[b][t] = new Cell();
+                draft[b][t] = new Cell(QUANTILE);
+                verify[b][t] = new Cell(QUANTILE);
             }
         }
     }
@@ -131,10 +132,10 @@ public final class OnlineCostModel implements StepCostModel {
                 if (bb < 0 || bb >= BATCH_BUCKETS) {
                     continue;
                 }
-                Median off = other[bb][0];
-                Median on = other[bb][1];
+                Cell off = other[bb][0];
+                Cell on = other[bb][1];
                 if (off.count >= MIN_OTHER && on.count >= MIN_OTHER) {
-                    return (speculating ? on : off).median();
+                    return (speculating ? on : off).typical();
                 }
             }
         }
@@ -256,11 +257,17 @@ public final class OnlineCostModel implements StepCostModel {
         return Math.max(0, Math.min(TOKEN_CELLS - 1, tokensPerSequence - 1));
     }
 
-    /** The median of one cell's last {@link #WINDOW} values. */
-    private static final class Median {
+    /** The last {@link #WINDOW} values of one cell and a quantile of them, kept up to date. */
+    private static final class Cell {
+        private final double quantile;
         private final double[] values = new double[WINDOW];
         private int count;
         private int next;
+        private double typical = Double.NaN;
+
+        Cell(double quantile) {
+            this.quantile = quantile;
+        }
 
         void add(double value) {
             if (!Double.isFinite(value)) {
@@ -269,38 +276,9 @@ public final class OnlineCostModel implements StepCostModel {
             values[next] = value;
             next = (next + 1) % WINDOW;
             count = Math.min(WINDOW, count + 1);
-        }
-
-        double median() {
             double[] sorted = Arrays.copyOf(values, count);
             Arrays.sort(sorted);
-            return sorted[count / 2];
-        }
-
-        void copyFrom(Median o) {
-            System.arraycopy(o.values, 0, values, 0, WINDOW);
-            count = o.count;
-            next = o.next;
-        }
-    }
-
-    /** The last {@link #WINDOW} log-ratios of one cell. */
-    private static final class Cell {
-        private final double[] values = new double[WINDOW];
-        private int count;
-        private int next;
-        private double typical = Double.NaN;
-
-        void add(double logRatio) {
-            if (!Double.isFinite(logRatio)) {
-                return;
-            }
-            values[next] = logRatio;
-            next = (next + 1) % WINDOW;
-            count = Math.min(WINDOW, count + 1);
-            double[] sorted = Arrays.copyOf(values, count);
-            Arrays.sort(sorted);
-            typical = sorted[(int) (QUANTILE * count)];
+            typical = sorted[(int) (quantile * count)];
         }
 
         void copyFrom(Cell other) {
