@@ -24,6 +24,7 @@ import org.apache.flink.configuration.Configuration;
  * @param limits request limits applied by validation
  * @param failAtRounds chaos testing: rounds at which verify fails once
  * @param requestIdRetention how long accepted request ids are remembered (zero: not at all)
+ * @param answeredIds file of ids answered after the checkpoint a fallback resumed from, or empty
  */
 public record TetrisConfig(
         Models models,
@@ -33,7 +34,8 @@ public record TetrisConfig(
         Batch batch,
         RequestLimits limits,
         java.util.List<Long> failAtRounds,
-        java.time.Duration requestIdRetention)
+        java.time.Duration requestIdRetention,
+        String answeredIds)
         implements Serializable {
 
     /**
@@ -214,7 +216,8 @@ public record TetrisConfig(
                 batch,
                 limits,
                 new java.util.ArrayList<>(failAt),
-                retention);
+                retention,
+                conf.get(TetrisOptions.ANSWERED_IDS));
     }
 
     private static LinearStepCostModel loadProfile(String file) {

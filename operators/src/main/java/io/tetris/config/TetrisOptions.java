@@ -264,6 +264,17 @@ public final class TetrisOptions {
                                     + " (about 150 bytes per id plus the id); 0 turns the check"
                                     + " off (ids in flight are still refused).");
 
+    public static final ConfigOption<String> ANSWERED_IDS =
+            ConfigOptions.key("tetris.requests.answered-ids")
+                    .stringType()
+                    .defaultValue("")
+                    .withDescription(
+                            "Set by serve when it resumes from a checkpoint older than the newest"
+                                    + " (a fallback): a file of request ids whose results were"
+                                    + " committed after that checkpoint. Their requests, re-read"
+                                    + " or restored mid-generation, are dropped instead of being"
+                                    + " answered twice. Not meant to be set by hand.");
+
     public static final ConfigOption<Integer> TOKEN_CHUNK =
             ConfigOptions.key("tetris.tokens.chunk-size")
                     .intType()

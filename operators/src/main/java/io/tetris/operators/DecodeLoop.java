@@ -70,7 +70,9 @@ public final class DecodeLoop {
         if (!config.requestIdRetention().isZero()) {
             SingleOutputStreamOperator<GenerationRequest> once =
                     valid.keyBy(GenerationRequest::getRequestId)
-                            .process(new DedupeFunction(config.requestIdRetention()))
+                            .process(
+                                    new DedupeFunction(
+                                            config.requestIdRetention(), config.answeredIds()))
                             .name(OperatorNames.DEDUPE)
                             .uid(OperatorNames.DEDUPE_UID)
                             .setParallelism(replicas)

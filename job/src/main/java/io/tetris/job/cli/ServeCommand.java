@@ -5,7 +5,9 @@ import io.tetris.job.Topology;
 import io.tetris.job.kafka.KafkaClientSettings;
 import io.tetris.job.kafka.KafkaTopics;
 import io.tetris.job.kafka.TopicNames;
+import io.tetris.job.state.AnsweredResults;
 import io.tetris.job.state.DurableState;
+import io.tetris.job.state.KafkaIdentity;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -104,26 +106,62 @@ final class ServeCommand implements Callable<Integer> {
             conf.setString("metrics.reporter.prom.port", Integer.toString(metricsPort));
             System.err.println("Metrics: http://localhost:" + metricsPort + "/metrics");
         }
-        TetrisConfig config = TetrisConfig.from(conf);
+        TetrisConfig.from(conf); // fails fast on bad settings, before anything is touched
         KafkaClientSettings settings = kafka.settings();
         TopicNames topics = kafka.topics();
         System.err.println("Kafka: " + settings.describe());
-        DurableState.Plan plan =
-                DurableState.apply(
-                        conf, DurableState.jobName(topics, groupId, transactionalIdPrefix));
-        System.err.println(plan.describe());
-        if (createTopics) {
-            KafkaTopics.ensureExist(
-                    settings, topics, partitions, replicationFactor, Duration.ofSeconds(60));
+        try (DurableState durable =
+                DurableState.open(
+                        conf, DurableState.jobName(topics, groupId, transactionalIdPrefix))) {
+            if (jobManager != null) {
+                RunningJobs.requireNoneNamed(jobManager, durable.jobName());
+            }
+            if (createTopics) {
+                KafkaTopics.ensureExist(
+                        settings, topics, partitions, replicationFactor, Duration.ofSeconds(60));
+            }
+            KafkaIdentity identity = KafkaIdentity.of(settings, topics.all());
+            // Each try that fails to restore marks its checkpoint, so the next plan is older.
+            while (true) {
+                DurableState.Plan plan =
+                        durable.plan(
+                                identity,
+                                checkpoint ->
+                                        AnsweredResults.since(
+                                                settings,
+                                                topics.results(),
+                                                transactionalIdPrefix,
+                                                checkpoint,
+                                                conf,
+                                                System.err));
+                System.err.println(plan.describe());
+                Configuration run = durable.configure(plan, conf);
+                StreamExecutionEnvironment env = environment(run);
+                TetrisConfig config =
+                        submit.deliverModels(env, run, jobManager != null, System.err);
+                env.setParallelism(config.batch().replicas());
+                env.enableCheckpointing(engine.checkpointInterval);
+                Topology.build(
+                        env,
+                        config,
+                        new Topology.Io(settings, topics, groupId, transactionalIdPrefix));
+                Topology.checkChained(env);
+                SubmitOptions.Outcome outcome =
+                        submit.execute(env, jobManager, durable, plan, identity, System.err);
+                if (outcome.restoreFailure() == null) {
+                    return outcome.exitCode();
+                }
+                DurableState.Checkpoint failed =
+                        durable.newestOf(outcome.runId()).or(plan::resumeFrom).orElseThrow();
+                durable.markUnrestorable(failed, outcome.restoreFailure());
+                System.err.println(
+                        "Checkpoint "
+                                + failed.path()
+                                + " could not be restored ("
+                                + outcome.restoreFailure()
+                                + "); marked, and falling back to the next older one");
+            }
         }
-        StreamExecutionEnvironment env = environment(conf);
-        config = submit.deliverModels(env, conf, jobManager != null, System.err);
-        env.setParallelism(config.batch().replicas());
-        env.enableCheckpointing(engine.checkpointInterval);
-        Topology.build(
-                env, config, new Topology.Io(settings, topics, groupId, transactionalIdPrefix));
-        Topology.checkChained(env);
-        return submit.execute(env, plan.jobName(), jobManager, plan, System.err);
     }
 
     private StreamExecutionEnvironment environment(Configuration conf) {

@@ -3,6 +3,8 @@ package io.tetris.job.cli;
 import io.tetris.config.TetrisConfig;
 import io.tetris.config.TetrisOptions;
 import io.tetris.job.state.DurableState;
+import io.tetris.job.state.KafkaIdentity;
+import io.tetris.job.state.RestoreGuardBackend;
 import io.tetris.operators.TaskModels;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -14,8 +16,13 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.Stream;
+import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
@@ -40,7 +47,9 @@ final class SubmitOptions {
             names = "--detached",
             description =
                     "With --jobmanager: submit, print the job id and how to follow and cancel"
-                            + " it, and return; the job keeps running on the cluster. Without"
+                            + " it, and return once the job has restored its state and completed"
+                            + " a checkpoint (at most 5 minutes); the job keeps running on the"
+                            + " cluster. Without"
                             + " it the command stays attached until the job ends.")
     boolean detached;
 
@@ -160,52 +169,106 @@ final class SubmitOptions {
         return size;
     }
 
+    /** How a run ended, for {@code serve}: an exit code, or a checkpoint that would not restore. */
+    record Outcome(int exitCode, String restoreFailure, String runId) {
+        static Outcome exit(int code) {
+            return new Outcome(code, null, null);
+        }
+    }
+
+    /** How long {@code --detached} waits for the run's first checkpoint before returning. */
+    private static final java.time.Duration DETACHED_WAIT = java.time.Duration.ofMinutes(5);
+
     /**
      * Runs the job: locally until it ends; on a remote cluster attached (prints the job id, waits,
      * and explains a lost JobManager instead of a stack trace) or detached (prints the job id and
-     * how to follow it, then returns).
+     * how to follow it, then returns once the job has completed its first checkpoint). Either way
+     * it records with the run the Kafka data it uses, and deletes older runs' checkpoints only once
+     * this run has a checkpoint of its own. A run whose checkpoint could not be restored ends with
+     * {@link Outcome#restoreFailure()} for {@code serve} to fall back.
      */
-    int execute(
+    Outcome execute(
             StreamExecutionEnvironment env,
-            String jobName,
             String jobManager,
+            DurableState state,
             DurableState.Plan plan,
+            KafkaIdentity kafka,
             PrintStream out)
             throws Exception {
-        if (jobManager == null) {
-            env.execute(jobName);
-            return 0;
-        }
-        String web = "http://" + jobManager;
+        String jobName = plan.jobName();
         JobClient job = env.executeAsync(jobName);
         String id = job.getJobID().toString();
-        out.println("Submitted job " + id + " ('" + jobName + "') to " + web);
-        out.println("  web UI:  " + web + "/#/job/running/" + id + "/overview");
-        out.println("  status:  curl -s " + web + "/jobs/" + id);
-        out.println(
-                "  cancel:  curl -s -X PATCH '"
-                        + web
-                        + "/jobs/"
-                        + id
-                        + "?mode=cancel'   (checkpoints stay in "
-                        + plan.directory()
-                        + "; the same serve command resumes from the newest)");
-        if (detached) {
+        state.recordRun(id, kafka, plan);
+        String web = "http://" + jobManager;
+        if (jobManager != null) {
+            out.println("Submitted job " + id + " ('" + jobName + "') to " + web);
+            out.println("  web UI:  " + web + "/#/job/running/" + id + "/overview");
+            out.println("  status:  curl -s " + web + "/jobs/" + id);
+            out.println(
+                    "  cancel:  curl -s -X PATCH '"
+                            + web
+                            + "/jobs/"
+                            + id
+                            + "?mode=cancel'   (checkpoints stay in "
+                            + plan.directory()
+                            + "; the same serve command resumes from the newest)");
+        }
+        CompletableFuture<JobExecutionResult> result = job.getJobExecutionResult();
+        long deadline = System.nanoTime() + DETACHED_WAIT.toNanos();
+        boolean own = false;
+        while (!result.isDone() && !own) {
+            Optional<DurableState.Checkpoint> first = state.newestOf(id);
+            if (first.isPresent()) {
+                own = true;
+                int deleted = state.cleanUpAfterFirstCheckpoint(id, plan);
+                if (deleted > 0) {
+                    out.println(
+                            "Job '"
+                                    + jobName
+                                    + "' completed checkpoint "
+                                    + first.get().id()
+                                    + "; deleted "
+                                    + deleted
+                                    + " older checkpoint directories and files");
+                }
+            } else if (detached && System.nanoTime() > deadline) {
+                out.println(
+                        "No checkpoint yet after "
+                                + DETACHED_WAIT.toMinutes()
+                                + " minutes; returning. Older checkpoints are deleted by the"
+                                + " next start once this run has its own.");
+                break;
+            } else {
+                try {
+                    result.get(200, TimeUnit.MILLISECONDS);
+                } catch (TimeoutException | ExecutionException e) {
+                    // polled again below or in the loop
+                }
+            }
+        }
+        if (detached && !result.isDone()) {
             System.out.println(id); // alone on stdout: JOB=$(./tetris serve ... --detached)
-            return 0;
+            return Outcome.exit(0);
         }
         try {
-            job.getJobExecutionResult().get();
+            result.get();
             out.println("Job " + id + " finished.");
-            return 0;
+            return Outcome.exit(0);
         } catch (ExecutionException e) {
+            String restore = restoreFailure(e);
+            if (restore != null) {
+                return new Outcome(1, restore, id);
+            }
             if (find(e, JobCancellationException.class)) {
                 out.println("Job " + id + " was cancelled; its checkpoints are kept.");
-                return 0;
+                return Outcome.exit(0);
+            }
+            if (jobManager == null) {
+                throw e.getCause() instanceof Exception cause ? cause : e;
             }
             if (find(e, JobExecutionException.class)) {
                 System.err.println("error: job " + id + " failed: " + reason(e));
-                return 1;
+                return Outcome.exit(1);
             }
             System.err.println(
                     "error: lost contact with the JobManager at "
@@ -222,8 +285,27 @@ final class SubmitOptions {
                             + web
                             + "/jobs/"
                             + id);
-            return 1;
+            return Outcome.exit(1);
         }
+    }
+
+    /** The message of a {@link RestoreGuardBackend} failure among the causes, if any. */
+    static String restoreFailure(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            String message = String.valueOf(c.getMessage());
+            int at = message.indexOf(RestoreGuardBackend.MARKER);
+            if (at >= 0) {
+                return firstLine(message.substring(at + RestoreGuardBackend.MARKER.length()))
+                        .replaceFirst("^[: ]+", "");
+            }
+            for (Throwable s : c.getSuppressed()) {
+                String inner = restoreFailure(s);
+                if (inner != null) {
+                    return inner;
+                }
+            }
+        }
+        return null;
     }
 
     private static boolean find(Throwable t, Class<? extends Throwable> type) {

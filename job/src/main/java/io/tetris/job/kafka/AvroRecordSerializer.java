@@ -16,6 +16,10 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * request in one partition, in order, which is what lets clients read a request's token events in
  * sequence. The partition is left to the producer's key hash.
  *
+ * <p>The record's Kafka timestamp is the time it is written (the producer's clock), never the
+ * stream timestamp, which for most outputs is the request's own: a restart finds what the job wrote
+ * after a checkpoint by time ({@code AnsweredResults}).
+ *
  * <p>The codec is not serializable, so the schema carries a serializable supplier of it (a
  * reference to one of the codec constants) and looks it up again on the task manager.
  *
@@ -62,6 +66,6 @@ public final class AvroRecordSerializer<T extends SpecificRecord>
         }
         String requestId = requestIdOf.apply(element);
         byte[] key = requestId == null ? null : requestId.getBytes(StandardCharsets.UTF_8);
-        return new ProducerRecord<>(topic, null, timestamp, key, codec.encode(element));
+        return new ProducerRecord<>(topic, null, null, key, codec.encode(element));
     }
 }

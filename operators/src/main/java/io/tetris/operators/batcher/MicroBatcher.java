@@ -9,6 +9,7 @@ import io.tetris.engine.SequenceTracker;
 import io.tetris.engine.SequenceView;
 import io.tetris.model.HuggingFaceTextTokenizer;
 import io.tetris.operators.TaskModels;
+import io.tetris.operators.dedupe.AnsweredIds;
 import io.tetris.operators.replica.Replica;
 import io.tetris.operators.replica.ReplicaRegistry;
 import io.tetris.operators.round.LoopRound;
@@ -71,6 +72,8 @@ public final class MicroBatcher
     private transient volatile int lastBatchSize;
     private transient volatile long lastRoundMicros;
     private transient ServingMetrics serving;
+    private transient AnsweredIds answered;
+    private transient Counter answeredDropped;
 
     public MicroBatcher(TetrisConfig config) {
         this.config = Objects.requireNonNull(config, "config");
@@ -96,6 +99,8 @@ public final class MicroBatcher
         var metrics = getRuntimeContext().getMetricGroup();
         roundCounter = metrics.counter("rounds");
         completed = metrics.counter("completedRequests");
+        answered = AnsweredIds.load(config.answeredIds());
+        answeredDropped = metrics.counter("answeredResultsDropped");
         metrics.gauge("batchSize", () -> lastBatchSize);
         metrics.gauge("roundMicros", () -> lastRoundMicros);
         serving =
@@ -321,13 +326,18 @@ public final class MicroBatcher
         }
         if (progress != null && progress.finished()) {
             String text = tracker.finalText(s, progress.finishReason());
-            loop.result(
-                    Records.result(
-                            s,
-                            text,
-                            progress.finishReason(),
-                            config.policy().policy().configName(),
-                            now));
+            if (answered.contains(s.requestId)) {
+                // Restored mid-generation from a fallback checkpoint, its result already committed.
+                answeredDropped.inc();
+            } else {
+                loop.result(
+                        Records.result(
+                                s,
+                                text,
+                                progress.finishReason(),
+                                config.policy().policy().configName(),
+                                now));
+            }
             running.remove(s.requestId);
             released.add(s.requestId);
             completed.inc();

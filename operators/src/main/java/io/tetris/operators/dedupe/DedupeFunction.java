@@ -22,6 +22,10 @@ import org.apache.flink.util.OutputTag;
  * seq) keeps naming one execution. The ids live in checkpointed keyed state with a time-to-live, so
  * the check holds across restarts and memory stays bounded by rate x retention.
  *
+ * <p>After a fallback to an older checkpoint, requests whose results were committed after it
+ * ({@link AnsweredIds}) come back from the source: they are recorded as accepted and dropped
+ * silently, because they are replays, not new requests.
+ *
  * <p>Why an error and not the original result again: re-emitting would keep every result in state
  * for the whole retention; the result is on the results topic already.
  */
@@ -34,13 +38,25 @@ public final class DedupeFunction
 
     // ----- configuration -----
     private final Duration retention;
+    private final String answeredIdsFile;
 
     // ----- runtime -----
     private transient ValueState<Long> acceptedAtMs;
     private transient Counter duplicates;
+    private transient Counter replaysDropped;
+    private transient AnsweredIds answered;
 
     public DedupeFunction(Duration retention) {
+        this(retention, "");
+    }
+
+    /**
+     * @param answeredIdsFile ids answered after the checkpoint a fallback resumed from ({@link
+     *     AnsweredIds}), or empty
+     */
+    public DedupeFunction(Duration retention, String answeredIdsFile) {
         this.retention = Objects.requireNonNull(retention, "retention");
+        this.answeredIdsFile = Objects.requireNonNull(answeredIdsFile, "answeredIdsFile");
         if (retention.isZero() || retention.isNegative()) {
             throw new IllegalArgumentException("retention must be positive, was " + retention);
         }
@@ -60,6 +76,8 @@ public final class DedupeFunction
                         .build());
         acceptedAtMs = getRuntimeContext().getState(descriptor);
         duplicates = getRuntimeContext().getMetricGroup().counter("duplicateRequests");
+        replaysDropped = getRuntimeContext().getMetricGroup().counter("answeredReplaysDropped");
+        answered = AnsweredIds.load(answeredIdsFile);
     }
 
     @Override
@@ -70,6 +88,10 @@ public final class DedupeFunction
         Long first = acceptedAtMs.value();
         if (first == null) {
             acceptedAtMs.update(now);
+            if (answered.contains(request.getRequestId())) {
+                replaysDropped.inc();
+                return;
+            }
             out.collect(request);
             return;
         }
