@@ -2,6 +2,8 @@
 // Usage: node openai-gateway.mjs BASE_URL ACTION [PARAMS_JSON]
 //   models             client.models.list(): the model ids
 //   complete PARAMS    client.completions.create(PARAMS): the whole response
+//   complete-retrying PARAMS  the same with the client's own retries (as by default, but up to
+//                      60): a gateway still waiting for Kafka answers 503 with Retry-After
 //   stream PARAMS      the same with stream: true: id, joined text, chunk count, finish reason, usage
 //   error PARAMS       a call that must fail: the APIError's status, code, param, type, message
 // Prints one JSON object on stdout; exits 1 when the call does not go as the action expects.
@@ -36,6 +38,8 @@ async function main() {
     }
     case 'complete':
       return await client.completions.create(params);
+    case 'complete-retrying':
+      return await client.completions.create(params, { maxRetries: 60 });
     case 'stream':
       return await stream(params);
     case 'error':

@@ -17,7 +17,8 @@ import picocli.CommandLine.Option;
             "Serve the OpenAI completions API (POST /v1/completions, streamed or not; GET"
                     + " /v1/models) in front of a running job: each HTTP request becomes one"
                     + " request on the requests topic, answered from its token events, result or"
-                    + " error. Runs until stopped."
+                    + " error. Runs until stopped. Started before Kafka or the job's topics exist,"
+                    + " it waits for them, answering completions 503 NOT_READY until then."
         })
 final class GatewayCommand implements Callable<Integer> {
 

@@ -27,6 +27,7 @@ public record ApiError(int status, String type, String code, String param, Strin
     public static final String BODY_TOO_LARGE = "BODY_TOO_LARGE";
     public static final String GATEWAY_BUSY = "GATEWAY_BUSY";
     public static final String KAFKA_UNAVAILABLE = "KAFKA_UNAVAILABLE";
+    public static final String NOT_READY = "NOT_READY";
     public static final String TIMEOUT = "TIMEOUT";
 
     private static final String INVALID_REQUEST = "invalid_request_error";
@@ -89,6 +90,18 @@ public record ApiError(int status, String type, String code, String param, Strin
     public static ApiError kafkaUnavailable(String detail) {
         return new ApiError(
                 503, SERVER, KAFKA_UNAVAILABLE, null, "Cannot reach the job's Kafka: " + detail);
+    }
+
+    /** 503 while the gateway still waits for Kafka or the job's topics, e.g. at start-up. */
+    public static ApiError notReady(String waitingFor) {
+        return new ApiError(
+                503,
+                SERVER,
+                NOT_READY,
+                null,
+                "The gateway is not ready yet: it is waiting for "
+                        + waitingFor
+                        + ". Retry shortly.");
     }
 
     public static ApiError timeout(long millis) {

@@ -67,8 +67,14 @@ final class Exchange {
     void start(long timeoutMillis) {
         timer = gateway.vertx().setTimer(timeoutMillis, id -> onTimeout(timeoutMillis));
         // Netty reads the socket all along, so a closed connection is noticed at once, also while
-        // a non-streamed request waits silently for its result.
-        response.closeHandler(v -> end(End.DISCONNECTED));
+        // a non-streamed request waits silently for its result. Not once the answer is ended: an
+        // HTTP/2 stream closes within that end() call, before the caller records how it ended.
+        response.closeHandler(
+                v -> {
+                    if (!response.ended()) {
+                        end(End.DISCONNECTED);
+                    }
+                });
         response.exceptionHandler(e -> end(End.DISCONNECTED));
     }
 

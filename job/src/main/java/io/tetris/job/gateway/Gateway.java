@@ -13,6 +13,7 @@ import io.tetris.schemas.GenerationRequest;
 import io.tetris.schemas.GenerationResult;
 import io.tetris.schemas.TokenEvent;
 import io.vertx.core.Context;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.buffer.Buffer;
@@ -22,6 +23,7 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
@@ -50,6 +52,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>HTTP is Vert.x core (Netty): its event loops serve many open streams without a thread each,
  * and Netty keeps reading every connection, so a client that hangs up is noticed at once.
+ *
+ * <p>The gateway listens at once, also while Kafka or the job's topics are not there yet ({@link
+ * KafkaConnection} waits for them): meanwhile completions are answered 503 {@code NOT_READY} with
+ * {@code Retry-After}, which OpenAI clients retry by themselves, and {@code /health} is 503, so a
+ * readiness probe or load balancer sends no traffic yet.
  */
 public final class Gateway implements AutoCloseable {
 
@@ -61,7 +68,7 @@ public final class Gateway implements AutoCloseable {
 
     private final GatewayConfig config;
     private final Vertx vertx;
-    private final GenerationClient client;
+    private final KafkaConnection kafka;
     private final Map<String, Exchange> inFlight = new ConcurrentHashMap<>();
     private final AtomicInteger admitted = new AtomicInteger();
     private final long startedSeconds = System.currentTimeMillis() / 1000;
@@ -69,11 +76,12 @@ public final class Gateway implements AutoCloseable {
     private final AtomicLong failed = new AtomicLong();
     private final AtomicLong timedOut = new AtomicLong();
     private final AtomicLong disconnected = new AtomicLong();
+    private final AtomicLong unhandled = new AtomicLong();
     private HttpServer server;
 
     private Gateway(GatewayConfig config, KafkaClientSettings kafka, TopicNames topics) {
         this.config = config;
-        this.client = GenerationClient.openScoped(kafka, topics, new Router());
+        this.kafka = new KafkaConnection(kafka, topics, new Router());
         this.vertx =
                 Vertx.vertx(
                         new VertxOptions()
@@ -82,12 +90,20 @@ public final class Gateway implements AutoCloseable {
                                         new FileSystemOptions()
                                                 .setFileCachingEnabled(false)
                                                 .setClassPathResolvingEnabled(false)));
+        // Counted, so tests notice a handler that throws (such as a response written twice).
+        this.vertx.exceptionHandler(
+                e -> {
+                    unhandled.incrementAndGet();
+                    LOG.error("unhandled exception in the HTTP server", e);
+                });
     }
 
     /**
-     * Connects to Kafka (the response topics must exist), then listens.
+     * Listens, then connects to Kafka: at once if the cluster answers and the four topics exist,
+     * otherwise in the background, answering completions 503 until then (see the class comment).
      *
-     * @throws IllegalStateException if Kafka or the port cannot be reached or bound
+     * @throws IllegalStateException if the port cannot be bound
+     * @throws IllegalArgumentException if the Kafka settings are unusable
      */
     public static Gateway start(
             GatewayConfig config, KafkaClientSettings kafka, TopicNames topics) {
@@ -95,6 +111,7 @@ public final class Gateway implements AutoCloseable {
         Gateway gateway = new Gateway(config, kafka, topics);
         try {
             gateway.listen();
+            gateway.kafka.connect();
         } catch (RuntimeException e) {
             gateway.close();
             throw e;
@@ -139,7 +156,18 @@ public final class Gateway implements AutoCloseable {
 
     /** Request ids the Kafka client keeps state for (0 when nothing is in flight). */
     public int heldByClient() {
-        return client.heldRequests();
+        GenerationClient client = kafka.client();
+        return client == null ? 0 : client.heldRequests();
+    }
+
+    /** Whether the gateway is connected to Kafka and its topics, so completions can be served. */
+    public boolean ready() {
+        return kafka.client() != null;
+    }
+
+    /** Exceptions that escaped the HTTP handlers: bugs, 0 in a healthy gateway. */
+    long unhandledErrors() {
+        return unhandled.get();
     }
 
     public GatewayStats stats() {
@@ -187,10 +215,15 @@ public final class Gateway implements AutoCloseable {
                                 path.substring(MODELS.length() + 1), config.servedModelName()));
             }
         } else if (path.equals("/health")) {
-            // Healthy while answers can arrive: the response reader is running.
-            boolean reading = client.isReading();
-            response.setStatusCode(reading ? 200 : 503)
-                    .end(reading ? "ok\n" : "kafka reader stopped\n");
+            // Healthy while answers can arrive: connected, and the response reader is running.
+            GenerationClient client = kafka.client();
+            if (client == null) {
+                response.setStatusCode(503).end("waiting for " + kafka.waitingFor() + "\n");
+            } else {
+                boolean reading = client.isReading();
+                response.setStatusCode(reading ? 200 : 503)
+                        .end(reading ? "ok\n" : "kafka reader stopped\n");
+            }
         } else {
             respond(response, ApiError.notFound(path));
         }
@@ -228,12 +261,29 @@ public final class Gateway implements AutoCloseable {
         request.exceptionHandler(e -> LOG.debug("reading a request body failed", e));
     }
 
+    /**
+     * Answers 413, once, without reading the rest of the body. What follows the answer is chained
+     * to its write, not set as an end handler afterwards: Vert.x refuses handlers on a written
+     * response ("Response has already been written"). HTTP/1.1 then closes the connection, whose
+     * unread rest of the body would be taken for the next request; HTTP/2 resets only this stream
+     * with NO_ERROR, which asks the client to stop sending without failing the answer or the
+     * connection's other streams (RFC 9113, section 8.1).
+     */
     private void refuseBody(HttpServerRequest request) {
         HttpServerResponse response = request.response();
-        response.putHeader("Connection", "close");
-        respond(response, ApiError.bodyTooLarge(config.maxBodyBytes()));
-        // The rest of the body is not read: the connection cannot be reused.
-        response.endHandler(v -> request.connection().close());
+        boolean http2 = request.version() == HttpVersion.HTTP_2;
+        if (!http2) {
+            response.putHeader("Connection", "close"); // HTTP/2 has no connection headers
+        }
+        respond(response, ApiError.bodyTooLarge(config.maxBodyBytes()))
+                .onComplete(
+                        written -> {
+                            if (!http2) {
+                                request.connection().close();
+                            } else if (!request.isEnded()) {
+                                response.reset(0); // NO_ERROR
+                            }
+                        });
     }
 
     private void complete(HttpServerRequest http, Buffer body) {
@@ -256,6 +306,15 @@ public final class Gateway implements AutoCloseable {
         } catch (ApiException e) {
             failed.incrementAndGet();
             respond(response, e.error());
+            return;
+        }
+        GenerationClient client = kafka.client();
+        if (client == null) {
+            failed.incrementAndGet();
+            // OpenAI clients wait this long before their own retry (they retry 503 by default).
+            response.putHeader(
+                    "Retry-After", Long.toString(KafkaConnection.RETRY_EVERY.toSeconds()));
+            respond(response, ApiError.notReady(kafka.waitingFor()));
             return;
         }
         if (admitted.incrementAndGet() > config.maxInFlight()) {
@@ -295,7 +354,8 @@ public final class Gateway implements AutoCloseable {
     /** Called once by an exchange that ended: it stops being routed and leaves no state. */
     void release(Exchange exchange, Exchange.End how) {
         inFlight.remove(exchange.requestId, exchange);
-        client.forget(exchange.requestId);
+        // Not null: an exchange starts only with a client, which stays once opened.
+        kafka.client().forget(exchange.requestId);
         admitted.decrementAndGet();
         switch (how) {
             case COMPLETED -> completed.incrementAndGet();
@@ -305,21 +365,25 @@ public final class Gateway implements AutoCloseable {
         }
     }
 
-    static void respond(HttpServerResponse response, ApiError error) {
-        respond(response, error.status(), error.toJson(), null);
+    static Future<Void> respond(HttpServerResponse response, ApiError error) {
+        return respond(response, error.status(), error.toJson(), null);
     }
 
-    /** Writes a whole JSON answer, unless the client is gone already. */
-    static void respond(
+    /**
+     * Writes a whole JSON answer, unless the client is gone already.
+     *
+     * @return the write, complete once it is done (at once when nothing was written)
+     */
+    static Future<Void> respond(
             HttpServerResponse response, int status, ObjectNode body, String requestId) {
         if (response.closed() || response.ended()) {
-            return;
+            return Future.succeededFuture();
         }
         response.setStatusCode(status).putHeader("Content-Type", "application/json");
         if (requestId != null) {
             response.putHeader("X-Request-Id", requestId);
         }
-        response.end(Exchange.json(body));
+        return response.end(Exchange.json(body));
     }
 
     // ------------------------------------------------------------------------------------------
@@ -368,7 +432,7 @@ public final class Gateway implements AutoCloseable {
         } catch (ExecutionException | TimeoutException e) {
             LOG.warn("the HTTP server did not stop cleanly", e);
         } finally {
-            client.close();
+            kafka.close();
         }
     }
 }

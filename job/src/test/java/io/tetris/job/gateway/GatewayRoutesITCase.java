@@ -13,6 +13,7 @@ import io.tetris.schemas.GenerationRequest;
 import io.tetris.schemas.RequestDecoder;
 import io.tetris.schemas.SingleObjectCodec;
 import io.tetris.schemas.TokenEvent;
+import java.io.ByteArrayInputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -242,6 +243,54 @@ class GatewayRoutesITCase {
         assertThat(send(get("/health")).statusCode()).isEqualTo(200);
         assertThat(gateway.inFlight()).isZero();
         assertThat(gateway.heldByClient()).isZero();
+    }
+
+    /**
+     * Over the limit with a Content-Length (refused before reading) and without one (refused at the
+     * chunk that crosses it), on HTTP/1.1 (OpenAI clients) and HTTP/2: one 413 each, written once.
+     * A second write throws inside the HTTP handler after the client already has its 413, so only
+     * the gateway's count of unhandled exceptions tells.
+     */
+    @Test
+    void aBodyOverTheLimitIs413WrittenOnceWithOrWithoutContentLength() throws Exception {
+        long unhandled = gateway.unhandledErrors();
+        java.util.Set<HttpClient.Version> answeredOn = new java.util.HashSet<>();
+        byte[] body =
+                ("{\"model\": \"" + MODEL + "\", \"prompt\": \"" + "x".repeat(9000) + "\"}")
+                        .getBytes(StandardCharsets.UTF_8);
+        for (HttpClient.Version version :
+                List.of(HttpClient.Version.HTTP_1_1, HttpClient.Version.HTTP_2)) {
+            HttpClient http = HttpClient.newBuilder().version(version).build();
+            List<HttpRequest.BodyPublisher> bodies =
+                    List.of(
+                            HttpRequest.BodyPublishers.ofByteArray(body),
+                            HttpRequest.BodyPublishers.ofInputStream(
+                                    () -> new ByteArrayInputStream(body)));
+            for (HttpRequest.BodyPublisher publisher : bodies) {
+                HttpResponse<String> tooLarge =
+                        http.send(
+                                HttpRequest.newBuilder(
+                                                URI.create(gateway.baseUrl() + "/completions"))
+                                        .header("Content-Type", "application/json")
+                                        .POST(publisher)
+                                        .build(),
+                                HttpResponse.BodyHandlers.ofString());
+                assertThat(tooLarge.statusCode()).as("%s", version).isEqualTo(413);
+                assertThat(code(tooLarge)).isEqualTo("BODY_TOO_LARGE");
+                answeredOn.add(tooLarge.version());
+                if (tooLarge.version() == HttpClient.Version.HTTP_1_1) {
+                    assertThat(tooLarge.headers().firstValue("Connection")).hasValue("close");
+                }
+            }
+            // The same client goes on: HTTP/2 reset the refused streams, not the connection.
+            assertThat(http.send(get("/health"), HttpResponse.BodyHandlers.ofString()).statusCode())
+                    .isEqualTo(200);
+        }
+        assertThat(answeredOn)
+                .containsExactlyInAnyOrder(HttpClient.Version.HTTP_1_1, HttpClient.Version.HTTP_2);
+        // A second write would have thrown right after the 413 went out, on the handler's thread.
+        Thread.sleep(300);
+        assertThat(gateway.unhandledErrors()).isEqualTo(unhandled);
     }
 
     private static HttpRequest post(String body) {

@@ -14,21 +14,22 @@ import java.util.concurrent.TimeUnit;
 /**
  * Runs {@code src/test/node/openai-gateway.mjs}: the official OpenAI npm client, installed by
  * Maven's {@code npm ci} from the committed lock file, against a gateway. Node is required; a
- * missing node or client fails the test with what to do.
+ * missing node or client fails the test with what to do. Public for the process tests, which run
+ * the gateway as its own process.
  */
-final class OpenAiNodeClient {
+public final class OpenAiNodeClient {
 
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final Path DIR = Paths.get("src", "test", "node").toAbsolutePath();
 
     private final String baseUrl;
 
-    OpenAiNodeClient(String baseUrl) {
+    public OpenAiNodeClient(String baseUrl) {
         this.baseUrl = baseUrl;
     }
 
     /** {@link #run} for callers that cannot throw checked exceptions (futures). */
-    JsonNode runUnchecked(String action, String paramsJson) {
+    public JsonNode runUnchecked(String action, String paramsJson) {
         try {
             return run(action, paramsJson);
         } catch (Exception e) {
@@ -37,10 +38,10 @@ final class OpenAiNodeClient {
     }
 
     /**
-     * The printed JSON of one action ({@code models}, {@code complete}, {@code stream}, {@code
-     * error}).
+     * The printed JSON of one action ({@code models}, {@code complete}, {@code complete-retrying},
+     * {@code stream}, {@code error}).
      */
-    JsonNode run(String action, String paramsJson) throws Exception {
+    public JsonNode run(String action, String paramsJson) throws Exception {
         if (!Files.isRegularFile(DIR.resolve("node_modules/openai/package.json"))) {
             throw new IllegalStateException(
                     "the openai npm package is not installed in "
