@@ -8,6 +8,7 @@ import io.tetris.job.kafka.TopicNames;
 import io.tetris.job.state.AnsweredResults;
 import io.tetris.job.state.DurableState;
 import io.tetris.job.state.KafkaIdentity;
+import io.tetris.job.state.ResultTransactions;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -135,6 +136,12 @@ final class ServeCommand implements Callable<Integer> {
                                                 conf,
                                                 System.err));
                 System.err.println(plan.describe());
+                plan.resumeFrom()
+                        .ifPresent(
+                                c ->
+                                        System.err.println(
+                                                ResultTransactions.describeResumed(
+                                                        settings, transactionalIdPrefix, c.id())));
                 Configuration run = durable.configure(plan, conf);
                 StreamExecutionEnvironment env = environment(run);
                 TetrisConfig config =

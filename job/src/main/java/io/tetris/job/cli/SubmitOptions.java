@@ -221,6 +221,9 @@ final class SubmitOptions {
             if (first.isPresent()) {
                 own = true;
                 int deleted = state.cleanUpAfterFirstCheckpoint(id, plan);
+                if (jobManager != null) {
+                    state.unlock();
+                }
                 if (deleted > 0) {
                     out.println(
                             "Job '"

@@ -4,7 +4,6 @@ import io.tetris.job.kafka.KafkaClientSettings;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -18,8 +17,6 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListOffsetsOptions;
 import org.apache.kafka.clients.admin.OffsetSpec;
-import org.apache.kafka.clients.admin.TransactionListing;
-import org.apache.kafka.clients.admin.TransactionState;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
@@ -80,7 +77,7 @@ public final class AnsweredResults {
             long sinceMs,
             PrintStream log) {
         try (Admin admin = Admin.create(kafka.adminProperties())) {
-            fenceLaterTransactions(admin, transactionalIdPrefix, resumedCheckpoint, log);
+            ResultTransactions.fenceAfter(admin, transactionalIdPrefix, resumedCheckpoint, log);
             Map<TopicPartition, Long> end = settledEnds(admin, topic, log);
             return read(kafka, end, sinceMs);
         } catch (ExecutionException | TimeoutException e) {
@@ -93,48 +90,6 @@ public final class AnsweredResults {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted", e);
-        }
-    }
-
-    private static void fenceLaterTransactions(
-            Admin admin, String prefix, long resumedCheckpoint, PrintStream log)
-            throws ExecutionException, InterruptedException, TimeoutException {
-        List<String> fence = new ArrayList<>();
-        for (TransactionListing t : admin.listTransactions().all().get(60, TimeUnit.SECONDS)) {
-            if (t.state() != TransactionState.ONGOING) {
-                continue;
-            }
-            long checkpoint = checkpointOf(t.transactionalId(), prefix);
-            if (checkpoint > resumedCheckpoint) {
-                fence.add(t.transactionalId());
-            }
-        }
-        if (!fence.isEmpty()) {
-            log.println(
-                    "Aborting "
-                            + fence.size()
-                            + " open result transactions of checkpoints after "
-                            + resumedCheckpoint
-                            + ": "
-                            + fence);
-            admin.fenceProducers(fence).all().get(60, TimeUnit.SECONDS);
-        }
-    }
-
-    /** The checkpoint id in {@code prefix-subtask-checkpoint}, or -1 for another producer's id. */
-    static long checkpointOf(String transactionalId, String prefix) {
-        if (!transactionalId.startsWith(prefix + "-")) {
-            return -1;
-        }
-        String[] rest = transactionalId.substring(prefix.length() + 1).split("-");
-        if (rest.length != 2) {
-            return -1;
-        }
-        try {
-            Integer.parseInt(rest[0]);
-            return Long.parseLong(rest[1]);
-        } catch (NumberFormatException e) {
-            return -1;
         }
     }
 

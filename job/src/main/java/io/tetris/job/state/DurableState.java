@@ -145,7 +145,7 @@ public final class DurableState implements AutoCloseable {
     private final Path directory;
     private final FileSystem fs;
     private final Configuration conf;
-    private final JobLock lock;
+    private JobLock lock;
     private final int deletedAtOpen;
     private boolean abandonOnPlan;
 
@@ -217,8 +217,12 @@ public final class DurableState implements AutoCloseable {
 
         // Full heap snapshots: the loop's state is a few sequences per replica and is read every
         // round, which a serializing backend (RocksDB, ForSt) would slow down for nothing. Guarded,
-        // so that a checkpoint that cannot be read ends the job instead of a restart loop.
-        conf.set(StateBackendOptions.STATE_BACKEND, RestoreGuardBackend.Factory.class.getName());
+        // so that a checkpoint that cannot be read ends the job instead of a restart loop. A
+        // backend the user chose is left as it is.
+        if (!conf.contains(StateBackendOptions.STATE_BACKEND)) {
+            conf.set(
+                    StateBackendOptions.STATE_BACKEND, RestoreGuardBackend.Factory.class.getName());
+        }
         conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, directory.toString());
         conf.set(
                 CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
@@ -484,11 +488,21 @@ public final class DurableState implements AutoCloseable {
         return deleted;
     }
 
-    @Override
-    public void close() throws IOException {
+    /**
+     * Lets go of the job's lock early: once a job runs on a remote cluster, the cluster's list of
+     * running jobs is what refuses a second one, and a client that stays attached must not keep a
+     * new start out after its cluster lost the job.
+     */
+    public void unlock() throws IOException {
         if (lock != null) {
             lock.close();
+            lock = null;
         }
+    }
+
+    @Override
+    public void close() throws IOException {
+        unlock();
     }
 
     private static Path jobDirectory(Configuration conf, String jobName) {

@@ -1,7 +1,6 @@
 package io.tetris.job.state;
 
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -78,15 +77,12 @@ public final class JobLock implements AutoCloseable {
                             + " command resumes them), or give this one another --job-name.");
         }
         String owner =
-                "serve process "
+                "the process with pid "
                         + ProcessHandle.current().pid()
                         + " on "
                         + host()
-                        + " since "
-                        + Instant.now()
-                        + " ("
-                        + ManagementFactory.getRuntimeMXBean().getName()
-                        + ")";
+                        + ", running since "
+                        + Instant.now();
         channel.truncate(0);
         channel.write(ByteBuffer.wrap(owner.getBytes(StandardCharsets.UTF_8)), 0);
         channel.force(true);

@@ -71,7 +71,7 @@ public record KafkaIdentity(String clusterId, Map<String, String> topicIds) {
     public Optional<String> differenceFrom(KafkaIdentity now) {
         if (!clusterId.equals(now.clusterId)) {
             return Optional.of(
-                    "they were taken against Kafka cluster "
+                    "it was taken against Kafka cluster "
                             + clusterId
                             + ", but the brokers now belong to cluster "
                             + now.clusterId);
@@ -94,7 +94,7 @@ public record KafkaIdentity(String clusterId, Map<String, String> topicIds) {
         }
         return changed.isEmpty()
                 ? Optional.empty()
-                : Optional.of("since they were taken, " + String.join(", ", changed));
+                : Optional.of("since it was taken, " + String.join(", ", changed));
     }
 
     /** The identity written by {@link #addTo}; empty when {@code p} has none. */

@@ -36,7 +36,8 @@ public final class StateOptions {
                             "Identity of the job whose checkpoints a start resumes from. Default:"
                                     + " derived from the topics, the consumer group and the"
                                     + " transactional id prefix, so the same command resumes"
-                                    + " the same job. Run at most one job per name.");
+                                    + " the same job. A second serve with a running job's name"
+                                    + " refuses to start.");
 
     public static final ConfigOption<Boolean> FRESH_START =
             ConfigOptions.key("tetris.state.fresh-start")
@@ -45,14 +46,15 @@ public final class StateOptions {
                     .withDescription(
                             "Start without the retained checkpoints: requests queued or"
                                     + " mid-generation in them are not resumed, and the source"
-                                    + " starts from the consumer group's committed offsets.");
+                                    + " starts from the consumer group's committed offsets. They"
+                                    + " are deleted once the new run has completed a checkpoint.");
 
     public static final ConfigOption<Integer> RETAINED =
             ConfigOptions.key("tetris.state.retained-checkpoints")
                     .intType()
                     .defaultValue(2)
                     .withDescription(
-                            "Completed checkpoints kept per job; more than one leaves a"
-                                    + " fallback should the newest be unreadable. Older ones are"
-                                    + " deleted.");
+                            "Completed checkpoints kept per run; more than one leaves a"
+                                    + " fallback should the newest be unreadable or fail to"
+                                    + " restore. Older ones are deleted.");
 }

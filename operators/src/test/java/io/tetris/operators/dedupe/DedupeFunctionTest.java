@@ -14,6 +14,7 @@ import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class DedupeFunctionTest {
 
@@ -73,6 +74,33 @@ class DedupeFunctionTest {
             harness.processElement(new StreamRecord<>(request("a")));
             assertThat(ids(harness)).containsExactly("a", "a");
             assertThat(errors(harness)).isEmpty();
+        }
+    }
+
+    @Test
+    void requestsAnsweredAfterAFallbackCheckpointAreDroppedSilentlyAndRememberedAfterwards(
+            @TempDir java.nio.file.Path dir) throws Exception {
+        org.apache.flink.core.fs.Path file =
+                new org.apache.flink.core.fs.Path(dir.resolve("answered.ids").toUri());
+        AnsweredIds.write(file, List.of("answered", "ünïcode-id"));
+        try (var harness =
+                new KeyedOneInputStreamOperatorTestHarness<>(
+                        new KeyedProcessOperator<>(new DedupeFunction(RETENTION, file.toString())),
+                        GenerationRequest::getRequestId,
+                        Types.STRING)) {
+            harness.open();
+            harness.setProcessingTime(1_000);
+            // Replays of answered requests: neither run again nor refused with an error.
+            harness.processElement(new StreamRecord<>(request("answered")));
+            harness.processElement(new StreamRecord<>(request("ünïcode-id")));
+            harness.processElement(new StreamRecord<>(request("new")));
+            assertThat(ids(harness)).containsExactly("new");
+            assertThat(errors(harness)).isEmpty();
+            // Sent again later by a client: an ordinary duplicate.
+            harness.processElement(new StreamRecord<>(request("answered")));
+            assertThat(errors(harness))
+                    .extracting(GenerationError::getCode)
+                    .containsExactly(ErrorCode.DUPLICATE_REQUEST_ID);
         }
     }
 
