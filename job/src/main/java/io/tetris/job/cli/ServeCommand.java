@@ -111,17 +111,19 @@ final class ServeCommand implements Callable<Integer> {
         KafkaClientSettings settings = kafka.settings();
         TopicNames topics = kafka.topics();
         System.err.println("Kafka: " + settings.describe());
-        try (DurableState durable =
-                DurableState.open(
-                        conf, DurableState.jobName(topics, groupId, transactionalIdPrefix))) {
-            if (jobManager != null) {
-                RunningJobs.requireNoneNamed(jobManager, durable.jobName());
-            }
+        String jobName =
+                DurableState.jobName(
+                        conf, DurableState.jobName(topics, groupId, transactionalIdPrefix));
+        if (jobManager != null) {
+            // Before the state is touched: the running job's checkpoints are in it.
+            RunningJobs.requireNoneNamed(jobManager, jobName);
+        }
+        try (DurableState durable = DurableState.open(conf, jobName)) {
             if (createTopics) {
                 KafkaTopics.ensureExist(
                         settings, topics, partitions, replicationFactor, Duration.ofSeconds(60));
             }
-            KafkaIdentity identity = KafkaIdentity.of(settings, topics.all());
+            KafkaIdentity identity = KafkaIdentity.of(settings, topics.all(), System.err);
             // Each try that fails to restore marks its checkpoint, so the next plan is older.
             while (true) {
                 DurableState.Plan plan =

@@ -188,13 +188,11 @@ public final class DurableState implements AutoCloseable {
     }
 
     /**
-     * Configures durable checkpoints in {@code conf}, takes the job's lock (on a local file system)
-     * and deletes what runs killed before their first checkpoint left.
+     * The job's name: {@link StateOptions#JOB_NAME} or {@code defaultJobName}.
      *
-     * @param defaultJobName the job's identity when {@link StateOptions#JOB_NAME} is not set
-     * @throws JobLock.JobRunningException when another process runs the job
+     * @throws IllegalArgumentException when it cannot name a directory
      */
-    public static DurableState open(Configuration conf, String defaultJobName) throws IOException {
+    public static String jobName(Configuration conf, String defaultJobName) {
         String jobName = conf.getOptional(StateOptions.JOB_NAME).orElse(defaultJobName);
         if (!JOB_NAME.matcher(jobName).matches()) {
             throw new IllegalArgumentException(
@@ -205,6 +203,18 @@ public final class DurableState implements AutoCloseable {
                             + StateOptions.JOB_NAME.key()
                             + ")");
         }
+        return jobName;
+    }
+
+    /**
+     * Configures durable checkpoints in {@code conf}, takes the job's lock (on a local file system)
+     * and deletes what runs killed before their first checkpoint left.
+     *
+     * @param defaultJobName the job's identity when {@link StateOptions#JOB_NAME} is not set
+     * @throws JobLock.JobRunningException when another process runs the job
+     */
+    public static DurableState open(Configuration conf, String defaultJobName) throws IOException {
+        String jobName = jobName(conf, defaultJobName);
         int retained = conf.get(StateOptions.RETAINED);
         if (retained < 1) {
             throw new IllegalArgumentException(

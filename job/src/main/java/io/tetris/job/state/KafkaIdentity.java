@@ -33,10 +33,46 @@ public record KafkaIdentity(String clusterId, Map<String, String> topicIds) {
         topicIds = Map.copyOf(topicIds);
     }
 
+    /** How long a start waits for Kafka to answer before it gives up. */
+    static final java.time.Duration WAIT = java.time.Duration.ofMinutes(5);
+
+    /**
+     * Asks the cluster for its id and for the ids of those {@code topics} that exist, waiting (with
+     * a line on {@code log} every so often) while Kafka does not answer: services started together
+     * may find the broker still starting.
+     */
+    public static KafkaIdentity of(
+            KafkaClientSettings kafka, Collection<String> topics, java.io.PrintStream log) {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (true) {
+            try {
+                return of(kafka, topics);
+            } catch (IllegalStateException e) {
+                if (System.nanoTime() > deadline || Thread.currentThread().isInterrupted()) {
+                    throw e;
+                }
+                log.println(
+                        "Waiting for Kafka at "
+                                + kafka.bootstrapServers()
+                                + " ("
+                                + e.getMessage()
+                                + "); trying again for up to "
+                                + WAIT.toMinutes()
+                                + " minutes");
+                try {
+                    Thread.sleep(2_000);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
+    }
+
     /** Asks the cluster for its id and for the ids of those {@code topics} that exist. */
-    public static KafkaIdentity of(KafkaClientSettings kafka, Collection<String> topics) {
+    static KafkaIdentity of(KafkaClientSettings kafka, Collection<String> topics) {
         try (Admin admin = Admin.create(kafka.adminProperties())) {
-            String cluster = admin.describeCluster().clusterId().get(60, TimeUnit.SECONDS);
+            String cluster = admin.describeCluster().clusterId().get(20, TimeUnit.SECONDS);
             Map<String, String> ids = new TreeMap<>();
             var described = admin.describeTopics(List.copyOf(topics)).topicNameValues();
             for (String topic : topics) {

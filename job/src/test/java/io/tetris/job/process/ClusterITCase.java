@@ -77,6 +77,12 @@ class ClusterITCase {
             // Submit; the client's models are gone right after; an injected failure; TM SIGKILL.
             send("a", 48);
             String first = submit();
+            // The same command again while the job runs: refused, naming the running job.
+            try (ChildJvm again =
+                    start("serve-again.log", serveArgs(topics, "cluster", copyOfTheModels()))) {
+                assertThat(again.awaitExit(TIMEOUT)).as(again.tail()).isNotZero();
+                assertThat(again.tail()).contains("is already running on").contains(first);
+            }
             deleteClientModels();
             int atKill = awaitCommitted("a", c -> c >= 12);
             cluster.script("kill-taskmanager");

@@ -9,7 +9,6 @@ import io.tetris.job.kafka.KafkaTopics;
 import io.tetris.job.kafka.TopicNames;
 import java.io.IOException;
 import java.io.RandomAccessFile;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -274,21 +273,6 @@ class ResumeSafetyITCase {
     private static int awaitCommitted(
             BrokerProcess on, TopicNames topics, IntPredicate when, ChildJvm serve)
             throws Exception {
-        long deadline = System.nanoTime() + RUN_TIMEOUT.toNanos();
-        while (System.nanoTime() < deadline) {
-            int committed = TopicReader.readAll(on.settings(), topics.results()).size();
-            if (when.test(committed)) {
-                return committed;
-            }
-            if (!serve.isAlive()) {
-                throw new AssertionError("serve exited; " + serve.tail());
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("results did not arrive in time; " + serve.tail());
-    }
-
-    static String read(Path file) throws IOException {
-        return Files.readString(file, StandardCharsets.UTF_8);
+        return CommittedResults.await(on.settings(), topics.results(), when, serve, RUN_TIMEOUT);
     }
 }

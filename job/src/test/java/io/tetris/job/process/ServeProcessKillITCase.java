@@ -175,7 +175,7 @@ class ServeProcessKillITCase {
                 MixedWorkload.requests("r", from, to, LENGTH_FACTOR));
     }
 
-    /** Polls the committed results until {@code when} holds for their count; returns it. */
+    /** Waits until the first token event of the run is on the tokens topic. */
     private static void awaitFirstTokenEvent(TopicNames topics, ChildJvm serve) throws Exception {
         long deadline = System.nanoTime() + RUN_TIMEOUT.toNanos();
         while (TopicReader.readAll(broker.settings(), topics.tokens()).isEmpty()) {
@@ -188,18 +188,8 @@ class ServeProcessKillITCase {
 
     private static int awaitCommitted(TopicNames topics, IntPredicate when, ChildJvm serve)
             throws Exception {
-        long deadline = System.nanoTime() + RUN_TIMEOUT.toNanos();
-        while (System.nanoTime() < deadline) {
-            int committed = TopicReader.readAll(broker.settings(), topics.results()).size();
-            if (when.test(committed)) {
-                return committed;
-            }
-            if (!serve.isAlive()) {
-                throw new AssertionError("serve exited; " + serve.tail());
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("results did not arrive in time; " + serve.tail());
+        return CommittedResults.await(
+                broker.settings(), topics.results(), when, serve, RUN_TIMEOUT);
     }
 
     private static void awaitErrors(TopicNames topics, int count, ChildJvm serve) throws Exception {
