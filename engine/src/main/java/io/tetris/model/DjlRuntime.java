@@ -5,7 +5,7 @@ package io.tetris.model;
  * telemetry, no probe of cloud metadata addresses (research/stack.md pitfall 4). Called by every
  * entry point into DJL in this package; explicit settings by the operator win.
  */
-final class DjlRuntime {
+public final class DjlRuntime {
 
     private DjlRuntime() {}
 
@@ -22,7 +22,7 @@ final class DjlRuntime {
      * a default 1 MiB thread stack in native code, which kills the JVM with SIGSEGV instead of
      * throwing; Flink task threads and a plain {@code main} have such stacks.
      */
-    static <T> T onLargeStack(String name, java.util.concurrent.Callable<T> task) {
+    public static <T> T onLargeStack(String name, java.util.concurrent.Callable<T> task) {
         java.util.concurrent.atomic.AtomicReference<T> result =
                 new java.util.concurrent.atomic.AtomicReference<>();
         java.util.concurrent.atomic.AtomicReference<Throwable> failure =

@@ -20,7 +20,7 @@ import picocli.CommandLine.Spec;
         name = "models",
         mixinStandardHelpOptions = true,
         description = {"Inspect a model pair."},
-        subcommands = {ModelsCommand.Check.class})
+        subcommands = {ModelsCommand.Check.class, ModelsCommand.Widen.class})
 final class ModelsCommand implements Runnable {
 
     @Spec private CommandSpec spec;
@@ -128,6 +128,7 @@ final class ModelsCommand implements Runnable {
                             m.onnx().withThreads(1, 1));
             PrintWriter out = spec.commandLine().getOut();
             out.println("pair: " + (dir != null || !filesGiven ? models.dir() : m.target()));
+            WidenedPair.describe(Path.of(m.target())).ifPresent(out::println);
             report.lines().forEach(out::println);
             if (report.usable()) {
                 out.println("verdict: usable");
@@ -138,6 +139,70 @@ final class ModelsCommand implements Runnable {
             report.problems().forEach(p -> out.println("  - " + p));
             out.flush();
             return 1;
+        }
+    }
+
+    @Command(
+            name = "widen",
+            mixinStandardHelpOptions = true,
+            description = {
+                "Writes a function-preserving widened copy of a pair's target: every hidden unit,"
+                        + " attention head and MLP neuron repeated FACTOR times, the weights that"
+                        + " read them divided by FACTOR, so the outputs stay the same while the"
+                        + " model has about FACTOR² times the parameters and its decode pass is"
+                        + " bound by memory like a real LLM's. Copies the draft and tokenizer,"
+                        + " then checks on reference prompts that the log-probabilities equal the"
+                        + " source's within 1e-4 and greedy tokens are equal. Deterministic."
+                        + " Exit code 1 when the check fails."
+            })
+    static final class Widen implements Callable<Integer> {
+
+        @Spec private CommandSpec spec;
+
+        @Parameters(
+                index = "0",
+                arity = "0..1",
+                paramLabel = "SOURCE_DIR",
+                description = "The pair to widen (default: the bundled byte-level pair).")
+        Path source;
+
+        @Option(
+                names = "--factor",
+                paramLabel = "M",
+                defaultValue = "8",
+                description =
+                        "How many times each unit is repeated (default: ${DEFAULT-VALUE}: 51 M"
+                                + " parameters, 206 MB from the bundled pair).")
+        int factor;
+
+        @Option(
+                names = "--out",
+                paramLabel = "DIR",
+                description =
+                        "Where the widened pair goes (default: SOURCE_DIR/widened-xM, git-ignored"
+                                + " under models/).")
+        Path out;
+
+        @Option(
+                names = "--check-prompts",
+                paramLabel = "N",
+                defaultValue = "8",
+                description = "Reference prompts checked (default: ${DEFAULT-VALUE}).")
+        int checkPrompts;
+
+        @Option(
+                names = "--check-tokens",
+                paramLabel = "N",
+                defaultValue = "32",
+                description = "Greedy tokens checked per prompt (default: ${DEFAULT-VALUE}).")
+        int checkTokens;
+
+        @Override
+        public Integer call() throws Exception {
+            PrintWriter log = spec.commandLine().getOut();
+            Path from = source != null ? source : ModelsOption.bundledModels();
+            Path to = out != null ? out : from.resolve("widened-x" + factor);
+            return WidenedPair.write(from, to, factor, checkPrompts, checkTokens, log) ? 0 : 1;
         }
     }
 }

@@ -57,7 +57,11 @@ public final class ResultTransactions {
                     (state, ids) -> {
                         if (state != TransactionState.COMPLETE_COMMIT
                                 && state != TransactionState.COMPLETE_ABORT) {
-                            line.append(", ").append(ids.size()).append(" ").append(state);
+                            line.append(", ")
+                                    .append(ids.size())
+                                    .append(" in state ")
+                                    .append(state)
+                                    .append(" (no transaction open, nothing to commit)");
                         }
                     });
             if (!aborted.isEmpty()) {
