@@ -59,9 +59,14 @@ public final class ResultTransactions {
                                 && state != TransactionState.COMPLETE_ABORT) {
                             line.append(", ")
                                     .append(ids.size())
-                                    .append(" in state ")
-                                    .append(state)
-                                    .append(" (no transaction open, nothing to commit)");
+                                    .append(" ")
+                                    .append(
+                                            switch (state) {
+                                                case EMPTY -> "with nothing open";
+                                                case ONGOING, PREPARE_COMMIT ->
+                                                        "open, committed by the job as it restores";
+                                                default -> "in state " + state;
+                                            });
                         }
                     });
             if (!aborted.isEmpty()) {
