@@ -102,6 +102,7 @@ public final class BenchLoop {
         ModelTraffic targetBefore = models.target().model().traffic().copy();
         long start = System.nanoTime();
         long[] lastEnd = {start};
+        double[] phase = new double[3];
         ContinuousBatching.run(
                 order,
                 batch,
@@ -132,6 +133,9 @@ public final class BenchLoop {
                         shadow.observe(round.cost());
                     }
                     RoundTiming t = round.timing();
+                    phase[0] += t.prefillSeconds();
+                    phase[1] += t.draftSeconds();
+                    phase[2] += t.verifySeconds();
                     if (t.draftSteps() > 0) {
                         draftSamples.add(
                                 new StepCostFit.Sample(
@@ -169,7 +173,8 @@ public final class BenchLoop {
                 verifiedBy,
                 acceptedBy,
                 policy.costReport(),
-                shadow == null ? Optional.empty() : Optional.of(shadowScore.report()));
+                shadow == null ? Optional.empty() : Optional.of(shadowScore.report()),
+                new RunResult.Phases(phase[0], phase[1], phase[2]));
     }
 
     private static int[] append(int[] tokens, int token) {

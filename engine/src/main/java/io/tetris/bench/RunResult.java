@@ -26,6 +26,7 @@ import java.util.Optional;
  * @param shadowCost how well the bench's shared online cost model, trained on every round of every
  *     run before this one and on this run's earlier rounds, predicted this run's rounds (measured
  *     runs; empty when simulated)
+ * @param phases where the rounds' time went ({@link Phases#NONE} when simulated)
  */
 public record RunResult(
         double seconds,
@@ -39,7 +40,43 @@ public record RunResult(
         long[] verifiedByRequest,
         long[] acceptedByRequest,
         Optional<CostReport> cost,
-        Optional<CostReport> shadowCost) {
+        Optional<CostReport> shadowCost,
+        Phases phases) {
+
+    /**
+     * Seconds summed over a run's rounds by phase: prefill (prompts of sequences new to the models,
+     * a one-time cost per request), drafting, and verification (the target pass and acceptance).
+     * The rest of the wall time is host work.
+     */
+    public record Phases(double prefillSeconds, double draftSeconds, double verifySeconds) {
+        public static final Phases NONE = new Phases(0, 0, 0);
+    }
+
+    /** Milliseconds per round in each phase; {@code host} is the wall time none of them took. */
+    public record PhaseMillis(double prefill, double draft, double verify, double host) {}
+
+    /**
+     * Output tokens per second of decoding: wall time without prefill, which is what speculation
+     * changes, and which long generations are dominated by.
+     */
+    public double decodeTokensPerSecond() {
+        double decode = seconds - phases.prefillSeconds();
+        return decode <= 0 ? 0 : outputTokens / decode;
+    }
+
+    public PhaseMillis phaseMillisPerRound() {
+        long rounds = stats.rounds();
+        if (rounds == 0) {
+            return new PhaseMillis(0, 0, 0, 0);
+        }
+        double host =
+                seconds - phases.prefillSeconds() - phases.draftSeconds() - phases.verifySeconds();
+        return new PhaseMillis(
+                1e3 * phases.prefillSeconds() / rounds,
+                1e3 * phases.draftSeconds() / rounds,
+                1e3 * phases.verifySeconds() / rounds,
+                1e3 * host / rounds);
+    }
 
     /** Milliseconds inside model runs per round (target pass). */
     public double modelMillisPerRound() {

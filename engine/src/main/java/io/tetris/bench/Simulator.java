@@ -121,7 +121,8 @@ public final class Simulator {
                 verifiedBy,
                 acceptedBy,
                 policy.costReport(),
-                java.util.Optional.empty());
+                java.util.Optional.empty(),
+                RunResult.Phases.NONE);
     }
 
     /** What the round would have measured under {@code cost}: a cost-learning policy's clock. */

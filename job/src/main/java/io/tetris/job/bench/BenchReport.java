@@ -46,7 +46,12 @@ public final class BenchReport {
                     "mean_acceptance_length",
                     "budget_utilisation",
                     "model_ms_per_round",
-                    "host_ms_per_round");
+                    "host_ms_per_round",
+                    "decode_tokens_per_second",
+                    "prefill_ms_per_round",
+                    "draft_ms_per_round",
+                    "verify_ms_per_round",
+                    "other_ms_per_round");
 
     private BenchReport() {}
 
@@ -97,6 +102,11 @@ public final class BenchReport {
             cells.add(fixed(row.budgetUtilisation(), 4));
             cells.add(fixed(row.modelMillisPerRound(), 3));
             cells.add(fixed(row.hostMillisPerRound(), 3));
+            cells.add(fixed(row.decodeTokensPerSecond(), 1));
+            cells.add(fixed(row.phaseMillis().prefill(), 3));
+            cells.add(fixed(row.phaseMillis().draft(), 3));
+            cells.add(fixed(row.phaseMillis().verify(), 3));
+            cells.add(fixed(row.phaseMillis().host(), 3));
             double[] acceptance = acceptance(row);
             for (int p = 0; p < positions; p++) {
                 cells.add(p < acceptance.length ? fixed(acceptance[p], 4) : "");
@@ -143,10 +153,11 @@ public final class BenchReport {
 
     private static void throughputTable(List<BenchRow> rows, StringBuilder out) {
         out.append(
-                "| label | tokens/s (median) | spread (min–max) | tokens/target pass | draft tok"
-                        + " | verified | accepted | VSR | mean acc. len | budget use | model ms/round"
-                        + " | host ms/round |\n");
-        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+                "| label | tokens/s (median) | spread (min–max) | decode tokens/s | tokens/target"
+                        + " pass | draft tok | verified | accepted | VSR | mean acc. len | budget use"
+                        + " | model ms/round | host ms/round | prefill / draft / verify / other"
+                        + " ms/round |\n");
+        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         BenchRow fastest = rows.get(0);
         BenchRow bestVsr = null;
         for (BenchRow row : rows) {
@@ -164,6 +175,7 @@ public final class BenchReport {
                             fixedOrMissing(row.tokensPerSecondMin(), 1)
                                     + "–"
                                     + fixedOrMissing(row.tokensPerSecondMax(), 1),
+                            fixedOrMissing(row.decodeTokensPerSecond(), 1),
                             fixedOrMissing(row.tokensPerTargetPass(), 2),
                             Long.toString(row.draftTokens()),
                             Long.toString(row.verifiedDraftTokens()),
@@ -172,7 +184,14 @@ public final class BenchReport {
                             fixedOrMissing(row.meanAcceptanceLength(), 2),
                             percent(row.budgetUtilisation()),
                             fixedOrMissing(row.modelMillisPerRound(), 2),
-                            fixedOrMissing(row.hostMillisPerRound(), 2));
+                            fixedOrMissing(row.hostMillisPerRound(), 2),
+                            fixedOrMissing(row.phaseMillis().prefill(), 2)
+                                    + " / "
+                                    + fixedOrMissing(row.phaseMillis().draft(), 2)
+                                    + " / "
+                                    + fixedOrMissing(row.phaseMillis().verify(), 2)
+                                    + " / "
+                                    + fixedOrMissing(row.phaseMillis().host(), 2));
             tableRow(cells, row == fastest || row == bestVsr, out);
         }
     }

@@ -1,5 +1,6 @@
 package io.tetris.job.bench;
 
+import io.tetris.bench.RunResult;
 import java.util.Locale;
 
 /**
@@ -23,6 +24,9 @@ import java.util.Locale;
  * @param budgetUtilisation verified draft tokens / verification budget offered
  * @param modelMillisPerRound time inside draft and target model runs per round (median repeat)
  * @param hostMillisPerRound everything else per round: sampling, policy, batching, copies
+ * @param decodeTokensPerSecond median output tokens per second over wall time without prefill
+ * @param phaseMillis per round, the median repeat's prefill, drafting, verification and other
+ *     (host) time
  * @param acceptanceByPosition {@code [position]} accepted / verified draft tokens at each draft
  *     position (0 = first draft token); NaN where nothing was verified at that position
  */
@@ -45,6 +49,8 @@ public record BenchRow(
         double budgetUtilisation,
         double modelMillisPerRound,
         double hostMillisPerRound,
+        double decodeTokensPerSecond,
+        RunResult.PhaseMillis phaseMillis,
         double[] acceptanceByPosition) {
 
     /** Output tokens per target forward pass. */

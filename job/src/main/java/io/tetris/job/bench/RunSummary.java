@@ -50,6 +50,12 @@ public final class RunSummary {
                 s.budgetUtilisation(),
                 medianRun.modelMillisPerRound(),
                 medianRun.hostMillisPerRound(),
+                median(
+                        runs.stream()
+                                .mapToDouble(RunResult::decodeTokensPerSecond)
+                                .sorted()
+                                .toArray()),
+                medianRun.phaseMillisPerRound(),
                 byPosition);
     }
 

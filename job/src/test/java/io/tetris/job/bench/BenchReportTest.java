@@ -42,12 +42,19 @@ class BenchReportTest {
         List<String> lines = Files.readAllLines(directory.resolve("results.csv"));
         assertThat(lines).hasSize(1 + ROWS.size());
         String[] header = lines.get(0).split(",", -1);
-        assertThat(header).hasSize(20 + 5);
+        assertThat(header).hasSize(25 + 5);
         assertThat(header[6]).isEqualTo("tokens_per_second");
         assertThat(header[15]).isEqualTo("verification_success_rate");
         assertThat(header[18]).isEqualTo("model_ms_per_round");
         assertThat(header[19]).isEqualTo("host_ms_per_round");
         assertThat(Arrays.copyOfRange(header, 20, 25))
+                .containsExactly(
+                        "decode_tokens_per_second",
+                        "prefill_ms_per_round",
+                        "draft_ms_per_round",
+                        "verify_ms_per_round",
+                        "other_ms_per_round");
+        assertThat(Arrays.copyOfRange(header, 25, 30))
                 .containsExactly(
                         "acceptance_pos1",
                         "acceptance_pos2",
@@ -64,15 +71,17 @@ class BenchReportTest {
         assertThat(tetris[18]).isEqualTo("12.500");
         assertThat(tetris[19]).isEqualTo("1.250");
         assertThat(Arrays.copyOfRange(tetris, 20, 25))
+                .containsExactly("1543.2", "0.500", "2.000", "10.000", "1.250");
+        assertThat(Arrays.copyOfRange(tetris, 25, 30))
                 .containsExactly("0.9500", "0.8000", "0.7000", "0.5500", "0.4000");
 
         // A NaN position and the positions past a row's window are both empty cells.
         String[] dsd = line(lines, "dsd,dsd,0,0,8,");
-        assertThat(Arrays.copyOfRange(dsd, 20, 25))
+        assertThat(Arrays.copyOfRange(dsd, 25, 30))
                 .containsExactly("0.9000", "0.8500", "0.7000", "", "");
         String[] none = line(lines, "none,none,0,0,1,");
         assertThat(none[15]).isEmpty();
-        assertThat(Arrays.copyOfRange(none, 20, 25)).containsOnly("");
+        assertThat(Arrays.copyOfRange(none, 25, 30)).containsOnly("");
     }
 
     @Test
@@ -93,9 +102,10 @@ class BenchReportTest {
         // Highest VSR (dsd) is bold as well; the others are not.
         assertThat(section8)
                 .contains(
-                        "| **dsd** | **905.0** | **895.0–915.0** | **1.50** | **1000**"
-                                + " | **800** | **664** | **83.0%** | **2.20** | **90.0%**"
-                                + " | **12.50** | **1.25** |");
+                        "| **dsd** | **905.0** | **895.0–915.0** | **1131.3** | **1.50** |"
+                                + " **1000** | **800** | **664** | **83.0%** | **2.20** |"
+                                + " **90.0%** | **12.50** | **1.25** | **0.50 / 2.00 / 10.00 /"
+                                + " 1.25** |");
         assertThat(section8.get(3)).startsWith("| tetris-adaptive | 1100.0 |");
         assertThat(section8.stream().filter(l -> l.contains("**"))).hasSize(2);
 
@@ -103,7 +113,8 @@ class BenchReportTest {
         assertThat(section1.get(2)).startsWith("| **fixed k=3** | **150.2** |");
         assertThat(section1)
                 .contains(
-                        "| none | 90.4 | 80.4–100.4 | 1.50 | 0 | 0 | 0 | – | – | – | 12.50 | 1.25 |");
+                        "| none | 90.4 | 80.4–100.4 | 113.0 | 1.50 | 0 | 0 | 0 | – | – | – | 12.50"
+                                + " | 1.25 | 0.50 / 2.00 / 10.00 / 1.25 |");
 
         String positions = markdown.substring(acceptance);
         assertThat(positions)
@@ -178,6 +189,8 @@ class BenchReportTest {
                 speculates ? 0.9 : NAN,
                 12.5,
                 1.25,
+                tokensPerSecond * 1.25,
+                new io.tetris.bench.RunResult.PhaseMillis(0.5, 2.0, 10.0, 1.25),
                 acceptance);
     }
 

@@ -24,7 +24,8 @@ class BenchStatisticsTest {
                 verified,
                 accepted,
                 Optional.empty(),
-                Optional.empty());
+                Optional.empty(),
+                RunResult.Phases.NONE);
     }
 
     private static RunResult timed(double seconds) {
