@@ -9,7 +9,7 @@ public final class DjlRuntime {
 
     private DjlRuntime() {}
 
-    static void ensureOffline() {
+    public static void ensureOffline() {
         setIfAbsent("ai.djl.offline", "true");
         setIfAbsent("OPT_OUT_TRACKING", "true");
         // DJL NDArray maths is never used here; without this it would load a second engine.

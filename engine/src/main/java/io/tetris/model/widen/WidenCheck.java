@@ -45,6 +45,10 @@ public final class WidenCheck {
 
     private static Result run(Path source, Path widened, List<int[]> prompts, int newTokens)
             throws OrtException {
+        io.tetris.model.DjlRuntime.ensureOffline();
+        // DJL's engine creates ONNX Runtime's environment with its thread settings; created here
+        // first, every later DJL model in this process would fail.
+        ai.djl.engine.Engine.getEngine("OnnxRuntime");
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions();
                 OrtSession a = env.createSession(source.toString(), options);

@@ -318,6 +318,39 @@ class CommandLineITCase {
     }
 
     @Test
+    void modelsWidenWritesACheckedWidenedPairThatModelsCheckTells(@TempDir Path dir)
+            throws Exception {
+        Path out = dir.resolve("wide");
+        Captured widen =
+                capture(
+                        "models",
+                        "widen",
+                        TestModels.dir().toString(),
+                        "--factor",
+                        "2",
+                        "--out",
+                        out.toString(),
+                        "--check-prompts",
+                        "2",
+                        "--check-tokens",
+                        "8");
+        assertThat(widen.code).as(widen.stdout + widen.stderr).isZero();
+        assertThat(widen.stdout)
+                .contains("4 -> 8 heads")
+                .contains("16 steps: max |delta log p| = ")
+                .contains("greedy differs at 0")
+                .contains("Done: " + out);
+        assertThat(out.resolve("draft.onnx")).exists();
+        assertThat(out.resolve("tokenizer.json")).exists();
+        Captured check = capture("models", "check", out.toString());
+        assertThat(check.code).as(check.stderr).isZero();
+        assertThat(check.stdout)
+                .contains("target: widened x2 from models/target.onnx (sha256 ")
+                .contains("4 layers, 8 KV heads of size 32")
+                .contains("verdict: usable");
+    }
+
+    @Test
     void badSettingsFailWithTheOptionNamedAndExitCode2() {
         Captured run =
                 capture("demo", "--models", TestModels.dir().toString(), "--policy", "tetrys");
