@@ -55,7 +55,13 @@ final class WidenedPair {
                             log.println("  " + line);
                             log.flush();
                         });
-        for (String file : List.of("draft.onnx", "tokenizer.json", "eval_prompts.txt")) {
+        for (String file :
+                List.of(
+                        "draft.onnx",
+                        "tokenizer.json",
+                        "eval_prompts.txt",
+                        "bench_prompts.txt",
+                        "bench_prompts_easy.txt")) {
             if (Files.isRegularFile(from.resolve(file))) {
                 Files.copy(
                         from.resolve(file), to.resolve(file), StandardCopyOption.REPLACE_EXISTING);
