@@ -6,6 +6,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
+import io.tetris.core.LogitsTransform;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Path;
@@ -64,8 +65,8 @@ public final class WidenCheck {
                     for (int v = 0; v < p.length; v++) {
                         worst = Math.max(worst, Math.abs(p[v] - q[v]));
                     }
-                    int next = argmax(p);
-                    if (argmax(q) != next) {
+                    int next = LogitsTransform.argmax(p);
+                    if (LogitsTransform.argmax(q) != next) {
                         differences++;
                     }
                     steps++;
@@ -111,37 +112,10 @@ public final class WidenCheck {
             }
             try (OrtSession.Result result = session.run(inputs, java.util.Set.of("logits"))) {
                 float[][][] logits = (float[][][]) result.get(0).getValue();
-                return logSoftmax(logits[0][n - 1]);
+                return LogitsTransform.logSoftmax(logits[0][n - 1]);
             }
         } finally {
             inputs.values().forEach(OnnxTensor::close);
         }
-    }
-
-    private static float[] logSoftmax(float[] logits) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float l : logits) {
-            max = Math.max(max, l);
-        }
-        double sum = 0;
-        for (float l : logits) {
-            sum += Math.exp(l - max);
-        }
-        double log = max + Math.log(sum);
-        float[] out = new float[logits.length];
-        for (int i = 0; i < logits.length; i++) {
-            out[i] = (float) (logits[i] - log);
-        }
-        return out;
-    }
-
-    private static int argmax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) {
-            if (v[i] > v[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 }
