@@ -63,10 +63,22 @@ public final class BenchStatistics {
 
     /** Ratio of {@code a}'s to {@code b}'s tokens/s, paired by repeat. */
     public static Interval throughputRatio(List<RunResult> a, List<RunResult> b) {
+        return ratio(a, b, RunResult::tokensPerSecond);
+    }
+
+    /** Ratio of {@code a}'s to {@code b}'s decode-only tokens/s (prefill left out), paired. */
+    public static Interval decodeRatio(List<RunResult> a, List<RunResult> b) {
+        return ratio(a, b, RunResult::decodeTokensPerSecond);
+    }
+
+    private static Interval ratio(
+            List<RunResult> a,
+            List<RunResult> b,
+            java.util.function.ToDoubleFunction<RunResult> rate) {
         int n = Math.min(a.size(), b.size());
         double[] logs = new double[n];
         for (int r = 0; r < n; r++) {
-            logs[r] = Math.log(a.get(r).tokensPerSecond() / b.get(r).tokensPerSecond());
+            logs[r] = Math.log(rate.applyAsDouble(a.get(r)) / rate.applyAsDouble(b.get(r)));
         }
         double mean = 0;
         for (double x : logs) {

@@ -28,6 +28,34 @@ class BenchStatisticsTest {
                 RunResult.Phases.NONE);
     }
 
+    private static RunResult withPrefill(double seconds, double prefillSeconds) {
+        return new RunResult(
+                seconds,
+                seconds,
+                1000,
+                new SpeculationStats(),
+                Optional.empty(),
+                null,
+                List.of(),
+                List.of(),
+                new long[0],
+                new long[0],
+                Optional.empty(),
+                Optional.empty(),
+                new RunResult.Phases(prefillSeconds, 0, 0));
+    }
+
+    @Test
+    void theDecodeRatioLeavesPrefillOut() {
+        // Same 1 s of prefill in both; decoding takes 1 s against 3 s: 3x decode-only, 2x wall.
+        List<RunResult> fast = List.of(withPrefill(2, 1), withPrefill(2, 1));
+        List<RunResult> slow = List.of(withPrefill(4, 1), withPrefill(4, 1));
+        assertThat(BenchStatistics.decodeRatio(fast, slow).estimate()).isCloseTo(3.0, within(1e-9));
+        assertThat(BenchStatistics.throughputRatio(fast, slow).estimate())
+                .isCloseTo(2.0, within(1e-9));
+        assertThat(fast.get(0).decodeTokensPerSecond()).isCloseTo(1000.0, within(1e-9));
+    }
+
     private static RunResult timed(double seconds) {
         return run(seconds, new long[0], new long[0]);
     }

@@ -405,7 +405,11 @@ class CommandLineITCase {
         root.get("summary").forEach(c -> claims.add(c.get("claim").asText()));
         assertThat(claims)
                 .containsExactlyInAnyOrder(
-                        "adaptive_vs_best", "tetris_vsr_vs_fixed", "predictor", "cost_model");
+                        "speculation_vs_none_decode",
+                        "adaptive_vs_best",
+                        "tetris_vsr_vs_fixed",
+                        "predictor",
+                        "cost_model");
         for (String file :
                 List.of(
                         "results.md",
@@ -423,6 +427,7 @@ class CommandLineITCase {
         }
         assertThat(Files.readString(out.resolve("results.md")))
                 .contains(
+                        "## Speculation against plain decoding",
                         "## tetris-adaptive against every other policy",
                         "## TETRIS against fixed k at equal budget",
                         "## Acceptance predictor",
