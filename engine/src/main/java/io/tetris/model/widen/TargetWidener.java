@@ -81,7 +81,7 @@ public final class TargetWidener {
     }
 
     private Widened run(Path source, Path target) throws IOException {
-        OnnxMl.ModelProto model = OnnxMl.ModelProto.parseFrom(Files.readAllBytes(source));
+        OnnxMl.ModelProto model = io.tetris.model.DecoderSignature.parse(source);
         OnnxMl.GraphProto graph = model.getGraph();
         for (TensorProto t : graph.getInitializerList()) {
             initializers.put(t.getName(), t);
@@ -246,7 +246,7 @@ public final class TargetWidener {
             }
             TensorProto b = initializers.get(other(bias, node.getOutput(0)));
             if (b != null) {
-                put(b, tileColumns(b, 1, (int) b.getDims(0), segments, 1f));
+                put(b, tileColumns(b, 1, (int) b.getDims(0), segments));
             }
         }
         TensorProto rows = tileRows(w);
@@ -254,8 +254,7 @@ public final class TargetWidener {
                 w,
                 logits
                         ? rows
-                        : tileColumns(
-                                rows, (int) rows.getDims(0), (int) w.getDims(1), segments, 1f));
+                        : tileColumns(rows, (int) rows.getDims(0), (int) w.getDims(1), segments));
     }
 
     /** An embedding table [vocabulary, width]: every row tiled. */
@@ -263,7 +262,7 @@ public final class TargetWidener {
         TensorProto table = initializers.get(node.getInput(0));
         if (table != null && table.getDataType() == TensorProto.DataType.FLOAT_VALUE) {
             int columns = (int) table.getDims(1);
-            put(table, tileColumns(table, (int) table.getDims(0), columns, List.of(columns), 1f));
+            put(table, tileColumns(table, (int) table.getDims(0), columns, List.of(columns)));
         }
     }
 
@@ -273,7 +272,7 @@ public final class TargetWidener {
             TensorProto v = initializers.get(input);
             if (v != null && v.getDimsCount() == 1 && !widened.containsKey(input)) {
                 int n = (int) v.getDims(0);
-                put(v, tileColumns(v, 1, n, List.of(n), 1f));
+                put(v, tileColumns(v, 1, n, List.of(n)));
             }
         }
     }
@@ -377,8 +376,7 @@ public final class TargetWidener {
      * Each row's columns, in {@code segments}, become each segment repeated m times: [s0 x m, s1 x
      * m, ...]. A 1-D tensor is one row.
      */
-    private TensorProto tileColumns(
-            TensorProto t, int rows, int columns, List<Integer> segments, float scale) {
+    private TensorProto tileColumns(TensorProto t, int rows, int columns, List<Integer> segments) {
         float[] v = floats(t);
         int wide = columns * m;
         float[] out = new float[rows * wide];
@@ -388,7 +386,7 @@ public final class TargetWidener {
             for (int s : segments) {
                 for (int a = 0; a < m; a++) {
                     for (int j = 0; j < s; j++) {
-                        out[r * wide + to++] = v[r * columns + from + j] * scale;
+                        out[r * wide + to++] = v[r * columns + from + j];
                     }
                 }
                 from += s;

@@ -289,16 +289,12 @@ public final class BenchSummary {
                     continue;
                 }
                 BenchConfig best =
-                        matrix.stream()
-                                .filter(c -> c.kind() != Kind.NONE)
-                                .filter(c -> w.runs().containsKey(key(c, batch)))
-                                .max(
-                                        Comparator.comparingDouble(
-                                                c -> medianDecodeRate(w.runs().get(key(c, batch)))))
-                                .orElse(null);
-                if (best == null) {
-                    continue;
-                }
+                        best(
+                                w,
+                                matrix,
+                                batch,
+                                c -> c.kind() != Kind.NONE,
+                                BenchSummary::medianDecodeRate);
                 List<RunResult> bestRuns = w.runs().get(key(best, batch));
                 var ratio = BenchStatistics.decodeRatio(bestRuns, none);
                 md.append(
@@ -341,10 +337,22 @@ public final class BenchSummary {
             List<BenchConfig> matrix,
             int batch,
             java.util.function.Predicate<BenchConfig> which) {
+        return best(w, matrix, batch, which, BenchSummary::medianRate);
+    }
+
+    /** The configuration among {@code which} with the highest {@code rate} of its repeats. */
+    private static BenchConfig best(
+            Measured w,
+            List<BenchConfig> matrix,
+            int batch,
+            java.util.function.Predicate<BenchConfig> which,
+            java.util.function.ToDoubleFunction<List<RunResult>> rate) {
         return matrix.stream()
                 .filter(which)
                 .filter(c -> w.runs().containsKey(key(c, batch)))
-                .max(Comparator.comparingDouble(c -> medianRate(w.runs().get(key(c, batch)))))
+                .max(
+                        Comparator.comparingDouble(
+                                c -> rate.applyAsDouble(w.runs().get(key(c, batch)))))
                 .orElseThrow();
     }
 

@@ -1,11 +1,11 @@
 package io.tetris.job.cli;
 
 import ai.onnx.proto.OnnxMl;
+import io.tetris.model.DecoderSignature;
 import io.tetris.model.HuggingFaceTextTokenizer;
 import io.tetris.model.widen.TargetWidener;
 import io.tetris.model.widen.WidenCheck;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -127,14 +127,12 @@ final class WidenedPair {
         } catch (IOException e) {
             return Optional.empty();
         }
-        try (InputStream in = Files.newInputStream(target)) {
-            // Only the metadata is wanted, but protobuf reads the whole message; targets that
-            // widening writes are well under a GB.
+        try {
             for (OnnxMl.StringStringEntryProto e :
-                    OnnxMl.ModelProto.parseFrom(in).getMetadataPropsList()) {
+                    DecoderSignature.parse(target).getMetadataPropsList()) {
                 meta.put(e.getKey(), e.getValue());
             }
-        } catch (IOException | RuntimeException e) {
+        } catch (RuntimeException e) {
             return Optional.empty();
         }
         String factor = meta.get(TargetWidener.FACTOR_KEY);

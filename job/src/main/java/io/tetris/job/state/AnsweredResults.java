@@ -1,5 +1,6 @@
 package io.tetris.job.state;
 
+import io.tetris.job.kafka.AdminCalls;
 import io.tetris.job.kafka.KafkaClientSettings;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -76,21 +77,14 @@ public final class AnsweredResults {
             long resumedCheckpoint,
             long sinceMs,
             PrintStream log) {
-        try (Admin admin = Admin.create(kafka.adminProperties())) {
-            ResultTransactions.fenceAfter(admin, transactionalIdPrefix, resumedCheckpoint, log);
-            Map<TopicPartition, Long> end = settledEnds(admin, topic, log);
-            return read(kafka, end, sinceMs);
-        } catch (ExecutionException | TimeoutException e) {
-            throw new IllegalStateException(
-                    "cannot read the results committed after the resumed checkpoint from "
-                            + topic
-                            + ": "
-                            + (e.getCause() == null ? e : e.getCause()),
-                    e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted", e);
-        }
+        return AdminCalls.with(
+                kafka,
+                "read the results committed after the resumed checkpoint from " + topic,
+                admin -> {
+                    ResultTransactions.fenceAfter(
+                            admin, transactionalIdPrefix, resumedCheckpoint, log);
+                    return read(kafka, settledEnds(admin, topic, log), sinceMs);
+                });
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.tetris.job.state;
 
+import io.tetris.job.kafka.AdminCalls;
 import io.tetris.job.kafka.KafkaClientSettings;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -10,8 +11,6 @@ import java.util.Properties;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 
@@ -71,32 +70,25 @@ public record KafkaIdentity(String clusterId, Map<String, String> topicIds) {
 
     /** Asks the cluster for its id and for the ids of those {@code topics} that exist. */
     static KafkaIdentity of(KafkaClientSettings kafka, Collection<String> topics) {
-        try (Admin admin = Admin.create(kafka.adminProperties())) {
-            String cluster = admin.describeCluster().clusterId().get(20, TimeUnit.SECONDS);
-            Map<String, String> ids = new TreeMap<>();
-            var described = admin.describeTopics(List.copyOf(topics)).topicNameValues();
-            for (String topic : topics) {
-                try {
-                    TopicDescription d = described.get(topic).get(60, TimeUnit.SECONDS);
-                    ids.put(topic, d.topicId().toString());
-                } catch (ExecutionException e) {
-                    if (!(e.getCause() instanceof UnknownTopicOrPartitionException)) {
-                        throw e;
+        return AdminCalls.with(
+                kafka,
+                "read the Kafka cluster id and topic ids",
+                admin -> {
+                    String cluster = admin.describeCluster().clusterId().get(20, TimeUnit.SECONDS);
+                    Map<String, String> ids = new TreeMap<>();
+                    var described = admin.describeTopics(List.copyOf(topics)).topicNameValues();
+                    for (String topic : topics) {
+                        try {
+                            TopicDescription d = described.get(topic).get(60, TimeUnit.SECONDS);
+                            ids.put(topic, d.topicId().toString());
+                        } catch (ExecutionException e) {
+                            if (!(e.getCause() instanceof UnknownTopicOrPartitionException)) {
+                                throw e;
+                            }
+                        }
                     }
-                }
-            }
-            return new KafkaIdentity(cluster, ids);
-        } catch (ExecutionException | TimeoutException e) {
-            throw new IllegalStateException(
-                    "cannot read the Kafka cluster id and topic ids from "
-                            + kafka.bootstrapServers()
-                            + ": "
-                            + (e.getCause() == null ? e : e.getCause()),
-                    e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted", e);
-        }
+                    return new KafkaIdentity(cluster, ids);
+                });
     }
 
     /**

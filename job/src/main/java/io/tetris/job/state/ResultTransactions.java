@@ -1,5 +1,6 @@
 package io.tetris.job.state;
 
+import io.tetris.job.kafka.AdminCalls;
 import io.tetris.job.kafka.KafkaClientSettings;
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -29,65 +30,61 @@ public final class ResultTransactions {
      */
     public static String describeResumed(
             KafkaClientSettings kafka, String prefix, long checkpoint) {
-        try (Admin admin = Admin.create(kafka.adminProperties())) {
-            Map<TransactionState, List<String>> byState = new TreeMap<>();
-            for (TransactionListing t : admin.listTransactions().all().get(60, TimeUnit.SECONDS)) {
+        Map<TransactionState, List<String>> byState = new TreeMap<>();
+        try {
+            for (TransactionListing t :
+                    AdminCalls.with(
+                            kafka,
+                            "list the result transactions",
+                            admin -> admin.listTransactions().all().get(60, TimeUnit.SECONDS))) {
                 if (checkpointOf(t.transactionalId(), prefix) == checkpoint) {
                     byState.computeIfAbsent(t.state(), s -> new ArrayList<>())
                             .add(t.transactionalId());
                 }
             }
-            List<String> committed =
-                    byState.getOrDefault(TransactionState.COMPLETE_COMMIT, List.of());
-            List<String> aborted = byState.getOrDefault(TransactionState.COMPLETE_ABORT, List.of());
-            StringBuilder line =
-                    new StringBuilder("Result transactions of checkpoint " + checkpoint + ": ");
-            if (byState.isEmpty()) {
-                return line.append("none known to Kafka (no results in it)").toString();
-            }
-            line.append(committed.size()).append(" committed before the restart");
-            if (!committed.isEmpty()) {
-                line.append(
-                        " (Flink's KafkaCommitter may log 'Unable to commit transaction ... because"
-                                + " its producer is already fenced ... most likely signals data"
-                                + " loss' for them: that is its repeat of a finished commit,"
-                                + " nothing is lost)");
-            }
-            byState.forEach(
-                    (state, ids) -> {
-                        if (state != TransactionState.COMPLETE_COMMIT
-                                && state != TransactionState.COMPLETE_ABORT) {
-                            line.append(", ")
-                                    .append(ids.size())
-                                    .append(" ")
-                                    .append(
-                                            switch (state) {
-                                                case EMPTY -> "with nothing open";
-                                                case ONGOING, PREPARE_COMMIT ->
-                                                        "open, committed by the job as it restores";
-                                                default -> "in state " + state;
-                                            });
-                        }
-                    });
-            if (!aborted.isEmpty()) {
-                line.append("; WARNING: ")
-                        .append(aborted)
-                        .append(
-                                " were aborted before the job could commit them (transaction"
-                                        + " timeout exceeded while it was down?): their results"
-                                        + " are lost");
-            }
-            return line.toString();
-        } catch (ExecutionException | TimeoutException e) {
-            return "Result transactions of checkpoint "
-                    + checkpoint
-                    + ": cannot list them ("
-                    + (e.getCause() == null ? e : e.getCause())
-                    + ")";
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "interrupted";
+        } catch (IllegalStateException e) {
+            return "Result transactions of checkpoint " + checkpoint + ": " + e.getMessage();
         }
+        List<String> committed = byState.getOrDefault(TransactionState.COMPLETE_COMMIT, List.of());
+        List<String> aborted = byState.getOrDefault(TransactionState.COMPLETE_ABORT, List.of());
+        StringBuilder line =
+                new StringBuilder("Result transactions of checkpoint " + checkpoint + ": ");
+        if (byState.isEmpty()) {
+            return line.append("none known to Kafka (no results in it)").toString();
+        }
+        line.append(committed.size()).append(" committed before the restart");
+        if (!committed.isEmpty()) {
+            line.append(
+                    " (Flink's KafkaCommitter may log 'Unable to commit transaction ... because"
+                            + " its producer is already fenced ... most likely signals data"
+                            + " loss' for them: that is its repeat of a finished commit,"
+                            + " nothing is lost)");
+        }
+        byState.forEach(
+                (state, ids) -> {
+                    if (state != TransactionState.COMPLETE_COMMIT
+                            && state != TransactionState.COMPLETE_ABORT) {
+                        line.append(", ")
+                                .append(ids.size())
+                                .append(" ")
+                                .append(
+                                        switch (state) {
+                                            case EMPTY -> "with nothing open";
+                                            case ONGOING, PREPARE_COMMIT ->
+                                                    "open, committed by the job as it restores";
+                                            default -> "in state " + state;
+                                        });
+                    }
+                });
+        if (!aborted.isEmpty()) {
+            line.append("; WARNING: ")
+                    .append(aborted)
+                    .append(
+                            " were aborted before the job could commit them (transaction"
+                                    + " timeout exceeded while it was down?): their results"
+                                    + " are lost");
+        }
+        return line.toString();
     }
 
     /**

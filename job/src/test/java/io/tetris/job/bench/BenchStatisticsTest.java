@@ -12,6 +12,11 @@ import org.junit.jupiter.api.Test;
 class BenchStatisticsTest {
 
     private static RunResult run(double seconds, long[] verified, long[] accepted) {
+        return run(seconds, 0, verified, accepted);
+    }
+
+    private static RunResult run(
+            double seconds, double prefillSeconds, long[] verified, long[] accepted) {
         return new RunResult(
                 seconds,
                 seconds,
@@ -25,24 +30,11 @@ class BenchStatisticsTest {
                 accepted,
                 Optional.empty(),
                 Optional.empty(),
-                RunResult.Phases.NONE);
+                new RunResult.Phases(prefillSeconds, 0, 0));
     }
 
     private static RunResult withPrefill(double seconds, double prefillSeconds) {
-        return new RunResult(
-                seconds,
-                seconds,
-                1000,
-                new SpeculationStats(),
-                Optional.empty(),
-                null,
-                List.of(),
-                List.of(),
-                new long[0],
-                new long[0],
-                Optional.empty(),
-                Optional.empty(),
-                new RunResult.Phases(prefillSeconds, 0, 0));
+        return run(seconds, prefillSeconds, new long[0], new long[0]);
     }
 
     @Test
