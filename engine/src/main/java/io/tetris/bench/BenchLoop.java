@@ -6,6 +6,7 @@ import io.tetris.core.policy.CostScore;
 import io.tetris.core.policy.OnlineCostModel;
 import io.tetris.core.policy.RoundCost;
 import io.tetris.core.policy.StepCostFit;
+import io.tetris.core.policy.StepCostModel;
 import io.tetris.engine.ContinuousBatching;
 import io.tetris.engine.Drafter;
 import io.tetris.engine.Progress;
@@ -144,10 +145,12 @@ public final class BenchLoop {
                                         t.meanContextLength(),
                                         t.draftSeconds() / t.draftSteps()));
                     }
+                    // A pass costs its mean tokens per row: the runner skips the padding.
                     verifySamples.add(
                             new StepCostFit.Sample(
                                     t.batchSize(),
-                                    t.verifyTokensPerSequence(),
+                                    StepCostModel.meanTokensPerSequence(
+                                            t.batchSize(), round.cost().verifiedTokens()),
                                     t.meanContextLength(),
                                     t.verifySeconds()));
                 });

@@ -6,8 +6,8 @@ package io.tetris.engine;
  * @param batchSize sequences in the round
  * @param meanContextLength mean committed tokens per sequence
  * @param draftSteps batched draft-model steps taken (the longest draft)
- * @param verifyTokensPerSequence new tokens per sequence in the padded verification pass (longest
- *     verified draft plus one)
+ * @param verifyTokensPerSequence new tokens of the verification pass's longest row (its verified
+ *     drafts plus one)
  * @param prefillSeconds prompts of sequences new to the models, before the draft steps and the
  *     verification pass
  * @param draftSeconds drafting

@@ -114,7 +114,8 @@ public final class OnnxLanguageModel implements LanguageModel {
                                         : null,
                                 options.deviceId(),
                                 options.logitsGraph(),
-                                options.kvCache() == OnnxModelOptions.KvCacheMode.NATIVE);
+                                options.kvCache() == OnnxModelOptions.KvCacheMode.NATIVE,
+                                options.packRows());
             } catch (OrtException | RuntimeException e) {
                 throw new IllegalArgumentException(
                         "cannot set up native KV caches for "

@@ -17,6 +17,8 @@ import java.util.Properties;
  * @param kvCache where the KV caches live between forward passes
  * @param logitsGraph with native caches, reduce the logits with the ONNX graph even when they lie
  *     in host memory (always so in device memory); lets the CPU run and test a GPU's path
+ * @param packRows with native caches, multiply the weights by a pass's real tokens only, not by the
+ *     padding of rows shorter than the longest (see {@code PackedRows}); false pads, as before
  */
 public record OnnxModelOptions(
         int maxContext,
@@ -25,7 +27,8 @@ public record OnnxModelOptions(
         ExecutionProvider executionProvider,
         int deviceId,
         KvCacheMode kvCache,
-        boolean logitsGraph)
+        boolean logitsGraph,
+        boolean packRows)
         implements java.io.Serializable {
 
     /** Where a model keeps its KV caches between forward passes. */
@@ -108,12 +111,26 @@ public record OnnxModelOptions(
     /** CPU (or CUDA in a gpu build) with ONNX Runtime's thread defaults. */
     public static OnnxModelOptions defaults(int maxContext) {
         return new OnnxModelOptions(
-                maxContext, 0, 0, ExecutionProvider.buildDefault(), 0, KvCacheMode.NATIVE, false);
+                maxContext,
+                0,
+                0,
+                ExecutionProvider.buildDefault(),
+                0,
+                KvCacheMode.NATIVE,
+                false,
+                true);
     }
 
     public OnnxModelOptions withThreads(int intraOp, int interOp) {
         return new OnnxModelOptions(
-                maxContext, intraOp, interOp, executionProvider, deviceId, kvCache, logitsGraph);
+                maxContext,
+                intraOp,
+                interOp,
+                executionProvider,
+                deviceId,
+                kvCache,
+                logitsGraph,
+                packRows);
     }
 
     public OnnxModelOptions withKvCache(KvCacheMode mode) {
@@ -124,7 +141,8 @@ public record OnnxModelOptions(
                 executionProvider,
                 deviceId,
                 mode,
-                logitsGraph);
+                logitsGraph,
+                packRows);
     }
 
     public OnnxModelOptions withLogitsGraph(boolean graph) {
@@ -135,6 +153,19 @@ public record OnnxModelOptions(
                 executionProvider,
                 deviceId,
                 kvCache,
-                graph);
+                graph,
+                packRows);
+    }
+
+    public OnnxModelOptions withPackRows(boolean pack) {
+        return new OnnxModelOptions(
+                maxContext,
+                intraOpThreads,
+                interOpThreads,
+                executionProvider,
+                deviceId,
+                kvCache,
+                logitsGraph,
+                pack);
     }
 }

@@ -117,7 +117,8 @@ public record TetrisConfig(
                                 provider,
                                 device,
                                 kvCache,
-                                false),
+                                false,
+                                conf.get(TetrisOptions.PACK_ROWS)),
                         conf.get(TetrisOptions.MODEL_CHECK_AT_SUBMIT),
                         conf.get(TetrisOptions.MODEL_SHIPPED_FOLDERS));
 

@@ -104,6 +104,18 @@ public final class TetrisOptions {
                                     + " Java heap every pass; the previous engine, slower, kept as"
                                     + " a reference).");
 
+    public static final ConfigOption<Boolean> PACK_ROWS =
+            ConfigOptions.key("tetris.model.pack-rows")
+                    .booleanType()
+                    .defaultValue(true)
+                    .withDescription(
+                            "With native KV caches, multiply each pass's weights by its real tokens"
+                                    + " only: a verification pass whose rows verify different"
+                                    + " numbers of drafts then costs what its tokens cost, as with"
+                                    + " variable-length attention on a GPU, not as if every row"
+                                    + " were as long as the longest. false pads every row to the"
+                                    + " longest (the earlier engine; for comparison).");
+
     public static final ConfigOption<Integer> DEVICE_ID =
             ConfigOptions.key("tetris.model.device-id")
                     .intType()

@@ -22,8 +22,8 @@ import java.util.Optional;
  *       speculation) included and favoured by the no-speculation bonus.
  *   <li><b>Verification.</b> The TETRIS order over the estimates ranks every drafted token once;
  *       the policy verifies the prefix that maximises expected tokens per predicted round time,
- *       none included, and, because our runner pads a batch to its longest row, also tries capping
- *       every row at each length so one confident outlier cannot stretch the whole batch.
+ *       none included; it also tries capping every row at each length, so that where a pass costs
+ *       its longest row (a padding runner, attention) one confident outlier cannot stretch it.
  *   <li><b>Exploration.</b> While speculation is off, a round after {@value #PROBE_INTERVAL} drafts
  *       and verifies {@value #PROBE_LENGTH} tokens for the {@value #PROBE_ROWS} requests it knows
  *       least (the wait doubling after each probe, to {@value #MAX_PROBE_INTERVAL}, until a

@@ -7,14 +7,15 @@ import java.util.Objects;
  * A step-cost model learned from the loop's own timed rounds, shaped like the real cost.
  *
  * <p>A table over running batch (one cell per size up to {@value #EXACT_BATCHES}, power-of-two
- * buckets above) and tokens per sequence of a pass (one cell per count) holds, per cell, a low
- * quantile ({@value #QUANTILE}) of the log-ratios of measured to prior-predicted time over the
- * cell's last {@value #WINDOW} rounds. A prediction is the prior's (which carries the dependence on
- * context) times that ratio. Why a table and not a fit: real step times are neither linear nor
- * smooth (a GPU's tile quantisation makes them a staircase in tokens, a CPU's caches make them
- * bend), and a low quantile per cell shrugs off the outliers of a shared machine. A cell never
- * measured borrows the ratio of the nearest measured cell, preferring the one above (a step up is
- * then predicted, never missed), and predictions are made non-decreasing in tokens per sequence.
+ * buckets above) and mean new tokens per sequence of a pass (one cell per count, rounded) holds,
+ * per cell, a low quantile ({@value #QUANTILE}) of the log-ratios of measured to prior-predicted
+ * time over the cell's last {@value #WINDOW} rounds. A prediction is the prior's (which carries the
+ * dependence on context) times that ratio. Why a table and not a fit: real step times are neither
+ * linear nor smooth (a GPU's tile quantisation makes them a staircase in tokens, a CPU's caches
+ * make them bend), and a low quantile per cell shrugs off the outliers of a shared machine. A cell
+ * never measured borrows the ratio of the nearest measured cell, preferring the one above (a step
+ * up is then predicted, never missed), and predictions are made non-decreasing in tokens per
+ * sequence.
  */
 public final class OnlineCostModel implements StepCostModel {
 
@@ -102,19 +103,15 @@ public final class OnlineCostModel implements StepCostModel {
                     Math.log(round.draftSeconds() / predicted));
         }
         if (round.verifySeconds() > 0 && round.verifyTokensPerSequence() > 0) {
-            int t = cell(round.verifyTokensPerSequence());
+            int longest = round.verifyTokensPerSequence() - 1;
             double predicted =
-                    prior.verifySeconds(
-                            round.batchSize(),
-                            round.verifiedTokens(),
-                            round.verifyTokensPerSequence() - 1,
-                            ctx);
+                    prior.verifySeconds(round.batchSize(), round.verifiedTokens(), longest, ctx);
             add(
                     verify,
                     measuredVerify,
                     nearestVerify,
                     b,
-                    t,
+                    tokenCell(round.batchSize(), round.verifiedTokens()),
                     Math.log(round.verifySeconds() / predicted));
         }
     }
@@ -169,13 +166,15 @@ public final class OnlineCostModel implements StepCostModel {
     public double verifySeconds(
             int batchSize, int totalDraftTokens, int longestRow, double meanContextLength) {
         int b = bucket(batchSize);
-        int last = cell(longestRow + 1);
-        double best = 0;
-        // Non-decreasing in tokens: no pass predicts less than one with shorter rows.
-        for (int t = 0; t <= last; t++) {
-            int longest = t == last ? longestRow : t;
-            int total = Math.min(totalDraftTokens, batchSize * longest);
-            best = Math.max(best, cellSeconds(b, t, batchSize, total, longest, meanContextLength));
+        int last = tokenCell(batchSize, totalDraftTokens);
+        double best =
+                cellSeconds(b, last, batchSize, totalDraftTokens, longestRow, meanContextLength);
+        // Non-decreasing in tokens: no pass predicts less than one with fewer tokens per row.
+        for (int t = 0; t < last; t++) {
+            best =
+                    Math.max(
+                            best,
+                            cellSeconds(b, t, batchSize, batchSize * t, t, meanContextLength));
         }
         return best;
     }
@@ -191,10 +190,15 @@ public final class OnlineCostModel implements StepCostModel {
         if (at == null) {
             return prior.verifySeconds(batchSize, total, longest, meanContextLength);
         }
-        int rows = Math.max(longest, at[1]);
-        int tokens = Math.min(batchSize * rows, total + batchSize * (rows - longest));
-        return prior.verifySeconds(batchSize, tokens, rows, meanContextLength)
+        int tokens = Math.max(total, batchSize * at[1]);
+        return prior.verifySeconds(batchSize, tokens, Math.max(longest, at[1]), meanContextLength)
                 * Math.exp(verify[at[0]][at[1]].typical());
+    }
+
+    /** The token cell of a pass: its mean new tokens per sequence, rounded. */
+    private static int tokenCell(int batchSize, int totalDraftTokens) {
+        return cell(
+                (int) Math.round(StepCostModel.meanTokensPerSequence(batchSize, totalDraftTokens)));
     }
 
     private static void add(

@@ -8,8 +8,8 @@ package io.tetris.core.policy;
  * @param draftRows sequences that drafted (a draft step runs these, not the whole batch)
  * @param draftSteps batched draft-model steps taken
  * @param draftSeconds all of them
- * @param verifyTokensPerSequence new tokens per sequence in the verification pass (longest verified
- *     row plus one; our runner pads to it)
+ * @param verifyTokensPerSequence new tokens of the longest row of the verification pass (its
+ *     verified drafts plus one); the pass costs its mean ({@code verifiedTokens / batchSize + 1})
  * @param verifiedTokens draft tokens verified over all rows
  * @param verifySeconds the verification pass
  * @param otherSeconds the rest of the round's wall time: prefill of prompts (and of draft caches

@@ -27,13 +27,19 @@ public interface StepCostModel {
     /**
      * Seconds for one target pass verifying a ragged allocation: {@code totalDraftTokens} draft
      * tokens over {@code batchSize} sequences, the longest row holding {@code longestRow}, plus one
-     * bonus position per sequence. The default is our ONNX runner's cost: it pads every row of a
-     * batch to the longest, so the pass costs as if every sequence verified {@code longestRow}.
-     * Engines with variable-length attention (vLLM's MQA scorer) pay for the total instead.
+     * bonus position per sequence. The default is our ONNX runner's cost, which multiplies the
+     * weights by the real tokens only (tetris.model.pack-rows, as variable-length attention on a
+     * GPU does): the pass costs its mean tokens per sequence, whatever the longest row.
      */
     default double verifySeconds(
             int batchSize, int totalDraftTokens, int longestRow, double meanContextLength) {
-        return verifySeconds(batchSize, longestRow + 1, meanContextLength);
+        return verifySeconds(
+                batchSize, meanTokensPerSequence(batchSize, totalDraftTokens), meanContextLength);
+    }
+
+    /** New tokens per sequence of a pass, on average: its draft tokens plus one per sequence. */
+    static double meanTokensPerSequence(int batchSize, int totalDraftTokens) {
+        return batchSize < 1 ? 1 : (totalDraftTokens + batchSize) / (double) batchSize;
     }
 
     /** A whole round: {@code draftLength} draft steps, then one verification pass. */

@@ -115,7 +115,8 @@ public final class ResidentKvBatch implements AutoCloseable {
      * external data), and a batch over it that owns the session: with {@code inPlace} and a graph
      * {@link SharedKvRewrite} knows, passes write into the caches; otherwise the attention mask is
      * made resident ({@link ResidentMask}) and each pass's {@code present} outputs become the
-     * caches. Call on a large-stack thread.
+     * caches; with {@code packRows} the weight products skip the padding ({@link PackedRows}). Call
+     * on a large-stack thread.
      */
     public static ResidentKvBatch open(
             OrtApiShim ort,
@@ -126,10 +127,14 @@ public final class ResidentKvBatch implements AutoCloseable {
             String kvDevice,
             int deviceId,
             boolean logitsGraph,
-            boolean inPlace) {
+            boolean inPlace,
+            boolean packRows) {
         OnnxMl.ModelProto model = ExportAdapter.adapt(parsed, signature);
         OnnxMl.ModelProto shared = inPlace ? SharedKvRewrite.rewrite(model, signature) : null;
         OnnxMl.ModelProto rewritten = shared != null ? shared : ResidentMask.rewrite(model);
+        if (packRows) {
+            rewritten = PackedRows.rewrite(rewritten);
+        }
         OrtSession session;
         try {
             // Weights kept in external files are found next to the model, as when loaded by path.

@@ -69,8 +69,27 @@ class AdaptiveTetrisPolicyTest {
 
     @Test
     void underPaddingOneConfidentRowDoesNotStretchTheWholeBatch() {
-        // Our runner pads every row to the longest: a column costs 3 x 0.3 ms on a 1 ms pass.
-        LinearStepCostModel padded = new LinearStepCostModel(0, 0, 0, 1e-3, 3e-4, 0);
+        // A runner that pads every row to the longest (tetris.model.pack-rows=false): a column
+        // costs 3 x 0.3 ms on a 1 ms pass.
+        LinearStepCostModel linear = new LinearStepCostModel(0, 0, 0, 1e-3, 3e-4, 0);
+        StepCostModel padded =
+                new StepCostModel() {
+                    @Override
+                    public double draftStepSeconds(int batchSize, double context) {
+                        return 0;
+                    }
+
+                    @Override
+                    public double verifySeconds(int batchSize, double tokens, double context) {
+                        return linear.verifySeconds(batchSize, tokens, context);
+                    }
+
+                    @Override
+                    public double verifySeconds(
+                            int batchSize, int total, int longest, double context) {
+                        return verifySeconds(batchSize, longest + 1.0, context);
+                    }
+                };
         AdaptiveTetrisPolicy p = policy(padded);
         RoundShape shape = new RoundShape(3, 40);
         p.draftLength(shape);

@@ -129,7 +129,8 @@ class SharedKvRewriteTest {
                 null,
                 0,
                 false,
-                inPlace);
+                inPlace,
+                true);
     }
 
     private static int[] tokens(int n, int seed) {

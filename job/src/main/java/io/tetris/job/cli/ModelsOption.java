@@ -28,6 +28,14 @@ final class ModelsOption {
                             + " or heap (the previous engine); same as tetris.model.kv-cache.")
     String kvCache;
 
+    @Option(
+            names = "--pad-rows",
+            description =
+                    "Pad every row of a pass to the longest instead of multiplying the weights by"
+                            + " the real tokens only (the earlier engine, for comparison); same as"
+                            + " tetris.model.pack-rows=false.")
+    boolean padRows;
+
     /** The chosen folder, or the bundled one. */
     Path dir() {
         return models != null ? models : bundledModels();
@@ -41,6 +49,9 @@ final class ModelsOption {
         conf.set(TetrisOptions.TOKENIZER, dir.resolve("tokenizer.json").toString());
         if (kvCache != null) {
             conf.set(TetrisOptions.KV_CACHE, kvCache);
+        }
+        if (padRows) {
+            conf.set(TetrisOptions.PACK_ROWS, false);
         }
     }
 
