@@ -48,12 +48,14 @@ public final class Drafter implements DraftStep {
         int[][] tokens = new int[n][]; // [batch][drafted_i]
         float[][][] probs = new float[n][][]; // [batch][drafted_i][vocab]
         double[][] logProbs = new double[n][]; // [batch][drafted_i]
+        double[][] margins = new double[n][]; // [batch][drafted_i]
         int[] target = new int[n];
         for (int i = 0; i < n; i++) {
             target[i] = Math.max(0, Math.min(draftLength, batch.get(i).maxDraft()));
             tokens[i] = new int[target[i]];
             probs[i] = new float[target[i]][];
             logProbs[i] = new double[target[i]];
+            margins[i] = new double[target[i]];
         }
         int[] length = new int[n];
         boolean[] stopped = new boolean[n];
@@ -79,6 +81,7 @@ public final class Drafter implements DraftStep {
                 }
                 SequenceView s = batch.get(i);
                 int token;
+                margins[i][step] = next[i].argmaxLogProb()[0] - next[i].runnerUpLogProb()[0];
                 if (s.params().greedy()) {
                     token = next[i].argmax()[0];
                     logProbs[i][step] = next[i].argmaxLogProb()[0];
@@ -107,8 +110,9 @@ public final class Drafter implements DraftStep {
                 tokens[i] = Arrays.copyOf(tokens[i], length[i]);
                 probs[i] = Arrays.copyOf(probs[i], length[i]);
                 logProbs[i] = Arrays.copyOf(logProbs[i], length[i]);
+                margins[i] = Arrays.copyOf(margins[i], length[i]);
             }
         }
-        return new Drafts(tokens, probs, logProbs);
+        return new Drafts(tokens, probs, logProbs, margins);
     }
 }

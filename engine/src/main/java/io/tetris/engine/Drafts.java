@@ -9,5 +9,23 @@ package io.tetris.engine;
  * @param logProbs {@code [batch][drafted_i]} the draft's confidence in each token, what TETRIS
  *     ranks by: log q of the token under the sampling distribution, or under the untempered
  *     distribution for greedy sequences (whose sampling distribution is one-hot)
+ * @param margins {@code [batch][drafted_i]} how far the draft's most likely token led the runner-up
+ *     where it drafted (log-probability gap; NaN where not known): a greedy row's other confidence
+ *     signal, since its distribution stays in the model
  */
-public record Drafts(int[][] tokens, float[][][] probs, double[][] logProbs) {}
+public record Drafts(int[][] tokens, float[][][] probs, double[][] logProbs, double[][] margins) {
+
+    /** Drafts without margins (a replayed trace, tests). */
+    public Drafts(int[][] tokens, float[][][] probs, double[][] logProbs) {
+        this(tokens, probs, logProbs, nan(logProbs));
+    }
+
+    private static double[][] nan(double[][] shape) {
+        double[][] out = new double[shape.length][];
+        for (int i = 0; i < shape.length; i++) {
+            out[i] = new double[shape[i].length];
+            java.util.Arrays.fill(out[i], Double.NaN);
+        }
+        return out;
+    }
+}

@@ -109,7 +109,8 @@ public final class Round {
                                 drafts.logProbs(),
                                 drafts.probs(),
                                 groups(),
-                                weights()),
+                                weights(),
+                                drafts.margins()),
                         shape());
         allocateNanos = System.nanoTime() - start;
         return this;

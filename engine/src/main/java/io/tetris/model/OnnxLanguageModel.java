@@ -233,11 +233,14 @@ public final class OnnxLanguageModel implements LanguageModel {
             }
             int[] argmax = new int[rows.length];
             float[] best = new float[rows.length];
+            float[] second = new float[rows.length];
             for (int j = 0; j < rows.length; j++) {
                 argmax[j] = LogitsTransform.argmax(rows[j]);
-                best[j] = (float) (rows[j][argmax[j]] - LogitsTransform.logSumExp(rows[j]));
+                double logZ = LogitsTransform.logSumExp(rows[j]);
+                best[j] = (float) (rows[j][argmax[j]] - logZ);
+                second[j] = (float) (NextTokens.runnerUp(rows[j], argmax[j]) - logZ);
             }
-            next[b] = new NextTokens(null, argmax, best);
+            next[b] = new NextTokens(null, argmax, best, second);
         }
         return next;
     }

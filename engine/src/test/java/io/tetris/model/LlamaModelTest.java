@@ -33,7 +33,8 @@ class LlamaModelTest extends OnnxLanguageModelContract {
 
     @Test
     void greedyRowsOfALargerVocabularyAreReducedOffTheJavaHeap() {
-        // 12 bytes per greedy position whatever the vocabulary; above 512 entries the reduction
+        // 16 bytes per greedy position whatever the vocabulary (argmax, its log-probability and
+        // the runner-up's); above 512 entries the reduction
         // runs as a graph (one more run per pass) instead of reading each row in Java.
         for (OnnxLanguageModel model : java.util.List.of(target, draft)) {
             model.extend(java.util.List.of(new LanguageModel.Extension("reduced", bytes("Hi"))));
@@ -42,7 +43,7 @@ class LlamaModelTest extends OnnxLanguageModelContract {
                     java.util.List.of(
                             new LanguageModel.Extension("reduced", bytes("abc"), 3, true)));
             ModelTraffic after = model.traffic();
-            assertThat(after.logitBytesOut - before.logitBytesOut).isEqualTo(3 * 12);
+            assertThat(after.logitBytesOut - before.logitBytesOut).isEqualTo(3 * 16);
             assertThat(after.runs - before.runs).isEqualTo(2);
             model.release("reduced");
         }

@@ -18,6 +18,9 @@ import java.util.Map;
  *   <li>the draft log-probability of the token and of the window before it;
  *   <li>the draft position (one-hot, deeper ones pooled);
  *   <li>the entropy of the draft distribution where it was computed (sampled rows);
+ *   <li>the draft's lead of its most likely token over the runner-up where it drafted the token
+ *       (every row: greedy rows get it from the model's logits reduction): a draft torn between two
+ *       tokens is often overruled by the target even where its top token looks likely;
  *   <li>the request's own recent acceptance (a decayed rate shrunk towards its group's), the
  *       feature that tells an easy request from a hard one whatever the draft believes;
  *   <li>the drafted token's own acceptance so far (per token id, shrunk towards its group's): some
@@ -39,7 +42,7 @@ public final class AcceptancePredictor {
     public static final int POSITIONS = 6;
 
     private static final int GROUPS = 2;
-    private static final int FEATURES = 11 + POSITIONS;
+    private static final int FEATURES = 13 + POSITIONS;
     private static final double LEARNING_RATE = 0.05;
     private static final double MIN_P = 0.01;
     private static final double REQUEST_DECAY = 0.97;
@@ -117,7 +120,8 @@ public final class AcceptancePredictor {
                 double lp = clampLog(lps[j]);
                 double entropy = c.entropy(i, j);
                 double tokenRate = tokenRate(c.tokens()[i][j], g);
-                double[] x = features(lp, before, j, entropy, rate, known, tokenRate);
+                double[] x =
+                        features(lp, before, j, entropy, c.margin(i, j), rate, known, tokenRate);
                 double s = sigmoid(offset(lp) + dot(weights[g], x));
                 features[i][j] = x;
                 scores[i][j] = s;
@@ -279,6 +283,7 @@ public final class AcceptancePredictor {
             double before,
             int position,
             double entropy,
+            double margin,
             double rate,
             boolean known,
             double tokenRate) {
@@ -297,7 +302,12 @@ public final class AcceptancePredictor {
         double t = Math.max(1e-3, Math.min(1 - 1e-3, tokenRate));
         x[9] = t - 0.5;
         x[10] = Math.log(t / (1 - t)) / 4;
-        x[11 + Math.min(position, POSITIONS - 1)] = 1;
+        if (!Double.isNaN(margin)) {
+            double m = Math.max(0, margin);
+            x[11] = Math.min(m, 8) / 4;
+            x[12] = Math.exp(-m); // the runner-up's probability over the top token's
+        }
+        x[13 + Math.min(position, POSITIONS - 1)] = 1;
         return x;
     }
 

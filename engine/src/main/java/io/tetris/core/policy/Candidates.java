@@ -12,6 +12,8 @@ package io.tetris.core.policy;
  *     reduced to the top token inside the model)
  * @param groups {@code [batch]} calibration group: 0 greedy, 1 sampled
  * @param weights {@code [batch]} priority weights, each above 0
+ * @param margins {@code [batch][drafted_i]} the draft's log-probability lead of its most likely
+ *     token over the runner-up where it drafted each token (NaN where not known), or null rows
  */
 public record Candidates(
         String[] ids,
@@ -19,7 +21,8 @@ public record Candidates(
         double[][] logProbs,
         float[][][] distributions,
         int[] groups,
-        double[] weights) {
+        double[] weights,
+        double[][] margins) {
 
     public Candidates {
         int n = logProbs.length;
@@ -27,9 +30,30 @@ public record Candidates(
                 || tokens.length != n
                 || distributions.length != n
                 || groups.length != n
-                || weights.length != n) {
+                || weights.length != n
+                || margins.length != n) {
             throw new IllegalArgumentException("candidates need one id, group and weight per row");
         }
+    }
+
+    /** Candidates whose margins are not known. */
+    public Candidates(
+            String[] ids,
+            int[][] tokens,
+            double[][] logProbs,
+            float[][][] distributions,
+            int[] groups,
+            double[] weights) {
+        this(ids, tokens, logProbs, distributions, groups, weights, new double[logProbs.length][]);
+    }
+
+    /**
+     * The draft's lead of its most likely token over the runner-up (in nats) where it drafted token
+     * {@code j} of row {@code i}; NaN where not known.
+     */
+    public double margin(int i, int j) {
+        double[] row = margins[i];
+        return row == null || j >= row.length ? Double.NaN : row[j];
     }
 
     /** Anonymous candidates (row numbers as ids, no token ids or distributions). */

@@ -11,9 +11,9 @@ import java.nio.FloatBuffer;
 
 /**
  * Reduces a pass's logits where they were computed, so only what sampling needs crosses to the
- * host: for each wanted position its argmax and the argmax's log-probability, plus the full
- * log-softmax rows of the positions that sample. A greedy position thus costs 12 bytes out, not a
- * vocabulary row.
+ * host: for each wanted position its argmax, the argmax's log-probability and the runner-up's, plus
+ * the full log-softmax rows of the positions that sample. A greedy position thus costs 16 bytes
+ * out, not a vocabulary row.
  *
  * <p>In device memory this is a small ONNX graph run on the model's execution provider:
  *
@@ -21,6 +21,7 @@ import java.nio.FloatBuffer;
  * picked   = LogSoftmax(Gather(logits [n][vocab], wanted [w]), axis 1)   -> [w][vocab]
  * argmax   = ArgMax(picked, axis 1)        -> [w]  (first index among equals)
  * best     = ReduceMax(picked, axis 1)     -> [w]
+ * second   = Gather(TopK(picked, 2, axis 1).values, 1, axis 1)  -> [w]  (the runner-up)
  * logprobs = Gather(picked, full [s])      -> [s][vocab]
  * </pre>
  *
@@ -37,6 +38,9 @@ final class LogitsReducer implements AutoCloseable {
     private static final String PICKED = "picked";
     static final String ARGMAX = "argmax";
     static final String BEST = "best";
+    static final String SECOND = "second";
+    private static final String TOP = "top";
+    private static final String TOP_INDICES = "top_indices";
     static final String LOGPROBS = "logprobs";
 
     private final OrtApiShim ort;
@@ -45,8 +49,12 @@ final class LogitsReducer implements AutoCloseable {
     private Memory wantedBuffer;
     private Memory fullBuffer;
 
-    /** What came back: {@code argmax [w]}, {@code best [w]}, {@code logProbs [s][vocab]}. */
-    record Reduced(long[] argmax, float[] best, float[][] logProbs, long bytesOut) {}
+    /**
+     * What came back: {@code argmax [w]}, {@code best [w]}, {@code second [w]} (the runner-up's
+     * log-probability), {@code logProbs [s][vocab]}.
+     */
+    record Reduced(
+            long[] argmax, float[] best, float[] second, float[][] logProbs, long bytesOut) {}
 
     private LogitsReducer(OrtApiShim ort, BoundGraph graph) {
         this.ort = ort;
@@ -111,6 +119,7 @@ final class LogitsReducer implements AutoCloseable {
             ort.clearBoundOutputs(binding);
             ort.bindOutputToDevice(binding, ARGMAX, cpuInfo);
             ort.bindOutputToDevice(binding, BEST, cpuInfo);
+            ort.bindOutputToDevice(binding, SECOND, cpuInfo);
             ort.bindOutputToDevice(binding, LOGPROBS, cpuInfo);
             graph.run();
             outputs = ort.boundOutputValues(binding, allocator);
@@ -119,10 +128,12 @@ final class LogitsReducer implements AutoCloseable {
             float[] best = new float[w];
             ort.tensorData(outputs[0]).read(0, argmax, 0, w);
             ort.tensorData(outputs[1]).read(0, best, 0, w);
+            float[] second = new float[w];
+            ort.tensorData(outputs[2]).read(0, second, 0, w);
             float[][] logProbs = new float[full.length][vocab];
             if (full.length > 0) {
                 FloatBuffer rows =
-                        ort.tensorData(outputs[2])
+                        ort.tensorData(outputs[3])
                                 .getByteBuffer(0, (long) full.length * vocab * Float.BYTES)
                                 .order(ByteOrder.nativeOrder())
                                 .asFloatBuffer();
@@ -130,7 +141,7 @@ final class LogitsReducer implements AutoCloseable {
                     rows.get(row);
                 }
             }
-            return new Reduced(argmax, best, logProbs, bytesOut(w, full.length, vocab));
+            return new Reduced(argmax, best, second, logProbs, bytesOut(w, full.length, vocab));
         } finally {
             if (outputs != null) {
                 for (Pointer p : outputs) {
@@ -154,6 +165,7 @@ final class LogitsReducer implements AutoCloseable {
         int w = wanted.length;
         long[] argmax = new long[w];
         float[] best = new float[w];
+        float[] second = new float[w];
         float[][] logProbs = new float[full.length][];
         float[] row = new float[vocab];
         int f = 0;
@@ -165,6 +177,7 @@ final class LogitsReducer implements AutoCloseable {
             double logZ = LogitsTransform.logSumExp(target);
             argmax[i] = a;
             best[i] = (float) (target[a] - logZ);
+            second[i] = (float) (io.tetris.model.NextTokens.runnerUp(target, a) - logZ);
             if (keep) {
                 for (int v = 0; v < vocab; v++) {
                     target[v] = (float) (target[v] - logZ);
@@ -172,11 +185,11 @@ final class LogitsReducer implements AutoCloseable {
                 logProbs[f++] = target;
             }
         }
-        return new Reduced(argmax, best, logProbs, bytesOut(w, full.length, vocab));
+        return new Reduced(argmax, best, second, logProbs, bytesOut(w, full.length, vocab));
     }
 
     private static long bytesOut(int wanted, int full, int vocab) {
-        return (long) wanted * (Long.BYTES + Float.BYTES) + (long) full * vocab * Float.BYTES;
+        return (long) wanted * (Long.BYTES + 2 * Float.BYTES) + (long) full * vocab * Float.BYTES;
     }
 
     @Override
@@ -202,6 +215,7 @@ final class LogitsReducer implements AutoCloseable {
                 .addInput(OnnxGraphs.value(FULL, DataType.INT64, "s"))
                 .addOutput(OnnxGraphs.value(ARGMAX, DataType.INT64, "w"))
                 .addOutput(OnnxGraphs.value(BEST, DataType.FLOAT, "w"))
+                .addOutput(OnnxGraphs.value(SECOND, DataType.FLOAT, "w"))
                 .addOutput(OnnxGraphs.value(LOGPROBS, DataType.FLOAT, "s", "vocab"))
                 .addNode(
                         OnnxGraphs.node("Gather", PICKED_LOGITS, LOGITS, WANTED)
@@ -215,6 +229,26 @@ final class LogitsReducer implements AutoCloseable {
                         OnnxGraphs.node("ReduceMax", BEST, PICKED)
                                 .addAttribute(axes1)
                                 .addAttribute(flat))
+                .addInitializer(
+                        OnnxMl.TensorProto.newBuilder()
+                                .setName("two")
+                                .setDataType(DataType.INT64.getNumber())
+                                .addDims(1)
+                                .addInt64Data(2))
+                .addInitializer(
+                        OnnxMl.TensorProto.newBuilder()
+                                .setName("one")
+                                .setDataType(DataType.INT64.getNumber())
+                                .addInt64Data(1))
+                .addNode(
+                        OnnxMl.NodeProto.newBuilder()
+                                .setOpType("TopK")
+                                .addInput(PICKED)
+                                .addInput("two")
+                                .addOutput(TOP)
+                                .addOutput(TOP_INDICES)
+                                .addAttribute(axis1))
+                .addNode(OnnxGraphs.node("Gather", SECOND, TOP, "one").addAttribute(axis1))
                 .addNode(
                         OnnxGraphs.node("Gather", LOGPROBS, PICKED, FULL)
                                 .addAttribute(OnnxGraphs.intAttribute("axis", 0)));

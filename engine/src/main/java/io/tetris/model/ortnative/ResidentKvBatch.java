@@ -833,15 +833,17 @@ public final class ResidentKvBatch implements AutoCloseable {
             int n = e.returned();
             int[] argmax = new int[n];
             float[] best = new float[n];
+            float[] second = new float[n];
             float[][] rows = e.greedy() ? null : new float[n][];
             for (int j = 0; j < n; j++, w++) {
                 argmax[j] = (int) reduced.argmax()[w];
                 best[j] = reduced.best()[w];
+                second[j] = reduced.second()[w];
                 if (rows != null) {
                     rows[j] = reduced.logProbs()[f++];
                 }
             }
-            out[b] = new NextTokens(rows, argmax, best);
+            out[b] = new NextTokens(rows, argmax, best, second);
         }
     }
 

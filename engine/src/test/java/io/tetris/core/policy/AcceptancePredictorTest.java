@@ -65,6 +65,59 @@ class AcceptancePredictorTest {
         assertThat(p.planningRate(ids[0], 0, 0)).isBetween(0.0, 0.99);
     }
 
+    /**
+     * Greedy drafts of equal probability, accepted when the draft was sure of its choice (a wide
+     * lead over the runner-up) and mostly rejected when it was torn: only the margin tells them
+     * apart, and the predictor must learn to (without it, every estimate is alike).
+     */
+    @Test
+    void learnsFromTheDraftsLeadOverTheRunnerUp() {
+        for (boolean withMargins : new boolean[] {true, false}) {
+            AcceptancePredictor p = new AcceptancePredictor(0.6);
+            Random rng = new Random(11);
+            int rows = 16;
+            for (int round = 0; round < 300; round++) {
+                String[] ids = new String[rows];
+                double[][] lps = new double[rows][1];
+                double[][] margins = new double[rows][1];
+                boolean[] sure = new boolean[rows];
+                for (int i = 0; i < rows; i++) {
+                    ids[i] = "r" + round + "-" + i;
+                    lps[i][0] = Math.log(0.6);
+                    sure[i] = rng.nextBoolean();
+                    // 0.6 against 0.05 or against 0.35
+                    margins[i][0] = sure[i] ? Math.log(12) : Math.log(0.6 / 0.35);
+                }
+                Candidates c = Candidates.of(ids, lps, new int[rows]);
+                if (withMargins) {
+                    c =
+                            new Candidates(
+                                    c.ids(),
+                                    c.tokens(),
+                                    lps,
+                                    c.distributions(),
+                                    c.groups(),
+                                    c.weights(),
+                                    margins);
+                }
+                var prediction = p.predict(c);
+                int[] accepted = new int[rows];
+                for (int i = 0; i < rows; i++) {
+                    accepted[i] = rng.nextDouble() < (sure[i] ? 0.9 : 0.3) ? 1 : 0;
+                }
+                int[] verified = new int[rows];
+                java.util.Arrays.fill(verified, 1);
+                p.observe(prediction, verified, accepted);
+            }
+            double auc = p.report().predicted().auc();
+            if (withMargins) {
+                assertThat(auc).as("with margins").isGreaterThan(0.75);
+            } else {
+                assertThat(auc).as("without margins").isBetween(0.4, 0.6);
+            }
+        }
+    }
+
     @Test
     void aRequestsOwnHistoryMovesItsPlanningRate() {
         AcceptancePredictor p = new AcceptancePredictor(0.5);

@@ -134,11 +134,12 @@ class ResidentKvBatchTest {
                 assertThat(one.kvBytesCrossed).isZero();
             }
             // One greedy step: batch x 1 token in (ids, positions, the new mask column), batch x
-            // (argmax, its log-probability) out, not a vocabulary row each, at 64 and 384 cached
+            // (argmax, its log-probability, the runner-up's) out, not a vocabulary row each, at 64
+            // and 384 cached
             // tokens alike: the mask of the cached columns stays where the caches are.
             assertThat(tokens[1]).isEqualTo(tokens[0]).isEqualTo(2L * batch * Long.BYTES + writeAt);
             assertThat(masks[1]).isEqualTo(masks[0]).isEqualTo(batch * Long.BYTES);
-            assertThat(logits[1]).isEqualTo(logits[0]).isEqualTo(batch * 12L);
+            assertThat(logits[1]).isEqualTo(logits[0]).isEqualTo(batch * 16L);
             // A rollback sends the columns it turned into holes, once.
             for (int i = 0; i < batch; i++) {
                 model.truncate("c" + i, model.cachedLength("c" + i) - 2);
