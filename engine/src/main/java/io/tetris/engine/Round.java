@@ -129,7 +129,7 @@ public final class Round {
 
     /** Step 5: tells the policy how the round went and adds it to {@code stats}. */
     public Round apply(BudgetPolicy policy, SpeculationStats stats) {
-        policy.observe(outcome.verified(), outcome.accepted());
+        policy.observe(outcome.verified(), outcome.accepted(), outcome.targetMargins());
         for (int i = 0; i < outcome.emitted().length; i++) {
             stats.observeSequence(
                     drafts.tokens()[i].length, outcome.verified()[i], outcome.accepted()[i]);

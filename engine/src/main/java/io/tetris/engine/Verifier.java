@@ -62,14 +62,17 @@ public final class Verifier implements VerifyStep {
         int[][] emitted = new int[n][];
         int[] accepted = new int[n];
         float[][] logProbs = new float[n][]; // [batch][emitted_i]
+        double[] margins = new double[n];
         for (int i = 0; i < n; i++) {
             SequenceView s = batch.get(i);
             int[] proposed = Arrays.copyOf(drafts.tokens()[i], verify[i]);
+            margins[i] = margin(next[i], proposed.length);
             if (s.params().greedy()) {
                 emitted[i] = SpeculativeSampling.verifyGreedy(next[i].argmax(), proposed);
                 // Every emitted token is the target's argmax at its position.
                 logProbs[i] = Arrays.copyOf(next[i].argmaxLogProb(), emitted[i].length);
                 accepted[i] = emitted[i].length - 1;
+                margins[i] = margin(next[i], emitted[i].length - 1);
                 continue;
             }
             float[][] rows = next[i].logProbs(); // [count + 1][vocab]
@@ -90,11 +93,17 @@ public final class Verifier implements VerifyStep {
                                         s.seed(), s.tokens().length, CounterRng.Purpose.VERIFY));
             }
             accepted[i] = emitted[i].length - 1;
+            margins[i] = margin(next[i], emitted[i].length - 1);
             logProbs[i] = new float[emitted[i].length];
             for (int j = 0; j < emitted[i].length; j++) {
                 logProbs[i][j] = rows[j][emitted[i][j]];
             }
         }
-        return new Verified(emitted, verify.clone(), accepted, logProbs);
+        return new Verified(emitted, verify.clone(), accepted, logProbs, margins);
+    }
+
+    /** The target's lead of its top token over the runner-up at position {@code at}. */
+    private static double margin(NextTokens next, int at) {
+        return next.argmaxLogProb()[at] - next.runnerUpLogProb()[at];
     }
 }

@@ -42,7 +42,7 @@ public final class AcceptancePredictor {
     public static final int POSITIONS = 6;
 
     private static final int GROUPS = 2;
-    private static final int FEATURES = 13 + POSITIONS;
+    private static final int FEATURES = 15 + POSITIONS;
     private static final double LEARNING_RATE = 0.05;
     private static final double MIN_P = 0.01;
     private static final double REQUEST_DECAY = 0.97;
@@ -63,7 +63,8 @@ public final class AcceptancePredictor {
     private final double initialAcceptance;
     private final Map<Integer, double[]> tokenRates =
             new java.util.HashMap<>(); // id -> {acc, seen}
-    private final Map<String, double[]> requests = // id -> {accepted, seen, estimate EWMA}
+    // id -> {accepted, seen, estimate EWMA, the target's last margin}
+    private final Map<String, double[]> requests =
             new LinkedHashMap<>(64, 0.75f, true) {
                 @Override
                 protected boolean removeEldestEntry(Map.Entry<String, double[]> eldest) {
@@ -121,7 +122,16 @@ public final class AcceptancePredictor {
                 double entropy = c.entropy(i, j);
                 double tokenRate = tokenRate(c.tokens()[i][j], g);
                 double[] x =
-                        features(lp, before, j, entropy, c.margin(i, j), rate, known, tokenRate);
+                        features(
+                                lp,
+                                before,
+                                j,
+                                entropy,
+                                c.margin(i, j),
+                                seen == null ? Double.NaN : seen[3],
+                                rate,
+                                known,
+                                tokenRate);
                 double s = sigmoid(offset(lp) + dot(weights[g], x));
                 features[i][j] = x;
                 scores[i][j] = s;
@@ -137,7 +147,8 @@ public final class AcceptancePredictor {
                 if (j == 0) {
                     // The request's own first-position estimates, against its group's there.
                     double[] h =
-                            requests.computeIfAbsent(c.ids()[i], id -> new double[] {0, 0, -1});
+                            requests.computeIfAbsent(
+                                    c.ids()[i], id -> new double[] {0, 0, -1, Double.NaN});
                     h[2] = h[2] < 0 ? estimates[i][j] : 0.7 * h[2] + 0.3 * estimates[i][j];
                 }
             }
@@ -152,9 +163,23 @@ public final class AcceptancePredictor {
      * @param accepted {@code [batch]} of those, accepted
      */
     public void observe(Prediction prediction, int[] verified, int[] accepted) {
+        observe(prediction, verified, accepted, null);
+    }
+
+    /**
+     * Like {@link #observe(Prediction, int[], int[])}, remembering for each request how sure the
+     * target was where it stopped ({@code targetMargins [batch]}, NaN where not known; null for
+     * none), which its next round's estimates use.
+     */
+    public void observe(
+            Prediction prediction, int[] verified, int[] accepted, double[] targetMargins) {
         Candidates c = prediction.candidates();
         for (int i = 0; i < verified.length; i++) {
             int g = group(c.groups()[i]);
+            if (targetMargins != null && !Double.isNaN(targetMargins[i])) {
+                requests.computeIfAbsent(c.ids()[i], id -> new double[] {0, 0, -1, Double.NaN})[3] =
+                        targetMargins[i];
+            }
             // Tokens after the first rejection say nothing about conditional acceptance.
             int scored = Math.min(verified[i], Math.min(accepted[i] + 1, c.logProbs()[i].length));
             double[] history = null;
@@ -182,7 +207,9 @@ public final class AcceptancePredictor {
                 groupSeen[g]++;
                 groupAccepted[g] += y;
                 if (history == null) {
-                    history = requests.computeIfAbsent(c.ids()[i], id -> new double[] {0, 0, -1});
+                    history =
+                            requests.computeIfAbsent(
+                                    c.ids()[i], id -> new double[] {0, 0, -1, Double.NaN});
                 }
                 history[0] = REQUEST_DECAY * history[0] + y;
                 history[1] = REQUEST_DECAY * history[1] + 1;
@@ -284,6 +311,7 @@ public final class AcceptancePredictor {
             int position,
             double entropy,
             double margin,
+            double targetMargin,
             double rate,
             boolean known,
             double tokenRate) {
@@ -307,7 +335,12 @@ public final class AcceptancePredictor {
             x[11] = Math.min(m, 8) / 4;
             x[12] = Math.exp(-m); // the runner-up's probability over the top token's
         }
-        x[13 + Math.min(position, POSITIONS - 1)] = 1;
+        if (!Double.isNaN(targetMargin)) {
+            double m = Math.max(0, targetMargin);
+            x[13] = Math.min(m, 8) / 4;
+            x[14] = Math.exp(-m);
+        }
+        x[15 + Math.min(position, POSITIONS - 1)] = 1;
         return x;
     }
 

@@ -400,13 +400,18 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
 
     @Override
     public void observe(int[] verified, int[] accepted) {
+        observe(verified, accepted, null);
+    }
+
+    @Override
+    public void observe(int[] verified, int[] accepted, double[] targetMargins) {
         lastRows = verified.length;
         lastTokens = lastRows;
         for (int a : accepted) {
             lastTokens += a;
         }
         if (last != null) {
-            predictor.observe(last, verified, accepted);
+            predictor.observe(last, verified, accepted, targetMargins);
             last = null;
         }
     }

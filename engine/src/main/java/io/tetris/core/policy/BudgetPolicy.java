@@ -73,6 +73,16 @@ public interface BudgetPolicy {
      */
     default void observe(int[] verified, int[] accepted) {}
 
+    /**
+     * Feedback after verification, with how sure the target was where each sequence stopped.
+     *
+     * @param targetMargins {@code [batch]} the target's log-probability lead of its top token over
+     *     the runner-up at the last emitted position (NaN where not known)
+     */
+    default void observe(int[] verified, int[] accepted, double[] targetMargins) {
+        observe(verified, accepted);
+    }
+
     /** The round's measured time, after {@link #observe}, for policies that learn costs. */
     default void observeCost(RoundCost cost) {}
 

@@ -71,8 +71,13 @@ final class TetrisPolicy implements BudgetPolicy {
 
     @Override
     public void observe(int[] verified, int[] accepted) {
+        observe(verified, accepted, null);
+    }
+
+    @Override
+    public void observe(int[] verified, int[] accepted, double[] targetMargins) {
         if (last != null) {
-            predictor.observe(last, verified, accepted);
+            predictor.observe(last, verified, accepted, targetMargins);
             last = null;
         }
     }
