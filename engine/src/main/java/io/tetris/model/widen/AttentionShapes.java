@@ -47,7 +47,7 @@ final class AttentionShapes {
     /**
      * @param kvHeads the KV heads of the cache inputs
      * @param headDim the head size of the cache inputs
-     * @param constant a Constant node's tensor by its output, failing for anything else
+     * @param constant a Constant node's tensor by its output, null for a computed value
      * @param rewritten where the widened constants go, by output name
      */
     AttentionShapes(
@@ -188,10 +188,8 @@ final class AttentionShapes {
 
     /** A one-number int64 constant's value, or -1 when {@code name} is computed. */
     private long value(String name) {
-        TensorProto t;
-        try {
-            t = constant.apply(name);
-        } catch (IllegalStateException computed) {
+        TensorProto t = constant.apply(name);
+        if (t == null) {
             return -1;
         }
         long[] v = TensorData.longs(t); // the source's value, also when already rewritten

@@ -50,7 +50,6 @@ public final class TargetWidener {
     private final Map<String, TensorProto> widened = new HashMap<>();
     private final Map<String, TensorProto> constants = new HashMap<>();
     private final Map<String, OnnxMl.NodeProto> producers = new HashMap<>();
-    private AttentionShapes shapes;
 
     private TargetWidener(int factor, Consumer<String> progress) {
         if (factor < 2) {
@@ -121,7 +120,8 @@ public final class TargetWidener {
         }
         int[] cache = cacheHeads(graph);
         int kvHeads = cache[0];
-        shapes = new AttentionShapes(m, kvHeads, cache[1], this::constant, constants);
+        AttentionShapes shapes =
+                new AttentionShapes(m, kvHeads, cache[1], this::constantOrNull, constants);
         for (OnnxMl.NodeProto node : graph.getNodeList()) {
             switch (node.getOpType()) {
                 case "MatMul" -> matMul(node, graph);
@@ -374,11 +374,19 @@ public final class TargetWidener {
     }
 
     private TensorProto constant(String name) {
-        OnnxMl.NodeProto node = producers.get(name);
-        if (node == null || !node.getOpType().equals("Constant")) {
+        TensorProto t = constantOrNull(name);
+        if (t == null) {
             throw new IllegalStateException("'" + name + "' is not a constant");
         }
-        return node.getAttribute(0).getT();
+        return t;
+    }
+
+    /** The tensor of the Constant node that outputs {@code name}, or null when it is computed. */
+    private TensorProto constantOrNull(String name) {
+        OnnxMl.NodeProto node = producers.get(name);
+        return node == null || !node.getOpType().equals("Constant")
+                ? null
+                : node.getAttribute(0).getT();
     }
 
     /** The one consumer of {@code output} if it is of {@code opType}. */

@@ -1,9 +1,13 @@
 package io.tetris.model.widen;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.onnx.proto.OnnxMl;
 import io.tetris.model.BundledModels;
+import io.tetris.model.DecoderSignature;
 import io.tetris.model.HuggingFaceTextTokenizer;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -87,6 +91,41 @@ class LlamaWidenerTest {
                 .contains("\"head_dim\": 32")
                 .contains("\"rms_norm_eps\": 1e-05")
                 .contains("\"hidden_size\": 256");
+    }
+
+    @Test
+    void aGroupingThatDoesNotMatchTheHeadsIsRefusedByName() throws Exception {
+        // The fp32 target with its first grouped-query reshape, [B, 2 KV heads, 2, T, 32], told to
+        // make groups of 4: no consistent widening exists, and the message says which shape.
+        OnnxMl.ModelProto model =
+                DecoderSignature.parse(BundledModels.llama("fp32").resolve("target.onnx"));
+        OnnxMl.GraphProto.Builder graph = model.getGraph().toBuilder();
+        String group =
+                graph.getNodeList().stream()
+                        .filter(n -> n.getOpType().equals("Concat") && n.getInputCount() == 5)
+                        .findFirst()
+                        .orElseThrow()
+                        .getInput(2);
+        for (int i = 0; i < graph.getNodeCount(); i++) {
+            OnnxMl.NodeProto node = graph.getNode(i);
+            if (node.getOpType().equals("Constant") && node.getOutput(0).equals(group)) {
+                OnnxMl.TensorProto four =
+                        TensorData.longTensor(node.getAttribute(0).getT(), new long[] {4});
+                graph.setNode(
+                        i,
+                        node.toBuilder()
+                                .setAttribute(0, node.getAttribute(0).toBuilder().setT(four)));
+            }
+        }
+        Path file = dir.resolve("regrouped.onnx");
+        try (OutputStream out = Files.newOutputStream(file)) {
+            model.toBuilder().setGraph(graph).build().writeTo(out);
+        }
+        assertThatThrownBy(() -> TargetWidener.widen(file, dir.resolve("x.onnx"), 2, s -> {}))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("cannot widen")
+                .hasMessageContaining(
+                        "query heads grouped 4 per KV head, but 4 query heads and 2 KV heads");
     }
 
     /** The last prompts of the held-out bench file, which the CLI's check does not use. */
