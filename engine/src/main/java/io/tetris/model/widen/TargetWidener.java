@@ -2,11 +2,8 @@ package io.tetris.model.widen;
 
 import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.TensorProto;
-import com.google.protobuf.ByteString;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -22,13 +19,19 @@ import java.util.function.Consumer;
  * copy has about m² times the parameters: its decode pass reads enough weights to be bound by
  * memory bandwidth, as a real LLM's is, which the small bundled target is not.
  *
- * <p>Layer norms commute with tiling (the mean and variance of [x, ..., x] are those of x); the
- * head size is unchanged, so the attention scale and positions are too. m a power of two keeps the
- * division exact.
+ * <p>Layer norms and RMS norms commute with tiling (the mean and variance, or the mean square, of
+ * [x, ..., x] are those of x), so their weights are tiled; the head size is unchanged, so the
+ * attention scale and rotary positions are too. Grouped-query attention keeps its grouping ({@link
+ * AttentionShapes}): the KV heads are repeated as the query heads are. A gated MLP's gate and up
+ * neurons are repeated alike, and the down projection reads them divided by m. m a power of two
+ * keeps the division exact, in fp32 and in fp16 (whose weights stay fp16, divided in float).
  *
- * <p>The graph is the export of {@code models/make_models.py} (learned positions, LayerNorm, fused
- * qkv projection split three ways, GELU MLP, untied head): each weight's role is read from the
- * graph around it, and anything not recognised stops the rewrite with its name.
+ * <p>Two exports are known: {@code models/make_models.py} (learned positions, LayerNorm, fused qkv
+ * projection split three ways, GELU MLP, untied head) and {@code models/llama/make_llama.py}
+ * (rotary positions, RMSNorm, separate q, k and v projections, grouped-query attention, SiLU-gated
+ * MLP, and tied embeddings, which the export writes as a separate transposed head matrix: that copy
+ * is divided by m as any reading weight). Each weight's role is read from the graph around it, and
+ * anything not recognised stops the rewrite with its name.
  */
 public final class TargetWidener {
 
@@ -57,8 +60,20 @@ public final class TargetWidener {
         this.progress = progress;
     }
 
-    /** What was written. */
-    public record Widened(Path file, long parameters, long sourceParameters, int heads) {}
+    /**
+     * What was written.
+     *
+     * @param heads the widened model's query heads
+     * @param kvHeads its KV heads (as many as the query heads without grouped-query attention)
+     * @param fp16 whether its weights are fp16
+     */
+    public record Widened(
+            Path file,
+            long parameters,
+            long sourceParameters,
+            int heads,
+            int kvHeads,
+            boolean fp16) {}
 
     /**
      * Reads {@code source}, writes its widened copy to {@code target} (and {@code target}.data when
@@ -75,14 +90,23 @@ public final class TargetWidener {
                             + source
                             + ": "
                             + e.getMessage()
-                            + " (widening knows the layout of models/make_models.py exports)",
+                            + " (widening knows the layouts of the models/make_models.py and"
+                            + " models/llama/make_llama.py exports)",
                     e);
         }
     }
 
     private Widened run(Path source, Path target) throws IOException {
         OnnxMl.ModelProto model = io.tetris.model.DecoderSignature.parse(source);
-        OnnxMl.GraphProto graph = model.getGraph();
+        Path dir = source.toAbsolutePath().getParent();
+        boolean sourceExternal = false;
+        OnnxMl.GraphProto.Builder loaded = model.getGraph().toBuilder();
+        for (int i = 0; i < loaded.getInitializerCount(); i++) {
+            TensorProto t = loaded.getInitializer(i);
+            sourceExternal |= t.getDataLocation() == TensorProto.DataLocation.EXTERNAL;
+            loaded.setInitializer(i, TensorData.loaded(t, dir));
+        }
+        OnnxMl.GraphProto graph = loaded.build();
         for (TensorProto t : graph.getInitializerList()) {
             initializers.put(t.getName(), t);
         }
@@ -94,23 +118,29 @@ public final class TargetWidener {
                 producers.put(output, node);
             }
         }
-        int heads = -1;
+        int[] cache = cacheHeads(graph);
+        int kvHeads = cache[0];
+        AttentionShapes shapes =
+                new AttentionShapes(m, kvHeads, cache[1], this::constantOrNull, constants);
         for (OnnxMl.NodeProto node : graph.getNodeList()) {
             switch (node.getOpType()) {
                 case "MatMul" -> matMul(node, graph);
                 case "Gather" -> embedding(node);
                 case "Mul", "Add" -> vector(node);
                 case "Split" -> splitSizes(node);
-                case "Reshape" -> heads = Math.max(heads, headCount(node));
+                case "Reshape" -> shapes.reshape(node, producer(node.getInput(1)));
                 default -> {}
             }
         }
+        int heads = shapes.heads();
         long sourceParameters = 0;
         long parameters = 0;
+        boolean fp16 = false;
         for (TensorProto t : graph.getInitializerList()) {
-            if (t.getDataType() != TensorProto.DataType.FLOAT_VALUE) {
+            if (!TensorData.isWeight(t)) {
                 continue;
             }
+            fp16 |= t.getDataType() == TensorProto.DataType.FLOAT16_VALUE;
             if (!widened.containsKey(t.getName())) {
                 throw new IllegalStateException(
                         "the role of weight '"
@@ -119,12 +149,8 @@ public final class TargetWidener {
                                 + t.getDimsList()
                                 + " is not recognised");
             }
-            sourceParameters += count(t);
-            parameters += count(widened.get(t.getName()));
-        }
-        if (heads < 0) {
-            throw new IllegalStateException(
-                    "cannot widen " + source + ": no attention heads found");
+            sourceParameters += TensorData.count(t);
+            parameters += TensorData.count(widened.get(t.getName()));
         }
         progress.accept(
                 "widened "
@@ -137,7 +163,10 @@ public final class TargetWidener {
                         + heads
                         + " -> "
                         + heads * m
-                        + " heads");
+                        + " heads"
+                        + (kvHeads == heads
+                                ? ""
+                                : ", " + kvHeads + " -> " + kvHeads * m + " KV heads"));
 
         OnnxMl.GraphProto.Builder out = graph.toBuilder().clearInitializer().clearValueInfo();
         for (int i = 0; i < out.getNodeCount(); i++) {
@@ -154,7 +183,8 @@ public final class TargetWidener {
         }
         widenCacheShapes(out.getInputBuilderList());
         widenCacheShapes(out.getOutputBuilderList());
-        boolean external = parameters * 4 > EXTERNAL_DATA_BYTES;
+        // Weights apart as the source keeps them, and always past protobuf's limit.
+        boolean external = sourceExternal || parameters * (fp16 ? 2 : 4) > EXTERNAL_DATA_BYTES;
         Files.createDirectories(target.toAbsolutePath().getParent());
         Path data = target.resolveSibling(target.getFileName() + ".data");
         Files.deleteIfExists(data);
@@ -202,18 +232,47 @@ public final class TargetWidener {
                                 "%.1f MB",
                                 Files.size(target) / 1e6 + (external ? Files.size(data) / 1e6 : 0))
                         + ")");
-        return new Widened(target, parameters, sourceParameters, heads * m);
+        return new Widened(target, parameters, sourceParameters, heads * m, kvHeads * m, fp16);
     }
 
-    /** The source's folder and file name and the start of its SHA-256, to tell it again. */
+    /** The KV heads and head size of the cache inputs, [batch, KV heads, past, head size]. */
+    private static int[] cacheHeads(OnnxMl.GraphProto graph) {
+        for (OnnxMl.ValueInfoProto input : graph.getInputList()) {
+            var dims = input.getType().getTensorType().getShape().getDimList();
+            if (input.getName().startsWith("past_key_values.")
+                    && dims.size() == 4
+                    && dims.get(1).hasDimValue()
+                    && dims.get(3).hasDimValue()) {
+                return new int[] {(int) dims.get(1).getDimValue(), (int) dims.get(3).getDimValue()};
+            }
+        }
+        throw new IllegalStateException(
+                "no cache input past_key_values.* [batch, KV heads, past, head size]");
+    }
+
+    /**
+     * The source's path from its {@code models} folder (else its folder and file name) and the
+     * start of the SHA-256 of it and its external data file, to tell it again.
+     */
     private static String describeSource(Path source) throws IOException {
-        String name =
-                source.toAbsolutePath().getParent().getFileName() + "/" + source.getFileName();
+        Path absolute = source.toAbsolutePath().normalize();
+        Path from = absolute.getParent().getParent();
+        for (Path p = absolute.getParent(); p != null && p.getParent() != null; p = p.getParent()) {
+            if (p.getFileName().toString().equals("models")) {
+                from = p.getParent();
+                break;
+            }
+        }
+        String name = from == null ? absolute.toString() : from.relativize(absolute).toString();
         try {
-            byte[] digest =
-                    java.security.MessageDigest.getInstance("SHA-256")
-                            .digest(Files.readAllBytes(source));
-            return name
+            java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+            sha.update(Files.readAllBytes(source));
+            Path data = source.resolveSibling(source.getFileName() + ".data");
+            if (Files.isRegularFile(data)) {
+                sha.update(Files.readAllBytes(data));
+            }
+            byte[] digest = sha.digest();
+            return name.replace('\\', '/')
                     + " (sha256 "
                     + java.util.HexFormat.of().formatHex(digest).substring(0, 16)
                     + ")";
@@ -260,7 +319,7 @@ public final class TargetWidener {
     /** An embedding table [vocabulary, width]: every row tiled. */
     private void embedding(OnnxMl.NodeProto node) {
         TensorProto table = initializers.get(node.getInput(0));
-        if (table != null && table.getDataType() == TensorProto.DataType.FLOAT_VALUE) {
+        if (table != null && TensorData.isWeight(table)) {
             int columns = (int) table.getDims(1);
             put(table, tileColumns(table, (int) table.getDims(0), columns, List.of(columns)));
         }
@@ -282,41 +341,19 @@ public final class TargetWidener {
             throw new IllegalStateException("a Split without sizes is not supported");
         }
         TensorProto sizes = constant(split.getInput(1));
-        long[] v = longs(sizes);
+        long[] v = TensorData.longs(sizes);
         for (int i = 0; i < v.length; i++) {
             v[i] *= m;
         }
-        constants.put(split.getInput(1), longTensor(sizes, v));
+        constants.put(split.getInput(1), TensorData.longTensor(sizes, v));
     }
 
     private List<Integer> splitSegments(OnnxMl.NodeProto split) {
         List<Integer> segments = new ArrayList<>();
-        for (long s : longs(constant(split.getInput(1)))) {
+        for (long s : TensorData.longs(constant(split.getInput(1)))) {
             segments.add((int) s);
         }
         return segments;
-    }
-
-    /**
-     * A reshape into heads, [batch, tokens, heads, head size], built from a Concat whose third part
-     * is a constant head count: the count times m. Returns the source head count, or -1.
-     */
-    private int headCount(OnnxMl.NodeProto reshape) {
-        OnnxMl.NodeProto concat = producer(reshape.getInput(1));
-        if (concat == null || !concat.getOpType().equals("Concat") || concat.getInputCount() != 4) {
-            return -1;
-        }
-        String name = concat.getInput(2);
-        if (constants.containsKey(name)) {
-            return (int) (longs(constants.get(name))[0] / m);
-        }
-        TensorProto heads = constant(name);
-        long[] v = longs(heads);
-        if (v.length != 1) {
-            throw new IllegalStateException("head count " + name + " is not one number");
-        }
-        constants.put(name, longTensor(heads, new long[] {v[0] * m}));
-        return (int) v[0];
     }
 
     private void widenCacheShapes(List<OnnxMl.ValueInfoProto.Builder> values) {
@@ -337,11 +374,19 @@ public final class TargetWidener {
     }
 
     private TensorProto constant(String name) {
-        OnnxMl.NodeProto node = producers.get(name);
-        if (node == null || !node.getOpType().equals("Constant")) {
+        TensorProto t = constantOrNull(name);
+        if (t == null) {
             throw new IllegalStateException("'" + name + "' is not a constant");
         }
-        return node.getAttribute(0).getT();
+        return t;
+    }
+
+    /** The tensor of the Constant node that outputs {@code name}, or null when it is computed. */
+    private TensorProto constantOrNull(String name) {
+        OnnxMl.NodeProto node = producers.get(name);
+        return node == null || !node.getOpType().equals("Constant")
+                ? null
+                : node.getAttribute(0).getT();
     }
 
     /** The one consumer of {@code output} if it is of {@code opType}. */
@@ -360,7 +405,7 @@ public final class TargetWidener {
 
     /** [rows, columns] to [rows * m, columns]: the rows repeated m times, each divided by m. */
     private TensorProto tileRows(TensorProto t) {
-        float[] v = floats(t);
+        float[] v = TensorData.floats(t);
         int rows = (int) t.getDims(0);
         int columns = (int) t.getDims(1);
         float[] out = new float[v.length * m];
@@ -369,7 +414,7 @@ public final class TargetWidener {
                 out[a * v.length + i] = v[i] / m;
             }
         }
-        return floatTensor(t.getName(), new long[] {(long) rows * m, columns}, out);
+        return TensorData.like(t, new long[] {(long) rows * m, columns}, out);
     }
 
     /**
@@ -377,7 +422,7 @@ public final class TargetWidener {
      * m, ...]. A 1-D tensor is one row.
      */
     private TensorProto tileColumns(TensorProto t, int rows, int columns, List<Integer> segments) {
-        float[] v = floats(t);
+        float[] v = TensorData.floats(t);
         int wide = columns * m;
         float[] out = new float[rows * wide];
         for (int r = 0; r < rows; r++) {
@@ -402,58 +447,6 @@ public final class TargetWidener {
             }
         }
         long[] dims = t.getDimsCount() == 1 ? new long[] {wide} : new long[] {rows, wide};
-        return floatTensor(t.getName(), dims, out);
-    }
-
-    private static long count(TensorProto t) {
-        long n = 1;
-        for (long d : t.getDimsList()) {
-            n *= d;
-        }
-        return n;
-    }
-
-    private static float[] floats(TensorProto t) {
-        if (t.getFloatDataCount() > 0) {
-            float[] v = new float[t.getFloatDataCount()];
-            for (int i = 0; i < v.length; i++) {
-                v[i] = t.getFloatData(i);
-            }
-            return v;
-        }
-        ByteBuffer b = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
-        float[] v = new float[b.remaining() / 4];
-        b.asFloatBuffer().get(v);
-        return v;
-    }
-
-    private static long[] longs(TensorProto t) {
-        if (t.getInt64DataCount() > 0) {
-            return t.getInt64DataList().stream().mapToLong(Long::longValue).toArray();
-        }
-        ByteBuffer b = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
-        long[] v = new long[b.remaining() / 8];
-        b.asLongBuffer().get(v);
-        return v;
-    }
-
-    private static TensorProto floatTensor(String name, long[] dims, float[] values) {
-        ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-        b.asFloatBuffer().put(values);
-        TensorProto.Builder t =
-                TensorProto.newBuilder()
-                        .setName(name)
-                        .setDataType(TensorProto.DataType.FLOAT_VALUE)
-                        .setRawData(ByteString.copyFrom(b.array()));
-        for (long d : dims) {
-            t.addDims(d);
-        }
-        return t.build();
-    }
-
-    private static TensorProto longTensor(TensorProto like, long[] values) {
-        ByteBuffer b = ByteBuffer.allocate(values.length * 8).order(ByteOrder.LITTLE_ENDIAN);
-        b.asLongBuffer().put(values);
-        return like.toBuilder().clearInt64Data().setRawData(ByteString.copyFrom(b.array())).build();
+        return TensorData.like(t, dims, out);
     }
 }

@@ -7,7 +7,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import io.tetris.core.LogitsTransform;
-import java.nio.FloatBuffer;
+import java.nio.ByteBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -33,7 +33,32 @@ public final class WidenCheck {
         }
     }
 
+    /**
+     * The bound on |Δ log p| for fp32 weights: the widened sums add the same products in another
+     * order, a few float roundings apart (measured about 4e-5 at m = 8 on the bundled targets).
+     */
+    public static final double FP32_TOLERANCE = 1e-4;
+
+    /**
+     * The bound on |Δ log p| for fp16 weights, against the fp16 source's own log-probabilities: the
+     * weights divide exactly (m a power of two), but every activation is rounded to fp16's 11
+     * significant bits (a relative step of 2^-11 ≈ 4.9e-4), and the widened sums run over m times
+     * the terms in another order, so an activation can round to the neighbouring fp16 value. The
+     * log-probabilities compared are around -5 to -15, where one step is 0.004 to 0.008, and each
+     * of the four layers rounds again: 0.05 allows a few such steps per layer, as the fp16 pair's
+     * own test does against PyTorch, and stays far below the gap a wrong graph makes (a query head
+     * reading the wrong KV head, or a missing 1/m, moves log-probabilities by whole units).
+     * Measured on the bundled Llama-style fp16 target: 0.013 at m = 2, 0.017 at m = 8 (24 prompts,
+     * 32 greedy tokens each).
+     */
+    public static final double FP16_TOLERANCE = 0.05;
+
     private WidenCheck() {}
+
+    /** {@link #FP16_TOLERANCE} for fp16 weights, else {@link #FP32_TOLERANCE}. */
+    public static double tolerance(boolean fp16) {
+        return fp16 ? FP16_TOLERANCE : FP32_TOLERANCE;
+    }
 
     /**
      * Compares over {@code newTokens} greedy steps from each of {@code prompts}, on a thread with a
@@ -102,17 +127,22 @@ public final class WidenCheck {
             }
             for (Map.Entry<String, NodeInfo> e : session.getInputInfo().entrySet()) {
                 if (e.getKey().startsWith("past_key_values.")) {
-                    long[] dims = ((TensorInfo) e.getValue().getInfo()).getShape().clone();
+                    TensorInfo info = (TensorInfo) e.getValue().getInfo();
+                    long[] dims = info.getShape().clone();
                     dims[0] = 1;
                     dims[2] = 0;
-                    inputs.put(
+                    inputs.put( // empty, in the cache's type (fp32 or fp16)
                             e.getKey(),
-                            OnnxTensor.createTensor(env, FloatBuffer.allocate(0), dims));
+                            OnnxTensor.createTensor(
+                                    env, ByteBuffer.allocateDirect(0), dims, info.type));
                 }
             }
             try (OrtSession.Result result = session.run(inputs, java.util.Set.of("logits"))) {
-                float[][][] logits = (float[][][]) result.get(0).getValue();
-                return LogitsTransform.logSoftmax(logits[0][n - 1]);
+                // [1, n, vocabulary], fp32 or fp16 (read as float)
+                java.nio.FloatBuffer logits = ((OnnxTensor) result.get(0)).getFloatBuffer();
+                float[] last = new float[logits.capacity() / n];
+                logits.get((n - 1) * last.length, last);
+                return LogitsTransform.logSoftmax(last);
             }
         } finally {
             inputs.values().forEach(OnnxTensor::close);

@@ -3,7 +3,11 @@ package io.tetris.model.widen;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.onnx.proto.OnnxMl;
+import com.google.protobuf.ByteString;
 import io.tetris.model.BundledModels;
+import io.tetris.model.DecoderSignature;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,12 +44,31 @@ class TargetWidenerTest {
         Path source = BundledModels.dir().resolve("target.onnx");
         assertThatThrownBy(() -> TargetWidener.widen(source, dir.resolve("x.onnx"), 1, s -> {}))
                 .hasMessageContaining("at least 2");
-        Path llama = BundledModels.dir().resolve("llama/fp32/target.onnx");
-        if (Files.exists(llama)) {
-            assertThatThrownBy(() -> TargetWidener.widen(llama, dir.resolve("y.onnx"), 2, s -> {}))
-                    .isInstanceOf(IllegalStateException.class)
-                    .hasMessageContaining("cannot widen");
+        // The bundled target with one weight no layout explains.
+        OnnxMl.ModelProto model = DecoderSignature.parse(source);
+        OnnxMl.ModelProto foreign =
+                model.toBuilder()
+                        .setGraph(
+                                model.getGraph().toBuilder()
+                                        .addInitializer(
+                                                OnnxMl.TensorProto.newBuilder()
+                                                        .setName("mystery")
+                                                        .setDataType(
+                                                                OnnxMl.TensorProto.DataType
+                                                                        .FLOAT_VALUE)
+                                                        .addDims(2)
+                                                        .addDims(3)
+                                                        .setRawData(
+                                                                ByteString.copyFrom(new byte[24]))))
+                        .build();
+        Path file = dir.resolve("foreign.onnx");
+        try (OutputStream out = Files.newOutputStream(file)) {
+            foreign.writeTo(out);
         }
+        assertThatThrownBy(() -> TargetWidener.widen(file, dir.resolve("y.onnx"), 2, s -> {}))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("cannot widen")
+                .hasMessageContaining("the role of weight 'mystery' [2, 3] is not recognised");
     }
 
     private static List<int[]> heldOutPrompts(int count) throws Exception {

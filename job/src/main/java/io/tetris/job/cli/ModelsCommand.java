@@ -150,9 +150,12 @@ final class ModelsCommand implements Runnable {
                         + " attention head and MLP neuron repeated FACTOR times, the weights that"
                         + " read them divided by FACTOR, so the outputs stay the same while the"
                         + " model has about FACTOR² times the parameters and its decode pass is"
-                        + " bound by memory like a real LLM's. Copies the draft and tokenizer,"
-                        + " then checks on reference prompts that the log-probabilities equal the"
-                        + " source's within 1e-4 and greedy tokens are equal. Deterministic."
+                        + " bound by memory like a real LLM's. Knows the bundled byte-level (GPT-style)"
+                        + " and Llama-style (RMSNorm, rotary, grouped-query attention, SiLU-gated"
+                        + " MLP; fp32 or fp16) exports. Copies the draft, tokenizer and"
+                        + " configurations (the target's widened), then checks on reference"
+                        + " prompts that the log-probabilities equal the source's within 1e-4"
+                        + " (0.05 for fp16 weights) and greedy tokens are equal. Deterministic."
                         + " Exit code 1 when the check fails."
             })
     static final class Widen implements Callable<Integer> {
@@ -163,7 +166,9 @@ final class ModelsCommand implements Runnable {
                 index = "0",
                 arity = "0..1",
                 paramLabel = "SOURCE_DIR",
-                description = "The pair to widen (default: the bundled byte-level pair).")
+                description =
+                        "The pair to widen (default: the bundled byte-level pair; also"
+                                + " models/llama/fp32 or models/llama/fp16).")
         Path source;
 
         @Option(
@@ -172,7 +177,7 @@ final class ModelsCommand implements Runnable {
                 defaultValue = "8",
                 description =
                         "How many times each unit is repeated (default: ${DEFAULT-VALUE}: 51 M"
-                                + " parameters, 206 MB from the bundled pair).")
+                                + " parameters from either bundled pair, 206 MB in fp32).")
         int factor;
 
         @Option(

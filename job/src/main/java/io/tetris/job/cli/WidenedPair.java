@@ -5,6 +5,7 @@ import io.tetris.model.DecoderSignature;
 import io.tetris.model.HuggingFaceTextTokenizer;
 import io.tetris.model.widen.TargetWidener;
 import io.tetris.model.widen.WidenCheck;
+import io.tetris.model.widen.WidenedConfig;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -18,9 +19,6 @@ import java.util.Optional;
 
 /** A pair whose target is a widened copy ({@link TargetWidener}): writing one, and telling one. */
 final class WidenedPair {
-
-    /** The tolerance on log-probabilities the check holds the widened target to. */
-    static final double TOLERANCE = 1e-4;
 
     private static final List<String> FALLBACK_PROMPTS =
             List.of(
@@ -55,10 +53,16 @@ final class WidenedPair {
                             log.println("  " + line);
                             log.flush();
                         });
+        for (String change : WidenedConfig.write(from, to, factor, widened)) {
+            log.println("  " + change);
+        }
         for (String file :
                 List.of(
                         "draft.onnx",
+                        "draft.onnx.data",
+                        "config_draft.json",
                         "tokenizer.json",
+                        "tokenizer_config.json",
                         "eval_prompts.txt",
                         "bench_prompts.txt",
                         "bench_prompts_easy.txt")) {
@@ -89,10 +93,15 @@ final class WidenedPair {
         }
         WidenCheck.Result check =
                 WidenCheck.compare(target, to.resolve("target.onnx"), ids, tokens);
+        double tolerance = WidenCheck.tolerance(widened.fp16());
         log.printf(
-                "  %d steps: max |delta log p| = %.2e (tolerance %.0e), greedy differs at %d%n",
-                check.steps(), check.maxLogProbDelta(), TOLERANCE, check.greedyDifferences());
-        boolean ok = check.holds(TOLERANCE);
+                "  %d steps: max |delta log p| = %.2e (tolerance %.0e%s), greedy differs at %d%n",
+                check.steps(),
+                check.maxLogProbDelta(),
+                tolerance,
+                widened.fp16() ? ", fp16 weights" : "",
+                check.greedyDifferences());
+        boolean ok = check.holds(tolerance);
         log.println(
                 ok
                         ? "Done: "

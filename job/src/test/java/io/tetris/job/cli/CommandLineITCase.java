@@ -351,6 +351,47 @@ class CommandLineITCase {
     }
 
     @Test
+    void modelsWidenWidensTheFp16LlamaPairWithItsConfigurationAndDraftData(@TempDir Path dir)
+            throws Exception {
+        Path out = dir.resolve("wide");
+        Captured widen =
+                capture(
+                        "models",
+                        "widen",
+                        TestModels.dir().resolve("llama/fp16").toString(),
+                        "--factor",
+                        "2",
+                        "--out",
+                        out.toString(),
+                        "--check-prompts",
+                        "2",
+                        "--check-tokens",
+                        "8");
+        assertThat(widen.code).as(widen.stdout + widen.stderr).isZero();
+        assertThat(widen.stdout)
+                .contains("4 -> 8 heads, 2 -> 4 KV heads")
+                .contains("config_target.json num_key_value_heads 2 -> 4")
+                .contains("(tolerance 5e-02, fp16 weights), greedy differs at 0")
+                .contains("Done: " + out);
+        for (String file :
+                new String[] {
+                    "target.onnx.data",
+                    "draft.onnx",
+                    "draft.onnx.data",
+                    "config_draft.json",
+                    "tokenizer_config.json"
+                }) {
+            assertThat(out.resolve(file)).exists();
+        }
+        Captured check = capture("models", "check", out.toString());
+        assertThat(check.code).as(check.stderr).isZero();
+        assertThat(check.stdout)
+                .contains("target: widened x2 from models/llama/fp16/target.onnx (sha256 ")
+                .contains("4 layers, 4 KV heads (8 query heads) of size 32, fp16 caches")
+                .contains("verdict: usable");
+    }
+
+    @Test
     void badSettingsFailWithTheOptionNamedAndExitCode2() {
         Captured run =
                 capture("demo", "--models", TestModels.dir().toString(), "--policy", "tetrys");
