@@ -6,6 +6,7 @@ import io.tetris.model.ModelCheck;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import org.apache.flink.configuration.Configuration;
 import picocli.CommandLine.Command;
@@ -20,7 +21,11 @@ import picocli.CommandLine.Spec;
         name = "models",
         mixinStandardHelpOptions = true,
         description = {"Inspect a model pair."},
-        subcommands = {ModelsCommand.Check.class, ModelsCommand.Widen.class})
+        subcommands = {
+            ModelsCommand.Check.class,
+            ModelsCommand.Widen.class,
+            ModelsCommand.Passes.class
+        })
 final class ModelsCommand implements Runnable {
 
     @Spec private CommandSpec spec;
@@ -208,6 +213,127 @@ final class ModelsCommand implements Runnable {
             Path from = source != null ? source : ModelsOption.bundledModels();
             Path to = out != null ? out : from.resolve("widened-x" + factor);
             return WidenedPair.write(from, to, factor, checkPrompts, checkTokens, log) ? 0 : 1;
+        }
+    }
+
+    @Command(
+            name = "passes",
+            mixinStandardHelpOptions = true,
+            description = {
+                "Times the target's verification passes for the row shapes a budget policy"
+                        + " chooses between at one running batch (plain decoding, fixed k, the"
+                        + " same budget ragged as TETRIS spends it, one long row), on a runner"
+                        + " that multiplies the weights by the real tokens only"
+                        + " (tetris.model.pack-rows, the default) and on one that pads every row"
+                        + " to the longest, passes alternating between the two. Prints the"
+                        + " median and spread of each, and their ratio."
+            })
+    static final class Passes implements Callable<Integer> {
+
+        @Spec private CommandSpec spec;
+
+        @Parameters(
+                index = "0",
+                arity = "0..1",
+                paramLabel = "DIR",
+                description = "The pair's folder (default: the bundled models).")
+        Path dir;
+
+        @Option(
+                names = "--batch",
+                defaultValue = "8",
+                description = "Sequences per pass (default: ${DEFAULT-VALUE}).")
+        int batch;
+
+        @Option(
+                names = "--k",
+                defaultValue = "3",
+                description =
+                        "Draft tokens per sequence of the budget (default: ${DEFAULT-VALUE}).")
+        int k;
+
+        @Option(
+                names = "--context",
+                defaultValue = "200",
+                description = "Cached tokens per sequence (default: ${DEFAULT-VALUE}).")
+        int context;
+
+        @Option(
+                names = "--repeats",
+                defaultValue = "20",
+                description = "Timed passes per shape and runner (default: ${DEFAULT-VALUE}).")
+        int repeats;
+
+        @Override
+        public Integer call() throws Exception {
+            PrintWriter out = spec.commandLine().getOut();
+            Path folder = dir != null ? dir : ModelsOption.bundledModels();
+            String target = folder.resolve("target.onnx").toString();
+            io.tetris.model.OnnxModelOptions options =
+                    io.tetris.model.OnnxModelOptions.defaults(context + 2 * k + 16)
+                            .withThreads(1, 1);
+            List<io.tetris.bench.PassTimer.Timing> timings = new java.util.ArrayList<>();
+            Thread worker =
+                    new Thread(
+                            null,
+                            () -> {
+                                try (io.tetris.engine.CachedModel packed =
+                                                io.tetris.engine.CachedModel.load(
+                                                        target, options.withPackRows(true));
+                                        io.tetris.engine.CachedModel padded =
+                                                io.tetris.engine.CachedModel.load(
+                                                        target, options.withPackRows(false))) {
+                                    timings.addAll(
+                                            io.tetris.bench.PassTimer.run(
+                                                    packed,
+                                                    padded,
+                                                    io.tetris.bench.PassTimer.shapes(batch, k),
+                                                    context,
+                                                    3,
+                                                    repeats,
+                                                    42));
+                                }
+                            },
+                            "passes",
+                            64L << 20); // ONNX Runtime sessions need a large native stack
+            Throwable[] failure = new Throwable[1];
+            worker.setUncaughtExceptionHandler((t, e) -> failure[0] = e);
+            worker.start();
+            worker.join();
+            if (failure[0] != null) {
+                out.println("error: " + failure[0].getMessage());
+                out.flush();
+                return 1;
+            }
+            out.printf(
+                    java.util.Locale.ROOT,
+                    "%s, batch %d, %d cached tokens per row, %d passes each, one thread:%n",
+                    target,
+                    batch,
+                    context,
+                    repeats);
+            out.println(
+                    "| shape | drafts per row | tokens (padded) | padded ms | packed ms |"
+                            + " padded / packed |");
+            out.println("|---|---|---:|---:|---:|---:|");
+            for (io.tetris.bench.PassTimer.Timing t : timings) {
+                out.printf(
+                        java.util.Locale.ROOT,
+                        "| %s | %s | %d (%d) | %.1f [%.1f–%.1f] | %.1f [%.1f–%.1f] | %.2f |%n",
+                        t.shape().name(),
+                        java.util.Arrays.toString(t.shape().drafts()),
+                        t.shape().tokens(),
+                        t.shape().paddedTokens(),
+                        t.paddedMedian(),
+                        java.util.Arrays.stream(t.paddedMs()).min().orElse(0),
+                        java.util.Arrays.stream(t.paddedMs()).max().orElse(0),
+                        t.packedMedian(),
+                        java.util.Arrays.stream(t.packedMs()).min().orElse(0),
+                        java.util.Arrays.stream(t.packedMs()).max().orElse(0),
+                        t.paddedMedian() / t.packedMedian());
+            }
+            out.flush();
+            return 0;
         }
     }
 }

@@ -351,6 +351,30 @@ class CommandLineITCase {
     }
 
     @Test
+    void modelsPassesTimesEachShapeOnBothRunners() throws Exception {
+        Captured passes =
+                capture(
+                        "models",
+                        "passes",
+                        TestModels.dir().toString(),
+                        "--batch",
+                        "4",
+                        "--k",
+                        "2",
+                        "--context",
+                        "32",
+                        "--repeats",
+                        "3");
+        assertThat(passes.code).as(passes.stdout + passes.stderr).isZero();
+        assertThat(passes.stdout)
+                .contains("batch 4, 32 cached tokens per row, 3 passes each")
+                .contains("| plain decoding | [0, 0, 0, 0] | 4 (4) |")
+                .contains("| fixed k=2 | [2, 2, 2, 2] | 12 (12) |")
+                .contains("| ragged, same budget | [4, 3, 1, 0] | 12 (20) |")
+                .contains("| one row of 4 | [4, 0, 0, 0] | 8 (20) |");
+    }
+
+    @Test
     void modelsWidenWidensTheFp16LlamaPairWithItsConfigurationAndDraftData(@TempDir Path dir)
             throws Exception {
         Path out = dir.resolve("wide");
