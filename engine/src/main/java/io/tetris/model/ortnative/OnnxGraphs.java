@@ -40,6 +40,19 @@ final class OnnxGraphs {
         return node;
     }
 
+    /** Adds an int64 initializer {@code [values.length]} named {@code name} to {@code graph}. */
+    static void int64Vector(OnnxMl.GraphProto.Builder graph, String name, long... values) {
+        OnnxMl.TensorProto.Builder tensor =
+                OnnxMl.TensorProto.newBuilder()
+                        .setName(name)
+                        .setDataType(DataType.INT64.getNumber())
+                        .addDims(values.length);
+        for (long v : values) {
+            tensor.addInt64Data(v);
+        }
+        graph.addInitializer(tensor);
+    }
+
     static OnnxMl.AttributeProto intAttribute(String name, long value) {
         return OnnxMl.AttributeProto.newBuilder()
                 .setName(name)

@@ -82,8 +82,8 @@ final class PackedRows {
             long k = w.getDims(0);
             long m = w.getDims(1);
             String a = node.getInput(0);
-            vector(out, q + "rows_k", -1, k);
-            vector(out, q + "m", m);
+            OnnxGraphs.int64Vector(out, q + "rows_k", -1, k);
+            OnnxGraphs.int64Vector(out, q + "m", m);
             nodes.add(OnnxGraphs.node("Reshape", q + "a2", a, q + "rows_k").build());
             nodes.add(OnnxGraphs.node("GatherND", q + "a_packed", q + "a2", REAL).build());
             nodes.add(
@@ -117,9 +117,9 @@ final class PackedRows {
         if (packed == 0) {
             return model;
         }
-        vector(out, P + "flat", -1);
-        vector(out, P + "start", 0);
-        vector(out, P + "last", -1);
+        OnnxGraphs.int64Vector(out, P + "flat", -1);
+        OnnxGraphs.int64Vector(out, P + "start", 0);
+        OnnxGraphs.int64Vector(out, P + "last", -1);
         for (OnnxMl.NodeProto.Builder n : head) {
             out.addNode(n.setName(n.getOutput(0) + ".node"));
         }
@@ -144,17 +144,5 @@ final class PackedRows {
                 .setType(OnnxMl.AttributeProto.AttributeType.TENSOR)
                 .setT(t)
                 .build();
-    }
-
-    private static void vector(OnnxMl.GraphProto.Builder graph, String name, long... values) {
-        OnnxMl.TensorProto.Builder tensor =
-                OnnxMl.TensorProto.newBuilder()
-                        .setName(name)
-                        .setDataType(DataType.INT64.getNumber())
-                        .addDims(values.length);
-        for (long v : values) {
-            tensor.addInt64Data(v);
-        }
-        graph.addInitializer(tensor);
     }
 }

@@ -119,16 +119,16 @@ final class SharedKvRewrite {
         scalar(out, P + "0", 0);
         scalar(out, P + "1", 1);
         scalar(out, P + "2", 2);
-        vector(out, P + "axis0", 0);
-        vector(out, P + "axis1", 1);
-        vector(out, P + "last", -1);
-        vector(out, P + "one", 1);
-        vector(out, P + "b4", -1, 1, 1, 1);
-        vector(out, P + "h4", 1, -1, 1, 1);
-        vector(out, P + "c4", 1, 1, -1, 1);
-        vector(out, P + "b3", -1, 1, 1);
-        vector(out, P + "c3", 1, -1, 1);
-        vector(out, P + "pairs", -1, 2);
+        OnnxGraphs.int64Vector(out, P + "axis0", 0);
+        OnnxGraphs.int64Vector(out, P + "axis1", 1);
+        OnnxGraphs.int64Vector(out, P + "last", -1);
+        OnnxGraphs.int64Vector(out, P + "one", 1);
+        OnnxGraphs.int64Vector(out, P + "b4", -1, 1, 1, 1);
+        OnnxGraphs.int64Vector(out, P + "h4", 1, -1, 1, 1);
+        OnnxGraphs.int64Vector(out, P + "c4", 1, 1, -1, 1);
+        OnnxGraphs.int64Vector(out, P + "b3", -1, 1, 1);
+        OnnxGraphs.int64Vector(out, P + "c3", 1, -1, 1);
+        OnnxGraphs.int64Vector(out, P + "pairs", -1, 2);
         String past0 = DecoderSignature.pastKey(0);
         List<OnnxMl.NodeProto.Builder> nodes = new ArrayList<>();
         nodes.add(OnnxGraphs.node("Shape", P + "ids_shape", DecoderSignature.INPUT_IDS));
@@ -320,17 +320,5 @@ final class SharedKvRewrite {
                         .setName(name)
                         .setDataType(DataType.INT64.getNumber())
                         .addInt64Data(value));
-    }
-
-    private static void vector(OnnxMl.GraphProto.Builder graph, String name, long... values) {
-        OnnxMl.TensorProto.Builder tensor =
-                OnnxMl.TensorProto.newBuilder()
-                        .setName(name)
-                        .setDataType(DataType.INT64.getNumber())
-                        .addDims(values.length);
-        for (long v : values) {
-            tensor.addInt64Data(v);
-        }
-        graph.addInitializer(tensor);
     }
 }

@@ -53,62 +53,51 @@ class PackedRowsTest {
     }
 
     @Test
-    void aRaggedPassSaysWhatAPaddedOneSays() throws Exception {
+    void aRaggedPassSaysWhatAPaddedOneSays() {
         OnnxModelOptions options =
                 OnnxModelOptions.defaults(BundledModels.CONTEXT).withThreads(1, 1);
-        Thread worker =
-                new Thread(
-                        null,
-                        () -> {
-                            try (CachedModel packed =
-                                            CachedModel.load(
-                                                    BundledModels.target().toString(),
-                                                    options.withPackRows(true));
-                                    CachedModel padded =
-                                            CachedModel.load(
-                                                    BundledModels.target().toString(),
-                                                    options.withPackRows(false))) {
-                                Random random = new Random(7);
-                                int[] lengths = {5, 1, 3, 0};
-                                for (int pass = 0; pass < 3; pass++) {
-                                    List<CachedModel.Request> requests = new ArrayList<>();
-                                    for (int i = 0; i < lengths.length; i++) {
-                                        int[] committed = bytes(random, 20 + 7 * i + pass);
-                                        int[] extra = bytes(random, lengths[(i + pass) % 4]);
-                                        requests.add(
-                                                new CachedModel.Request(
-                                                        "s" + i,
-                                                        committed,
-                                                        extra,
-                                                        extra.length,
-                                                        extra.length + 1,
-                                                        false));
-                                    }
-                                    NextTokens[] a = packed.forward(requests);
-                                    NextTokens[] b = padded.forward(requests);
-                                    for (int i = 0; i < a.length; i++) {
-                                        assertThat(a[i].argmax()).containsExactly(b[i].argmax());
-                                        for (int j = 0; j < a[i].positions(); j++) {
-                                            for (int v = 0; v < a[i].logProbs()[j].length; v++) {
-                                                assertThat(a[i].logProbs()[j][v])
-                                                        .isCloseTo(
-                                                                b[i].logProbs()[j][v],
-                                                                within(1e-4f));
-                                            }
-                                        }
+        io.tetris.model.DjlRuntime.onLargeStack(
+                "packed-rows",
+                () -> {
+                    try (CachedModel packed =
+                                    CachedModel.load(
+                                            BundledModels.target().toString(),
+                                            options.withPackRows(true));
+                            CachedModel padded =
+                                    CachedModel.load(
+                                            BundledModels.target().toString(),
+                                            options.withPackRows(false))) {
+                        Random random = new Random(7);
+                        int[] lengths = {5, 1, 3, 0};
+                        for (int pass = 0; pass < 3; pass++) {
+                            List<CachedModel.Request> requests = new ArrayList<>();
+                            for (int i = 0; i < lengths.length; i++) {
+                                int[] committed = bytes(random, 20 + 7 * i + pass);
+                                int[] extra = bytes(random, lengths[(i + pass) % 4]);
+                                requests.add(
+                                        new CachedModel.Request(
+                                                "s" + i,
+                                                committed,
+                                                extra,
+                                                extra.length,
+                                                extra.length + 1,
+                                                false));
+                            }
+                            NextTokens[] a = packed.forward(requests);
+                            NextTokens[] b = padded.forward(requests);
+                            for (int i = 0; i < a.length; i++) {
+                                assertThat(a[i].argmax()).containsExactly(b[i].argmax());
+                                for (int j = 0; j < a[i].positions(); j++) {
+                                    for (int v = 0; v < a[i].logProbs()[j].length; v++) {
+                                        assertThat(a[i].logProbs()[j][v])
+                                                .isCloseTo(b[i].logProbs()[j][v], within(1e-4f));
                                     }
                                 }
                             }
-                        },
-                        "packed-rows",
-                        64L << 20);
-        Throwable[] failure = new Throwable[1];
-        worker.setUncaughtExceptionHandler((t, e) -> failure[0] = e);
-        worker.start();
-        worker.join();
-        if (failure[0] != null) {
-            throw new AssertionError(failure[0]);
-        }
+                        }
+                    }
+                    return null;
+                });
     }
 
     private static int[] bytes(Random random, int n) {

@@ -272,36 +272,30 @@ final class ModelsCommand implements Runnable {
             io.tetris.model.OnnxModelOptions options =
                     io.tetris.model.OnnxModelOptions.defaults(context + 2 * k + 16)
                             .withThreads(1, 1);
-            List<io.tetris.bench.PassTimer.Timing> timings = new java.util.ArrayList<>();
-            Thread worker =
-                    new Thread(
-                            null,
-                            () -> {
-                                try (io.tetris.engine.CachedModel packed =
-                                                io.tetris.engine.CachedModel.load(
-                                                        target, options.withPackRows(true));
-                                        io.tetris.engine.CachedModel padded =
-                                                io.tetris.engine.CachedModel.load(
-                                                        target, options.withPackRows(false))) {
-                                    timings.addAll(
-                                            io.tetris.bench.PassTimer.run(
-                                                    packed,
-                                                    padded,
-                                                    io.tetris.bench.PassTimer.shapes(batch, k),
-                                                    context,
-                                                    3,
-                                                    repeats,
-                                                    42));
-                                }
-                            },
-                            "passes",
-                            64L << 20); // ONNX Runtime sessions need a large native stack
-            Throwable[] failure = new Throwable[1];
-            worker.setUncaughtExceptionHandler((t, e) -> failure[0] = e);
-            worker.start();
-            worker.join();
-            if (failure[0] != null) {
-                out.println("error: " + failure[0].getMessage());
+            List<io.tetris.bench.PassTimer.Timing> timings;
+            try {
+                timings =
+                        io.tetris.model.DjlRuntime.onLargeStack(
+                                "passes",
+                                () -> {
+                                    try (io.tetris.engine.CachedModel packed =
+                                                    io.tetris.engine.CachedModel.load(
+                                                            target, options.withPackRows(true));
+                                            io.tetris.engine.CachedModel padded =
+                                                    io.tetris.engine.CachedModel.load(
+                                                            target, options.withPackRows(false))) {
+                                        return io.tetris.bench.PassTimer.run(
+                                                packed,
+                                                padded,
+                                                io.tetris.bench.PassTimer.shapes(batch, k),
+                                                context,
+                                                3,
+                                                repeats,
+                                                42);
+                                    }
+                                });
+            } catch (RuntimeException e) {
+                out.println("error: " + e.getMessage());
                 out.flush();
                 return 1;
             }
