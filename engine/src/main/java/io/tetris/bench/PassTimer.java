@@ -33,8 +33,11 @@ public final class PassTimer {
         }
     }
 
-    /** One shape's pass times in milliseconds, one per repeat, on each runner. */
-    public record Timing(Shape shape, double[] packedMs, double[] paddedMs) {
+    /**
+     * One shape's pass times in milliseconds, one per repeat, on each runner, and the packed
+     * runner's host work per pass (time in the call outside the model's runs).
+     */
+    public record Timing(Shape shape, double[] packedMs, double[] paddedMs, double[] packedHostMs) {
 
         public double packedMedian() {
             return median(packedMs);
@@ -42,6 +45,10 @@ public final class PassTimer {
 
         public double paddedMedian() {
             return median(paddedMs);
+        }
+
+        public double packedHostMedian() {
+            return median(packedHostMs);
         }
 
         private static double median(double[] values) {
@@ -103,17 +110,20 @@ public final class PassTimer {
         for (Shape shape : shapes) {
             double[] a = new double[repeats];
             double[] b = new double[repeats];
+            double[] host = new double[repeats];
             for (int r = -warmUp; r < repeats; r++) {
                 List<CachedModel.Request> requests = requests(committed, shape, random);
                 boolean packedFirst = (r & 1) == 0;
-                double first = time(packedFirst ? packed : padded, requests);
-                double second = time(packedFirst ? padded : packed, requests);
+                double[] first = time(packedFirst ? packed : padded, requests);
+                double[] second = time(packedFirst ? padded : packed, requests);
                 if (r >= 0) {
-                    a[r] = packedFirst ? first : second;
-                    b[r] = packedFirst ? second : first;
+                    double[] p = packedFirst ? first : second;
+                    a[r] = p[0];
+                    host[r] = p[1];
+                    b[r] = packedFirst ? second[0] : first[0];
                 }
             }
-            out.add(new Timing(shape, a, b));
+            out.add(new Timing(shape, a, b, host));
         }
         return out;
     }
@@ -130,10 +140,13 @@ public final class PassTimer {
         return requests;
     }
 
-    private static double time(CachedModel model, List<CachedModel.Request> requests) {
+    /** {wall, host} milliseconds of one pass. */
+    private static double[] time(CachedModel model, List<CachedModel.Request> requests) {
+        io.tetris.model.ModelTraffic before = model.model().traffic().copy();
         long start = System.nanoTime();
         model.forward(requests);
-        return (System.nanoTime() - start) / 1e6;
+        double wall = (System.nanoTime() - start) / 1e6;
+        return new double[] {wall, model.model().traffic().since(before).hostNanos() / 1e6};
     }
 
     /** Printable bytes, valid tokens of either bundled vocabulary. */

@@ -226,7 +226,8 @@ final class ModelsCommand implements Runnable {
                         + " that multiplies the weights by the real tokens only"
                         + " (tetris.model.pack-rows, the default) and on one that pads every row"
                         + " to the longest, passes alternating between the two. Prints the"
-                        + " median and spread of each, and their ratio."
+                        + " median and spread of each, their ratio, and the packed runner's host"
+                        + " work per pass (time outside the model's runs)."
             })
     static final class Passes implements Callable<Integer> {
 
@@ -308,12 +309,13 @@ final class ModelsCommand implements Runnable {
                     repeats);
             out.println(
                     "| shape | drafts per row | tokens (padded) | padded ms | packed ms |"
-                            + " padded / packed |");
-            out.println("|---|---|---:|---:|---:|---:|");
+                            + " padded / packed | packed host ms |");
+            out.println("|---|---|---:|---:|---:|---:|---:|");
             for (io.tetris.bench.PassTimer.Timing t : timings) {
                 out.printf(
                         java.util.Locale.ROOT,
-                        "| %s | %s | %d (%d) | %.1f [%.1f–%.1f] | %.1f [%.1f–%.1f] | %.2f |%n",
+                        "| %s | %s | %d (%d) | %.1f [%.1f–%.1f] | %.1f [%.1f–%.1f] | %.2f |"
+                                + " %.2f |%n",
                         t.shape().name(),
                         java.util.Arrays.toString(t.shape().drafts()),
                         t.shape().tokens(),
@@ -324,7 +326,8 @@ final class ModelsCommand implements Runnable {
                         t.packedMedian(),
                         java.util.Arrays.stream(t.packedMs()).min().orElse(0),
                         java.util.Arrays.stream(t.packedMs()).max().orElse(0),
-                        t.paddedMedian() / t.packedMedian());
+                        t.paddedMedian() / t.packedMedian(),
+                        t.packedHostMedian());
             }
             out.flush();
             return 0;
