@@ -40,22 +40,15 @@ public final class PassTimer {
     public record Timing(Shape shape, double[] packedMs, double[] paddedMs, double[] packedHostMs) {
 
         public double packedMedian() {
-            return median(packedMs);
+            return Median.of(packedMs);
         }
 
         public double paddedMedian() {
-            return median(paddedMs);
+            return Median.of(paddedMs);
         }
 
         public double packedHostMedian() {
-            return median(packedHostMs);
-        }
-
-        private static double median(double[] values) {
-            double[] sorted = values.clone();
-            Arrays.sort(sorted);
-            int n = sorted.length;
-            return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+            return Median.of(packedHostMs);
         }
     }
 

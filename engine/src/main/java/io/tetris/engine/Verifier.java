@@ -66,7 +66,6 @@ public final class Verifier implements VerifyStep {
         for (int i = 0; i < n; i++) {
             SequenceView s = batch.get(i);
             int[] proposed = Arrays.copyOf(drafts.tokens()[i], verify[i]);
-            margins[i] = margin(next[i], proposed.length);
             if (s.params().greedy()) {
                 emitted[i] = SpeculativeSampling.verifyGreedy(next[i].argmax(), proposed);
                 // Every emitted token is the target's argmax at its position.

@@ -260,7 +260,7 @@ public final class BenchSummary {
                         .mapToDouble(CostReport::medianRelativeError)
                         .sorted()
                         .toArray();
-        return m.length == 0 ? Double.NaN : RunSummary.median(m);
+        return io.tetris.bench.Median.of(m);
     }
 
     /**
@@ -319,7 +319,7 @@ public final class BenchSummary {
     }
 
     static double medianDecodeRate(List<RunResult> runs) {
-        return RunSummary.median(
+        return io.tetris.bench.Median.of(
                 runs.stream().mapToDouble(RunResult::decodeTokensPerSecond).sorted().toArray());
     }
 
@@ -374,7 +374,7 @@ public final class BenchSummary {
     }
 
     static double medianRate(List<RunResult> runs) {
-        return RunSummary.median(
+        return io.tetris.bench.Median.of(
                 runs.stream().mapToDouble(RunResult::tokensPerSecond).sorted().toArray());
     }
 

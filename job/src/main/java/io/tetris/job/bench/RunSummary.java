@@ -37,7 +37,7 @@ public final class RunSummary {
                 config.extra(),
                 batch,
                 runs.size(),
-                median(rates),
+                io.tetris.bench.Median.of(rates),
                 rates[0],
                 rates[rates.length - 1],
                 runs.get(0).outputTokens(),
@@ -50,17 +50,12 @@ public final class RunSummary {
                 s.budgetUtilisation(),
                 medianRun.modelMillisPerRound(),
                 medianRun.hostMillisPerRound(),
-                median(
+                io.tetris.bench.Median.of(
                         runs.stream()
                                 .mapToDouble(RunResult::decodeTokensPerSecond)
                                 .sorted()
                                 .toArray()),
                 medianRun.phaseMillisPerRound(),
                 byPosition);
-    }
-
-    static double median(double[] sorted) {
-        int n = sorted.length;
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 }

@@ -118,9 +118,8 @@ final class OverheadCommand implements Callable<Integer> {
     }
 
     private static double median(List<Double> values) {
-        List<Double> sorted = values.stream().sorted().toList();
-        int n = sorted.size();
-        return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+        return io.tetris.bench.Median.of(
+                values.stream().mapToDouble(Double::doubleValue).toArray());
     }
 
     private static String rates(List<Double> values) {
