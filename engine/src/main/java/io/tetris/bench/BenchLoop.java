@@ -4,13 +4,14 @@ import io.tetris.core.SpeculationStats;
 import io.tetris.core.policy.BudgetPolicy;
 import io.tetris.core.policy.CostScore;
 import io.tetris.core.policy.OnlineCostModel;
-import io.tetris.core.policy.RoundCost;
 import io.tetris.core.policy.StepCostFit;
 import io.tetris.core.policy.StepCostModel;
 import io.tetris.engine.ContinuousBatching;
 import io.tetris.engine.Drafter;
 import io.tetris.engine.Progress;
 import io.tetris.engine.Round;
+import io.tetris.engine.RoundClock;
+import io.tetris.engine.RoundObserver;
 import io.tetris.engine.RoundTiming;
 import io.tetris.engine.SequenceState;
 import io.tetris.engine.SequenceTracker;
@@ -72,8 +73,7 @@ public final class BenchLoop {
         for (int i = 0; i < requests.size(); i++) {
             index.put(requests.get(i).id(), i);
         }
-        long[] verifiedBy = new long[requests.size()];
-        long[] acceptedBy = new long[requests.size()];
+        RequestCounts perRequest = new RequestCounts(requests.size(), index::get);
         CostScore shadowScore = new CostScore();
         ContinuousBatching.Sequences sequences =
                 new ContinuousBatching.Sequences() {
@@ -102,7 +102,6 @@ public final class BenchLoop {
         ModelTraffic draftBefore = models.draft().model().traffic().copy();
         ModelTraffic targetBefore = models.target().model().traffic().copy();
         long start = System.nanoTime();
-        long[] lastEnd = {start};
         double[] phase = new double[3];
         ContinuousBatching.run(
                 order,
@@ -111,49 +110,40 @@ public final class BenchLoop {
                 policy,
                 new Drafter(models.draft(), eos),
                 new Verifier(models.target()),
-                stats,
-                round -> {
-                    long now = System.nanoTime();
-                    RoundCost cost = round.cost();
-                    // Everything between two round ends that is neither a model pass nor a
-                    // prefill (a request's one-time cost, and a draft cache's catch-up when
-                    // speculation turns on, are not what a round costs in steady state):
-                    // allocation, sampling, bookkeeping.
-                    cost =
-                            cost.withOtherSeconds(
-                                    (now - lastEnd[0] - round.prefillNanos) / 1e9 - cost.seconds());
-                    lastEnd[0] = now;
-                    policy.observeCost(cost);
-                    for (int i = 0; i < round.size(); i++) {
-                        int r = index.get(round.sequences[i].id());
-                        verifiedBy[r] += round.outcome.verified()[i];
-                        acceptedBy[r] += round.outcome.accepted()[i];
-                    }
-                    if (shadow != null) {
-                        shadowScore.add(round.predictedSeconds(shadow), round.cost().seconds());
-                        shadow.observe(round.cost());
-                    }
-                    RoundTiming t = round.timing();
-                    phase[0] += t.prefillSeconds();
-                    phase[1] += t.draftSeconds();
-                    phase[2] += t.verifySeconds();
-                    if (t.draftSteps() > 0) {
-                        draftSamples.add(
-                                new StepCostFit.Sample(
-                                        t.batchSize(),
-                                        1,
-                                        t.meanContextLength(),
-                                        t.draftSeconds() / t.draftSteps()));
-                    }
-                    // A pass costs its mean tokens per row: the runner skips the padding.
-                    verifySamples.add(
-                            new StepCostFit.Sample(
-                                    t.batchSize(),
-                                    StepCostModel.meanTokensPerSequence(
-                                            t.batchSize(), round.cost().verifiedTokens()),
-                                    t.meanContextLength(),
-                                    t.verifySeconds()));
-                });
+                RoundClock.wall(),
+                RoundObserver.counting(stats)
+                        .andThen(perRequest)
+                        .andThen(
+                                (round, cost) -> {
+                                    if (shadow != null) {
+                                        shadowScore.add(
+                                                round.predictedSeconds(shadow),
+                                                round.cost().seconds());
+                                        shadow.observe(round.cost());
+                                    }
+                                    RoundTiming t = round.timing();
+                                    phase[0] += t.prefillSeconds();
+                                    phase[1] += t.draftSeconds();
+                                    phase[2] += t.verifySeconds();
+                                    if (t.draftSteps() > 0) {
+                                        draftSamples.add(
+                                                new StepCostFit.Sample(
+                                                        t.batchSize(),
+                                                        1,
+                                                        t.meanContextLength(),
+                                                        t.draftSeconds() / t.draftSteps()));
+                                    }
+                                    // A pass costs its mean tokens per row: the runner skips the
+                                    // padding.
+                                    verifySamples.add(
+                                            new StepCostFit.Sample(
+                                                    t.batchSize(),
+                                                    StepCostModel.meanTokensPerSequence(
+                                                            t.batchSize(),
+                                                            round.cost().verifiedTokens()),
+                                                    t.meanContextLength(),
+                                                    t.verifySeconds()));
+                                }));
         double seconds = (System.nanoTime() - start) / 1e9;
         double modelSeconds =
                 (models.draft().model().traffic().since(draftBefore).modelNanos
@@ -173,8 +163,8 @@ public final class BenchLoop {
                 outputs,
                 draftSamples,
                 verifySamples,
-                verifiedBy,
-                acceptedBy,
+                perRequest.verified,
+                perRequest.accepted,
                 policy.costReport(),
                 shadow == null ? Optional.empty() : Optional.of(shadowScore.report()),
                 new RunResult.Phases(phase[0], phase[1], phase[2]));

@@ -3,13 +3,12 @@ package io.tetris.bench;
 import io.tetris.core.SamplingParams;
 import io.tetris.core.SpeculationStats;
 import io.tetris.core.policy.BudgetPolicy;
-import io.tetris.core.policy.RoundCost;
 import io.tetris.core.policy.StepCostModel;
 import io.tetris.engine.ContinuousBatching;
 import io.tetris.engine.DraftStep;
 import io.tetris.engine.Drafts;
-import io.tetris.engine.Round;
-import io.tetris.engine.RoundTiming;
+import io.tetris.engine.RoundClock;
+import io.tetris.engine.RoundObserver;
 import io.tetris.engine.SequenceView;
 import io.tetris.engine.Verified;
 import io.tetris.engine.VerifyStep;
@@ -90,8 +89,7 @@ public final class Simulator {
                 };
         SpeculationStats stats = new SpeculationStats();
         double[] seconds = {0};
-        long[] verifiedBy = new long[sequences.size()];
-        long[] acceptedBy = new long[sequences.size()];
+        RequestCounts perRequest = new RequestCounts(sequences.size(), Integer::parseInt);
         ContinuousBatching.run(
                 order,
                 batch,
@@ -99,16 +97,10 @@ public final class Simulator {
                 policy,
                 drafts,
                 verify,
-                stats,
-                round -> {
-                    seconds[0] += round.predictedSeconds(cost);
-                    for (int i = 0; i < round.size(); i++) {
-                        int r = Integer.parseInt(round.sequences[i].id());
-                        verifiedBy[r] += round.outcome.verified()[i];
-                        acceptedBy[r] += round.outcome.accepted()[i];
-                    }
-                    policy.observeCost(simulatedCost(round, cost));
-                });
+                RoundClock.predicted(cost),
+                RoundObserver.counting(stats)
+                        .andThen(perRequest)
+                        .andThen((round, c) -> seconds[0] += c.seconds()));
         return new RunResult(
                 seconds[0],
                 seconds[0],
@@ -118,32 +110,11 @@ public final class Simulator {
                 null,
                 List.of(),
                 List.of(),
-                verifiedBy,
-                acceptedBy,
+                perRequest.verified,
+                perRequest.accepted,
                 policy.costReport(),
                 java.util.Optional.empty(),
                 RunResult.Phases.NONE);
-    }
-
-    /** What the round would have measured under {@code cost}: a cost-learning policy's clock. */
-    private static RoundCost simulatedCost(Round round, StepCostModel cost) {
-        RoundTiming t = round.timing();
-        double ctx = t.meanContextLength();
-        int total = 0;
-        for (int v : round.allocation.verify()) {
-            total += v;
-        }
-        int rows = round.draftRows();
-        return new RoundCost(
-                t.batchSize(),
-                ctx,
-                rows,
-                t.draftSteps(),
-                cost.draftSeconds(rows, t.draftSteps(), ctx),
-                t.verifyTokensPerSequence(),
-                total,
-                cost.verifySeconds(t.batchSize(), total, t.verifyTokensPerSequence() - 1, ctx),
-                0);
     }
 
     /** Sampled rows calibrate apart from greedy ones; the temperature itself is never used. */

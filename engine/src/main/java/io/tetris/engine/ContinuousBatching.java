@@ -1,7 +1,7 @@
 package io.tetris.engine;
 
-import io.tetris.core.SpeculationStats;
 import io.tetris.core.policy.BudgetPolicy;
+import io.tetris.core.policy.RoundCost;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -9,10 +9,10 @@ import java.util.List;
 /**
  * Continuous batching, written once: keep up to a bounded number of sequences running, admit the
  * oldest waiting one as soon as a slot frees, and run one {@link Round} after another over the
- * running batch. What differs between its users is where sequences are kept ({@link Store}) and how
- * a round's steps run ({@link Rounds}): the benchmark keeps them in lists and chains the steps with
- * the models, the simulator chains steps that replay a trace, and the job's micro-batcher keeps
- * them in keyed state and runs a round by emitting it through the chained decode operators.
+ * running batch, each round the same {@link #chained} sequence of steps. What differs between its
+ * users is where sequences are kept ({@link Store}), what the steps run on and what observes a
+ * round: the benchmark keeps sequences in lists and runs the models, the simulator replays a trace
+ * under a cost model, and the job's decode loop keeps them in keyed state and runs the models.
  */
 public final class ContinuousBatching {
 
@@ -48,11 +48,6 @@ public final class ContinuousBatching {
     /** Runs a round's steps over a batch. */
     public interface Rounds {
         Round run(List<SequenceView> batch) throws Exception;
-    }
-
-    /** Sees every round after its steps ran (timing samples, a cost model's clock). */
-    public interface RoundObserver {
-        void completed(Round round);
     }
 
     /** The sequences of the chained {@code run}, by index. */
@@ -120,22 +115,24 @@ public final class ContinuousBatching {
         }
     }
 
-    /** The round's steps chained in one thread: plan, draft, allocate, verify, apply. */
+    /**
+     * The round's steps chained in one thread, the only sequence every loop runs: plan, draft,
+     * allocate, verify, then the policy learns the outcome and the cost {@code clock} gives it, and
+     * {@code observer} sees the round.
+     */
     public static Rounds chained(
             BudgetPolicy policy,
             DraftStep drafter,
             VerifyStep verifier,
-            SpeculationStats stats,
+            RoundClock clock,
             RoundObserver observer) {
         return batch -> {
+            long start = System.nanoTime();
             Round round =
-                    Round.of(batch)
-                            .plan(policy)
-                            .draft(drafter)
-                            .allocate(policy)
-                            .verify(verifier)
-                            .apply(policy, stats);
-            observer.completed(round);
+                    Round.of(batch).plan(policy).draft(drafter).allocate(policy).verify(verifier);
+            RoundCost cost = clock.cost(round, start);
+            round.learn(policy, cost);
+            observer.completed(round, cost);
             return round;
         };
     }
@@ -153,7 +150,7 @@ public final class ContinuousBatching {
             BudgetPolicy policy,
             DraftStep drafter,
             VerifyStep verifier,
-            SpeculationStats stats,
+            RoundClock clock,
             RoundObserver observer) {
         if (batch < 1) {
             throw new IllegalArgumentException("running batch must be >= 1, was " + batch);
@@ -195,7 +192,7 @@ public final class ContinuousBatching {
                     }
                 };
         try {
-            drain(store, batch, chained(policy, drafter, verifier, stats, observer));
+            drain(store, batch, chained(policy, drafter, verifier, clock, observer));
         } catch (RuntimeException e) {
             throw e;
         } catch (Exception e) {

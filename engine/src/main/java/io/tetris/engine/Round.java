@@ -6,6 +6,7 @@ import io.tetris.core.policy.Allocation;
 import io.tetris.core.policy.BudgetPolicy;
 import io.tetris.core.policy.Candidates;
 import io.tetris.core.policy.RoundCost;
+import io.tetris.core.policy.RoundOutcome;
 import io.tetris.core.policy.RoundShape;
 import io.tetris.core.policy.StepCostModel;
 import java.util.Arrays;
@@ -19,7 +20,7 @@ import java.util.List;
  *   <li>{@link #draft}: the draft model proposes tokens;
  *   <li>{@link #allocate}: the policy spends the verification budget on them;
  *   <li>{@link #verify}: the target model verifies, losslessly;
- *   <li>{@link #apply}: the outcome goes back to the policy and into the counters.
+ *   <li>{@link #learn}: the outcome and the round's cost go back to the policy.
  * </ol>
  *
  * <p>This is the only place a round is written down. {@link ContinuousBatching} chains the steps
@@ -79,7 +80,7 @@ public final class Round {
 
     /** Step 1: the policy's draft length for this batch. */
     public Round plan(BudgetPolicy policy) {
-        draftLengths = policy.draftLengths(ids(), groups(), shape());
+        draftLengths = policy.plan(ids(), groups(), shape());
         draftLength = Arrays.stream(draftLengths).max().orElse(0);
         return this;
     }
@@ -127,15 +128,21 @@ public final class Round {
         return this;
     }
 
-    /** Step 5: tells the policy how the round went and adds it to {@code stats}. */
-    public Round apply(BudgetPolicy policy, SpeculationStats stats) {
-        policy.observe(outcome.verified(), outcome.accepted(), outcome.targetMargins());
+    /** Step 5: tells the policy how the round went and what it cost. */
+    public Round learn(BudgetPolicy policy, RoundCost cost) {
+        policy.learn(
+                new RoundOutcome(
+                        outcome.verified(), outcome.accepted(), outcome.targetMargins(), cost));
+        return this;
+    }
+
+    /** Adds the round to {@code stats} (after {@link #verify}). */
+    public void countInto(SpeculationStats stats) {
         for (int i = 0; i < outcome.emitted().length; i++) {
             stats.observeSequence(
                     drafts.tokens()[i].length, outcome.verified()[i], outcome.accepted()[i]);
         }
         stats.observeRound(allocation.budget());
-        return this;
     }
 
     /** The sequences with each one's draft capped at its planned length. */
@@ -222,6 +229,11 @@ public final class Round {
      * its verification pass.
      */
     public double predictedSeconds(StepCostModel cost) {
+        return predictedCost(cost).seconds();
+    }
+
+    /** What the round would have measured under {@code model} (after {@link #verify}). */
+    public RoundCost predictedCost(StepCostModel model) {
         int total = 0;
         int longest = 0;
         for (int v : allocation.verify()) {
@@ -233,8 +245,17 @@ public final class Round {
             steps = Math.max(steps, row.length);
         }
         double context = shape().meanContextLength();
-        return cost.draftSeconds(draftRows(), steps, context)
-                + cost.verifySeconds(size(), total, longest, context);
+        int rows = draftRows();
+        return new RoundCost(
+                size(),
+                context,
+                rows,
+                steps,
+                model.draftSeconds(rows, steps, context),
+                longest + 1,
+                total,
+                model.verifySeconds(size(), total, longest, context),
+                0);
     }
 
     /** The policy's view of the batch: its size and mean committed length. */

@@ -289,14 +289,15 @@ class EngineTest {
             if (batch.isEmpty()) {
                 break;
             }
-            Verified verified =
+            Round ran =
                     Round.of(batch)
                             .plan(policy)
                             .draft(drafter)
                             .allocate(policy)
                             .verify(verifier)
-                            .apply(policy, stats)
-                            .outcome;
+                            .learn(policy, null);
+            ran.countInto(stats);
+            Verified verified = ran.outcome;
             for (int b = 0; b < batch.size(); b++) {
                 int i = index.get(b);
                 List<Integer> c = committed.get(i);

@@ -7,7 +7,6 @@ import io.tetris.job.kafka.RawRecord;
 import io.tetris.job.kafka.TopicNames;
 import io.tetris.model.Vocabulary;
 import io.tetris.operators.DecodeLoop;
-import io.tetris.operators.LoopChainCheck;
 import io.tetris.operators.OperatorNames;
 import io.tetris.operators.output.ErrorSizeGuard;
 import io.tetris.operators.output.OutputBounds;
@@ -137,11 +136,6 @@ public final class Topology {
                     bounds.error(),
                     maxRecordBytes);
         }
-    }
-
-    /** Fails with what to change when the built job would split the decode loop. */
-    public static void checkChained(StreamExecutionEnvironment env) {
-        LoopChainCheck.verify(env.getStreamGraph(false).getJobGraph());
     }
 
     private static DataStream<byte[]> readRequests(StreamExecutionEnvironment env, Io io) {

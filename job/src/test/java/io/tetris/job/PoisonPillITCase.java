@@ -9,7 +9,7 @@ import io.tetris.job.kafka.GenerationClient;
 import io.tetris.job.kafka.KafkaClientSettings;
 import io.tetris.job.kafka.SharedKafka;
 import io.tetris.job.kafka.TopicNames;
-import io.tetris.operators.replica.ReplicaRegistry;
+import io.tetris.operators.loop.TaskAttempts;
 import io.tetris.schemas.ErrorCode;
 import io.tetris.schemas.GenerationError;
 import io.tetris.schemas.GenerationResult;
@@ -172,7 +172,7 @@ class PoisonPillITCase {
                 committed,
                 List.copyOf(listener.errors),
                 status,
-                ReplicaRegistry.restartsObserved(job.getJobID().toString()));
+                TaskAttempts.restartsObserved(job.getJobID().toString()));
     }
 
     private static String send(

@@ -101,8 +101,7 @@ class RecoveryITCase {
         }
         return new Run(
                 CommittedOutcome.read(kafka, topics),
-                io.tetris.operators.replica.ReplicaRegistry.restartsObserved(
-                        job.getJobID().toString()));
+                io.tetris.operators.loop.TaskAttempts.restartsObserved(job.getJobID().toString()));
     }
 
     private static boolean greedy(String id) {

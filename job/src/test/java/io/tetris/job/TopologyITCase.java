@@ -126,7 +126,6 @@ class TopologyITCase {
                 env,
                 config,
                 new Topology.Io(kafka, topics, "tetris-" + policy, "tx-" + UUID.randomUUID()));
-        Topology.checkChained(env);
         JobClient job = env.executeAsync("topology-" + policy);
         CollectingListener listener = new CollectingListener();
         Set<String> good = new LinkedHashSet<>();

@@ -304,7 +304,7 @@ public final class TetrisOptions {
                     .asList()
                     .defaultValues()
                     .withDescription(
-                            "Chaos testing: the verify operator throws once when its replica"
+                            "Chaos testing: the decode loop throws once when its replica"
                                     + " reaches each of these rounds (attempt i fails at the"
                                     + " i-th smallest), so recovery can be watched. Off by"
                                     + " default.");

@@ -2,30 +2,24 @@ package io.tetris.operators;
 
 import io.tetris.config.TetrisConfig;
 import io.tetris.model.ModelCheck;
-import io.tetris.operators.batcher.LoopOutputs;
-import io.tetris.operators.batcher.MicroBatcher;
-import io.tetris.operators.batcher.MicroBatcherOperator;
 import io.tetris.operators.dedupe.DedupeFunction;
-import io.tetris.operators.draft.DraftFunction;
-import io.tetris.operators.round.LoopRound;
+import io.tetris.operators.loop.LoopOutputs;
+import io.tetris.operators.loop.ReplicaLoop;
+import io.tetris.operators.loop.ReplicaLoopOperator;
 import io.tetris.operators.validate.ValidateFunction;
-import io.tetris.operators.verify.VerifyFunction;
-import io.tetris.operators.window.TetrisWindowFunction;
 import io.tetris.schemas.GenerationError;
 import io.tetris.schemas.GenerationRequest;
 import io.tetris.schemas.GenerationResult;
 import io.tetris.schemas.TokenEvent;
 import java.nio.file.Paths;
-import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
-import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 
 /**
  * Wires validation and the decode loop onto a stream of raw request values, as named steps:
- * validate, one execution per request id, route to a replica, micro-batch, draft, window, verify.
- * The four loop operators share one parallelism (the replica count) and forward edges, so Flink
- * chains them into one task.
+ * validate, one execution per request id, route to a replica, then the replica's loop (batch,
+ * draft, window, verify: one keyed operator, see {@link ReplicaLoop} and docs/architecture.md).
  */
 public final class DecodeLoop {
 
@@ -81,48 +75,25 @@ public final class DecodeLoop {
             duplicates = once.getSideOutput(DedupeFunction.ERRORS);
         }
 
-        SingleOutputStreamOperator<LoopRound> batched =
+        SingleOutputStreamOperator<Void> loop =
                 admitted.keyBy(new ReplicaKeys(replicas, MAX_REPLICAS))
                         .transform(
-                                OperatorNames.BATCHER,
-                                TypeInformation.of(LoopRound.class),
-                                new MicroBatcherOperator(new MicroBatcher(config)))
-                        .uid(OperatorNames.BATCHER_UID)
+                                OperatorNames.LOOP,
+                                Types.VOID,
+                                new ReplicaLoopOperator(new ReplicaLoop(config, endOfText)))
+                        .uid(OperatorNames.LOOP_UID)
                         .setParallelism(replicas)
                         .setMaxParallelism(MAX_REPLICAS);
 
-        SingleOutputStreamOperator<LoopRound> drafted =
-                batched.process(new DraftFunction(config, endOfText))
-                        .name(OperatorNames.DRAFT)
-                        .uid(OperatorNames.DRAFT_UID)
-                        .setParallelism(replicas);
-
-        SingleOutputStreamOperator<LoopRound> windowed =
-                drafted.process(new TetrisWindowFunction(config))
-                        .name(OperatorNames.WINDOW)
-                        .uid(OperatorNames.WINDOW_UID)
-                        .setParallelism(replicas);
-
-        SingleOutputStreamOperator<LoopRound> verified =
-                windowed.process(new VerifyFunction(config))
-                        .name(OperatorNames.VERIFY)
-                        .uid(OperatorNames.VERIFY_UID)
-                        .setParallelism(replicas);
-        // Rounds return to the batcher in-JVM; this sink only anchors the loop in the graph.
-        verified.sinkTo(new DiscardingSink<>())
-                .name(OperatorNames.LOOP_END)
-                .uid(OperatorNames.LOOP_END_UID)
-                .setParallelism(replicas);
-
         DataStream<GenerationError> errors =
                 valid.getSideOutput(ValidateFunction.ERRORS)
-                        .union(batched.getSideOutput(LoopOutputs.ERRORS));
+                        .union(loop.getSideOutput(LoopOutputs.ERRORS));
         if (duplicates != null) {
             errors = errors.union(duplicates);
         }
         return new Outputs(
-                batched.getSideOutput(LoopOutputs.TOKENS),
-                batched.getSideOutput(LoopOutputs.RESULTS),
+                loop.getSideOutput(LoopOutputs.TOKENS),
+                loop.getSideOutput(LoopOutputs.RESULTS),
                 errors);
     }
 }

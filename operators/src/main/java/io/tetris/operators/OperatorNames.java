@@ -14,16 +14,14 @@ public final class OperatorNames {
     public static final String VALIDATE_UID = "tetris-validate";
     public static final String DEDUPE = "dedupe";
     public static final String DEDUPE_UID = "tetris-dedupe";
-    public static final String BATCHER = "micro-batcher";
-    public static final String BATCHER_UID = "tetris-micro-batcher";
-    public static final String DRAFT = "draft";
-    public static final String DRAFT_UID = "tetris-draft";
-    public static final String WINDOW = "tetris-window";
-    public static final String WINDOW_UID = "tetris-window";
-    public static final String VERIFY = "verify";
-    public static final String VERIFY_UID = "tetris-verify";
-    public static final String LOOP_END = "loop-end";
-    public static final String LOOP_END_UID = "tetris-loop-end";
+    public static final String LOOP = "decode-loop";
+
+    /**
+     * The uid of the operator that was the micro-batcher: its keyed state (every sequence) is the
+     * loop's, so savepoints of jobs from before the loop became one operator restore into it.
+     */
+    public static final String LOOP_UID = "tetris-micro-batcher";
+
     public static final String ERRORS = "errors";
     public static final String ERRORS_UID = "tetris-errors";
     public static final String TOKENS_GUARD = "tokens-size-guard";

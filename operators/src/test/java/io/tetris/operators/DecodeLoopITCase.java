@@ -1,7 +1,6 @@
 package io.tetris.operators;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.tetris.config.TetrisConfig;
 import io.tetris.config.TetrisOptions;
@@ -74,7 +73,6 @@ class DecodeLoopITCase {
         CloseableIterator<GenerationResult> results = outputs.results().collectAsync();
         CloseableIterator<TokenEvent> tokens = outputs.tokens().collectAsync();
         CloseableIterator<GenerationError> errors = outputs.errors().collectAsync();
-        LoopChainCheck.verify(env.getStreamGraph(false).getJobGraph());
         env.execute("decode-loop-" + policy);
         Run run = new Run(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
         results.forEachRemaining(run.results::add);
@@ -352,13 +350,14 @@ class DecodeLoopITCase {
     }
 
     @Test
-    void refusesToStartWhenTheLoopCannotBeChained() {
+    void runsWithoutOperatorChaining() throws Exception {
+        // The loop is one keyed operator: no in-JVM channel between tasks for chaining to break.
         Configuration noChaining = new Configuration();
         noChaining.set(PipelineOptions.OPERATOR_CHAINING, false);
-        assertThatThrownBy(() -> run("tetris", goodRequests(), noChaining))
-                .isInstanceOf(IllegalStateException.class)
-                .hasMessageContaining("decode loop is split across tasks")
-                .hasMessageContaining("pipeline.operator-chaining.enabled");
+        List<byte[]> requests = goodRequests();
+        Run run = run("tetris", requests, noChaining);
+        assertThat(run.errors()).isEmpty();
+        assertThat(run.byId()).hasSize(requests.size());
     }
 
     private static void assertEventsMatch(List<TokenEvent> all, GenerationResult result) {

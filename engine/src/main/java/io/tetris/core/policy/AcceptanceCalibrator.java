@@ -65,6 +65,27 @@ public final class AcceptanceCalibrator {
         return c;
     }
 
+    /** Writes what it has observed ({@link LearnedState}); the curves are derived from it. */
+    void write(java.io.DataOutputStream out) throws java.io.IOException {
+        for (int g = 0; g < groups; g++) {
+            for (int p = 0; p < positions; p++) {
+                LearnedState.doubles(out, observed[g][p]);
+                LearnedState.doubles(out, accepted[g][p]);
+            }
+        }
+    }
+
+    /** Reads what {@link #write} wrote, replacing what this one observed. */
+    void read(java.io.DataInputStream in) throws java.io.IOException {
+        for (int g = 0; g < groups; g++) {
+            for (int p = 0; p < positions; p++) {
+                LearnedState.doubles(in, observed[g][p]);
+                LearnedState.doubles(in, accepted[g][p]);
+                stale[g][p] = true;
+            }
+        }
+    }
+
     /**
      * The estimated probability that a draft token is accepted, given its predecessors were.
      *

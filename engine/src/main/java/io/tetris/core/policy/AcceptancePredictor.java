@@ -256,20 +256,58 @@ public final class AcceptancePredictor {
      */
     public AcceptancePredictor carryOver() {
         AcceptancePredictor c = new AcceptancePredictor(initialAcceptance);
-        for (int g = 0; g < GROUPS; g++) {
-            c.weights[g] = weights[g].clone();
-            c.squares[g] = squares[g].clone();
-            c.positionAccepted[g] = positionAccepted[g].clone();
-            c.positionSeen[g] = positionSeen[g].clone();
-            c.estimateMean[g] = estimateMean[g].clone();
-            c.estimated[g] = estimated[g].clone();
-        }
-        System.arraycopy(groupAccepted, 0, c.groupAccepted, 0, GROUPS);
-        System.arraycopy(groupSeen, 0, c.groupSeen, 0, GROUPS);
-        tokenRates.forEach((t, r) -> c.tokenRates.put(t, r.clone()));
-        c.calibrator = calibrator.copy();
-        c.trained = trained;
+        LearnedState.read(LearnedState.write(this::write), c::read);
         return c;
+    }
+
+    /**
+     * Writes what {@link #carryOver} keeps (weights, calibration, per-position, per-group and
+     * per-token rates; nothing about requests or scores), for {@link BudgetPolicy#learned}.
+     */
+    void write(java.io.DataOutputStream out) throws java.io.IOException {
+        for (int g = 0; g < GROUPS; g++) {
+            LearnedState.doubles(out, weights[g]);
+            LearnedState.doubles(out, squares[g]);
+            LearnedState.doubles(out, positionAccepted[g]);
+            LearnedState.doubles(out, positionSeen[g]);
+            LearnedState.doubles(out, estimateMean[g]);
+            LearnedState.booleans(out, estimated[g]);
+        }
+        LearnedState.doubles(out, groupAccepted);
+        LearnedState.doubles(out, groupSeen);
+        out.writeInt(tokenRates.size());
+        for (Map.Entry<Integer, double[]> e :
+                new java.util.TreeMap<>(tokenRates)
+                        .entrySet()) { // sorted: equal state, equal bytes
+            out.writeInt(e.getKey());
+            LearnedState.doubles(out, e.getValue());
+        }
+        calibrator.write(out);
+        out.writeLong(trained);
+    }
+
+    /** Reads what {@link #write} wrote into this (fresh) predictor. */
+    void read(java.io.DataInputStream in) throws java.io.IOException {
+        for (int g = 0; g < GROUPS; g++) {
+            LearnedState.doubles(in, weights[g]);
+            LearnedState.doubles(in, squares[g]);
+            LearnedState.doubles(in, positionAccepted[g]);
+            LearnedState.doubles(in, positionSeen[g]);
+            LearnedState.doubles(in, estimateMean[g]);
+            LearnedState.booleans(in, estimated[g]);
+        }
+        LearnedState.doubles(in, groupAccepted);
+        LearnedState.doubles(in, groupSeen);
+        tokenRates.clear();
+        int tokens = in.readInt();
+        for (int i = 0; i < tokens; i++) {
+            int token = in.readInt();
+            double[] rate = new double[2];
+            LearnedState.doubles(in, rate);
+            tokenRates.put(token, rate);
+        }
+        calibrator.read(in);
+        trained = in.readLong();
     }
 
     /** Decayed count of request {@code id}'s scored drafts; 0 for one never seen. */

@@ -89,10 +89,7 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
     private AcceptancePredictor.Prediction last;
     private double lastPredicted = Double.NaN;
 
-    // Realized tokens per sequence-second of recent rounds, per batch size, without [0] and with
-    // [1] speculation (planned rounds only, not probes): the guard against a wrong cost model.
-    private Realized[][] realized = new Realized[GUARD_BUCKETS][2]; // [bucket][on]
-    private long[] lastOn = new long[GUARD_BUCKETS]; // round of the last speculating sample
+    private final Guard guard = new Guard();
     private long rounds;
     private int lastTokens;
     private int lastRows;
@@ -127,10 +124,6 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
                         : new OnlineCostModel(Objects.requireNonNull(prior, "prior"));
         this.predictor = Objects.requireNonNull(predictor, "predictor");
         this.noSpeculationBonus = noSpeculationBonus;
-        for (Realized[] kinds : realized) {
-            kinds[0] = new Realized();
-            kinds[1] = new Realized();
-        }
     }
 
     @Override
@@ -138,43 +131,23 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
         return "tetris-adaptive";
     }
 
-    @Override
-    public int draftLength(RoundShape shape) {
+    /** The longest draft {@link #plan} would ask of a batch of this shape, of unknown requests. */
+    int draftLength(RoundShape shape) {
         int n = Math.max(1, shape.batchSize());
         String[] ids = new String[n];
         Arrays.fill(ids, "");
-        return Arrays.stream(draftLengths(ids, new int[n], shape)).max().orElse(0);
+        return Arrays.stream(plan(ids, new int[n], shape)).max().orElse(0);
     }
 
     @Override
-    public int[] draftLengths(String[] ids, int[] groups, RoundShape shape) {
-        int[] lengths = plan(ids, groups, shape);
+    public int[] plan(String[] ids, int[] groups, RoundShape shape) {
+        int[] lengths = choose(ids, groups, shape);
         lastPlanned = !probing && !exploring;
         rounds++;
         return lengths;
     }
 
-    /**
-     * Whether the rounds measured at about this batch size (the same power-of-two bucket) say
-     * speculating is slower than not, by the no-speculation bonus; false while either kind has
-     * fewer than {@value #GUARD_ROUNDS} rounds, or the speculating ones are older than {@value
-     * #GUARD_STALE} rounds (traffic may have changed since).
-     */
-    private boolean measuredSlower(int n) {
-        int b = guardBucket(n);
-        Realized off = realized[b][0];
-        Realized on = realized[b][1];
-        return off.rows() >= GUARD_ROWS
-                && on.rows() >= GUARD_ROWS
-                && rounds - lastOn[b] <= GUARD_STALE
-                && on.rate() * noSpeculationBonus < off.rate();
-    }
-
-    private static int guardBucket(int n) {
-        return Math.min(GUARD_BUCKETS - 1, 32 - Integer.numberOfLeadingZeros(Math.max(1, n) - 1));
-    }
-
-    private int[] plan(String[] ids, int[] groups, RoundShape shape) {
+    private int[] choose(String[] ids, int[] groups, RoundShape shape) {
         int n = ids.length;
         if (n == 0) {
             return new int[0];
@@ -234,7 +207,7 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
             exploring = !explored;
             return exploring ? probe(ids, Math.max(PROBE_ROWS, n / 4)) : new int[n];
         }
-        if (best > 0 && measuredSlower(n)) {
+        if (best > 0 && guard.measuredSlower(n, rounds, noSpeculationBonus)) {
             best = 0;
             bestLengths = new int[n];
         }
@@ -247,9 +220,7 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
             int interval =
                     clear
                             ? 2 * BASELINE_INTERVAL
-                            : realized[guardBucket(n)][0].rows() < GUARD_ROWS
-                                    ? 4
-                                    : BASELINE_INTERVAL;
+                            : guard.plainRows(n) < GUARD_ROWS ? 4 : BASELINE_INTERVAL;
             if (++roundsOn % interval == 0) {
                 return new int[n];
             }
@@ -300,18 +271,6 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
             lengths[i] = l;
         }
         return lengths;
-    }
-
-    @Override
-    public Allocation allocate(double[][] draftLogProbs, double[] weights, RoundShape shape) {
-        return allocate(
-                Candidates.of(draftLogProbs, weights, new int[draftLogProbs.length]), shape);
-    }
-
-    @Override
-    public Allocation allocate(
-            double[][] draftLogProbs, double[] weights, int[] groups, RoundShape shape) {
-        return allocate(Candidates.of(draftLogProbs, weights, groups), shape);
     }
 
     @Override
@@ -399,33 +358,26 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
     }
 
     @Override
-    public void observe(int[] verified, int[] accepted) {
-        observe(verified, accepted, null);
-    }
-
-    @Override
-    public void observe(int[] verified, int[] accepted, double[] targetMargins) {
+    public void learn(RoundOutcome outcome) {
+        int[] verified = outcome.verified();
         lastRows = verified.length;
         lastTokens = lastRows;
-        for (int a : accepted) {
+        for (int a : outcome.accepted()) {
             lastTokens += a;
         }
         if (last != null) {
-            predictor.observe(last, verified, accepted, targetMargins);
+            predictor.observe(last, verified, outcome.accepted(), outcome.targetMargins());
             last = null;
+        }
+        if (outcome.cost() != null) {
+            learnCost(outcome.cost());
         }
     }
 
-    @Override
-    public void observeCost(RoundCost cost) {
+    private void learnCost(RoundCost cost) {
         double wall = cost.seconds() + Math.max(0, cost.otherSeconds());
         if (lastPlanned && lastRows > 0 && wall > 0) {
-            int b = guardBucket(lastRows);
-            boolean on = cost.draftSteps() > 0;
-            realized[b][on ? 1 : 0].add(lastTokens, lastRows, lastRows * wall);
-            if (on) {
-                lastOn[b] = rounds;
-            }
+            guard.add(lastRows, lastTokens, wall, cost.draftSteps() > 0, rounds);
             lastPlanned = false;
         }
         costScore.add(lastPredicted, cost.seconds());
@@ -434,21 +386,38 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
     }
 
     @Override
-    public Optional<BudgetPolicy> carryOver() {
-        AdaptiveTetrisPolicy next =
-                new AdaptiveTetrisPolicy(
-                        maxDraft, costModel, predictor.carryOver(), noSpeculationBonus);
-        for (int b = 0; b < GUARD_BUCKETS; b++) {
-            next.realized[b] = new Realized[] {realized[b][0].copy(), realized[b][1].copy()};
+    public byte[] learned() {
+        return LearnedState.write(
+                out -> {
+                    predictor.write(out);
+                    costModel.write(out);
+                    guard.write(out);
+                    out.writeLong(rounds);
+                    // Its exploration schedule too: a replica does not start probing afresh.
+                    out.writeBoolean(baselineMeasured);
+                    out.writeInt(roundsOff);
+                    out.writeInt(roundsOn);
+                    out.writeInt(probeInterval);
+                });
+    }
+
+    @Override
+    public void restore(byte[] learned) {
+        if (learned.length == 0) {
+            return;
         }
-        next.lastOn = lastOn.clone();
-        next.rounds = rounds;
-        // Its exploration schedule too: a replica does not start probing afresh with new traffic.
-        next.baselineMeasured = baselineMeasured;
-        next.roundsOff = roundsOff;
-        next.roundsOn = roundsOn;
-        next.probeInterval = probeInterval;
-        return Optional.of(next);
+        LearnedState.read(
+                learned,
+                in -> {
+                    predictor.read(in);
+                    costModel.read(in);
+                    guard.read(in);
+                    rounds = in.readLong();
+                    baselineMeasured = in.readBoolean();
+                    roundsOff = in.readInt();
+                    roundsOn = in.readInt();
+                    probeInterval = in.readInt();
+                });
     }
 
     @Override
@@ -461,46 +430,121 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
         return Optional.of(costScore.report());
     }
 
-    /** Tokens per sequence-second over the last {@value #WINDOW} rounds of one kind. */
-    private static final class Realized {
-        private static final int WINDOW = 32;
-        private final double[] tokens = new double[WINDOW];
-        private final int[] rows = new int[WINDOW];
-        private final double[] rowSeconds = new double[WINDOW];
-        private int next;
+    /**
+     * The guard against a wrong cost model: realized tokens per sequence-second of recent planned
+     * rounds (not probes), per power-of-two batch size, without [0] and with [1] speculation.
+     */
+    private static final class Guard {
+        private final Realized[][] realized = new Realized[GUARD_BUCKETS][2]; // [bucket][on]
+        private final long[] lastOn = new long[GUARD_BUCKETS]; // round of the last speculating one
 
-        void add(double roundTokens, int roundRows, double roundRowSeconds) {
-            tokens[next] = roundTokens;
-            rows[next] = roundRows;
-            rowSeconds[next] = roundRowSeconds;
-            next = (next + 1) % WINDOW;
-        }
-
-        int rows() {
-            int sum = 0;
-            for (int r : rows) {
-                sum += r;
+        Guard() {
+            for (Realized[] kinds : realized) {
+                kinds[0] = new Realized();
+                kinds[1] = new Realized();
             }
-            return sum;
         }
 
-        double rate() {
-            double t = 0;
-            double s = 0;
-            for (int i = 0; i < WINDOW; i++) {
-                t += tokens[i];
-                s += rowSeconds[i];
+        void add(int rows, int tokens, double wall, boolean on, long round) {
+            int b = bucket(rows);
+            realized[b][on ? 1 : 0].add(tokens, rows, rows * wall);
+            if (on) {
+                lastOn[b] = round;
             }
-            return s == 0 ? 0 : t / s;
         }
 
-        Realized copy() {
-            Realized c = new Realized();
-            System.arraycopy(tokens, 0, c.tokens, 0, WINDOW);
-            System.arraycopy(rows, 0, c.rows, 0, WINDOW);
-            System.arraycopy(rowSeconds, 0, c.rowSeconds, 0, WINDOW);
-            c.next = next;
-            return c;
+        /** Sequence-rounds of plain decoding measured at about this batch size. */
+        int plainRows(int n) {
+            return realized[bucket(n)][0].rows();
+        }
+
+        /**
+         * Whether the rounds measured at about this batch size (the same power-of-two bucket) say
+         * speculating is slower than not, by the no-speculation bonus; false while either kind has
+         * fewer than {@value #GUARD_ROWS} sequence-rounds, or the speculating ones are older than
+         * {@value #GUARD_STALE} rounds (traffic may have changed since).
+         */
+        boolean measuredSlower(int n, long now, double noSpeculationBonus) {
+            int b = bucket(n);
+            Realized off = realized[b][0];
+            Realized on = realized[b][1];
+            return off.rows() >= GUARD_ROWS
+                    && on.rows() >= GUARD_ROWS
+                    && now - lastOn[b] <= GUARD_STALE
+                    && on.rate() * noSpeculationBonus < off.rate();
+        }
+
+        void write(java.io.DataOutputStream out) throws java.io.IOException {
+            for (int b = 0; b < GUARD_BUCKETS; b++) {
+                realized[b][0].write(out);
+                realized[b][1].write(out);
+                out.writeLong(lastOn[b]);
+            }
+        }
+
+        void read(java.io.DataInputStream in) throws java.io.IOException {
+            for (int b = 0; b < GUARD_BUCKETS; b++) {
+                realized[b][0].read(in);
+                realized[b][1].read(in);
+                lastOn[b] = in.readLong();
+            }
+        }
+
+        private static int bucket(int n) {
+            return Math.min(
+                    GUARD_BUCKETS - 1, 32 - Integer.numberOfLeadingZeros(Math.max(1, n) - 1));
+        }
+
+        /** Tokens per sequence-second over the last {@value #WINDOW} rounds of one kind. */
+        private static final class Realized {
+            private static final int WINDOW = 32;
+            private final double[] tokens = new double[WINDOW];
+            private final int[] rows = new int[WINDOW];
+            private final double[] rowSeconds = new double[WINDOW];
+            private int next;
+
+            void add(double roundTokens, int roundRows, double roundRowSeconds) {
+                tokens[next] = roundTokens;
+                rows[next] = roundRows;
+                rowSeconds[next] = roundRowSeconds;
+                next = (next + 1) % WINDOW;
+            }
+
+            int rows() {
+                int sum = 0;
+                for (int r : rows) {
+                    sum += r;
+                }
+                return sum;
+            }
+
+            double rate() {
+                double t = 0;
+                double s = 0;
+                for (int i = 0; i < WINDOW; i++) {
+                    t += tokens[i];
+                    s += rowSeconds[i];
+                }
+                return s == 0 ? 0 : t / s;
+            }
+
+            void write(java.io.DataOutputStream out) throws java.io.IOException {
+                LearnedState.doubles(out, tokens);
+                for (int r : rows) {
+                    out.writeInt(r);
+                }
+                LearnedState.doubles(out, rowSeconds);
+                out.writeInt(next);
+            }
+
+            void read(java.io.DataInputStream in) throws java.io.IOException {
+                LearnedState.doubles(in, tokens);
+                for (int i = 0; i < WINDOW; i++) {
+                    rows[i] = in.readInt();
+                }
+                LearnedState.doubles(in, rowSeconds);
+                next = Math.floorMod(in.readInt(), WINDOW);
+            }
         }
     }
 }

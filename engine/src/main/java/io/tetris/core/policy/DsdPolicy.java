@@ -61,7 +61,12 @@ final class DsdPolicy implements BudgetPolicy {
     }
 
     @Override
-    public int draftLength(RoundShape shape) {
+    public int[] plan(String[] ids, int[] groups, RoundShape shape) {
+        return BudgetPolicy.uniform(draftLength(shape), ids.length);
+    }
+
+    /** Tokens to draft for every sequence of a batch of this shape. */
+    int draftLength(RoundShape shape) {
         if (currentK < 0 || roundsSincePlan >= updateInterval) {
             currentK = bestK(shape);
             roundsSincePlan = 0;
@@ -71,12 +76,14 @@ final class DsdPolicy implements BudgetPolicy {
     }
 
     @Override
-    public Allocation allocate(double[][] draftLogProbs, double[] weights, RoundShape shape) {
-        return Allocation.window(draftLogProbs, Math.max(currentK, 0));
+    public Allocation allocate(Candidates candidates, RoundShape shape) {
+        return Allocation.window(candidates.logProbs(), Math.max(currentK, 0));
     }
 
     @Override
-    public void observe(int[] verified, int[] accepted) {
+    public void learn(RoundOutcome outcome) {
+        int[] verified = outcome.verified();
+        int[] accepted = outcome.accepted();
         long v = 0;
         long a = 0;
         for (int i = 0; i < verified.length; i++) {

@@ -18,12 +18,17 @@ final class FixedPolicy implements BudgetPolicy {
     }
 
     @Override
-    public int draftLength(RoundShape shape) {
+    public int[] plan(String[] ids, int[] groups, RoundShape shape) {
+        return BudgetPolicy.uniform(draftLength(shape), ids.length);
+    }
+
+    /** Tokens to draft for every sequence of a batch of this shape. */
+    int draftLength(RoundShape shape) {
         return k;
     }
 
     @Override
-    public Allocation allocate(double[][] draftLogProbs, double[] weights, RoundShape shape) {
-        return Allocation.window(draftLogProbs, k);
+    public Allocation allocate(Candidates candidates, RoundShape shape) {
+        return Allocation.window(candidates.logProbs(), k);
     }
 }

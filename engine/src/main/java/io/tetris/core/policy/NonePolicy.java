@@ -9,12 +9,17 @@ final class NonePolicy implements BudgetPolicy {
     }
 
     @Override
-    public int draftLength(RoundShape shape) {
+    public int[] plan(String[] ids, int[] groups, RoundShape shape) {
+        return BudgetPolicy.uniform(draftLength(shape), ids.length);
+    }
+
+    /** Tokens to draft for every sequence of a batch of this shape. */
+    int draftLength(RoundShape shape) {
         return 0;
     }
 
     @Override
-    public Allocation allocate(double[][] draftLogProbs, double[] weights, RoundShape shape) {
-        return new Allocation(new int[draftLogProbs.length], 0);
+    public Allocation allocate(Candidates candidates, RoundShape shape) {
+        return new Allocation(new int[candidates.size()], 0);
     }
 }

@@ -66,17 +66,71 @@ public final class OnlineCostModel implements StepCostModel {
     /** A copy that learns on from what this one has learned, independently of it. */
     public OnlineCostModel copy() {
         OnlineCostModel c = new OnlineCostModel(prior);
-        measuredDraft.forEach(m -> c.measuredDraft.add(m.clone()));
-        measuredVerify.forEach(m -> c.measuredVerify.add(m.clone()));
+        LearnedState.read(LearnedState.write(this::write), c::read);
+        return c;
+    }
+
+    /**
+     * Writes the cells measured so far (for {@link BudgetPolicy#learned}); the prior is
+     * configuration and not written.
+     */
+    void write(java.io.DataOutputStream out) throws java.io.IOException {
+        writeCells(out, draft, measuredDraft);
+        writeCells(out, verify, measuredVerify);
+        for (int b = 0; b < BATCH_BUCKETS; b++) {
+            other[b][0].write(out);
+            other[b][1].write(out);
+        }
+    }
+
+    /** Reads what {@link #write} wrote into this model, replacing what it measured. */
+    void read(java.io.DataInputStream in) throws java.io.IOException {
+        measuredDraft.clear();
+        measuredVerify.clear();
         for (int b = 0; b < BATCH_BUCKETS; b++) {
             for (int t = 0; t < TOKEN_CELLS; t++) {
-                c.draft[b][t].copyFrom(draft[b][t]);
-                c.verify[b][t].copyFrom(verify[b][t]);
+                draft[b][t] = new Cell(QUANTILE);
+                verify[b][t] = new Cell(QUANTILE);
             }
-            c.other[b][0].copyFrom(other[b][0]);
-            c.other[b][1].copyFrom(other[b][1]);
         }
-        return c;
+        readCells(in, draft, measuredDraft, nearestDraft);
+        readCells(in, verify, measuredVerify, nearestVerify);
+        for (int b = 0; b < BATCH_BUCKETS; b++) {
+            other[b][0].read(in);
+            other[b][1].read(in);
+        }
+    }
+
+    private static void writeCells(
+            java.io.DataOutputStream out, Cell[][] cells, java.util.List<int[]> measured)
+            throws java.io.IOException {
+        out.writeInt(measured.size());
+        for (int[] m : measured) {
+            out.writeInt(m[0]);
+            out.writeInt(m[1]);
+            cells[m[0]][m[1]].write(out);
+        }
+    }
+
+    private static void readCells(
+            java.io.DataInputStream in,
+            Cell[][] cells,
+            java.util.List<int[]> measured,
+            int[][][] answers)
+            throws java.io.IOException {
+        int n = in.readInt();
+        for (int i = 0; i < n; i++) {
+            int b = in.readInt();
+            int t = in.readInt();
+            if (b < 0 || b >= BATCH_BUCKETS || t < 0 || t >= TOKEN_CELLS) {
+                throw new java.io.IOException("cost cell (" + b + ", " + t + ") out of range");
+            }
+            cells[b][t].read(in);
+            measured.add(new int[] {b, t});
+        }
+        for (int[][] row : answers) {
+            Arrays.fill(row, null);
+        }
     }
 
     /** Learns from one measured round. */
@@ -285,11 +339,24 @@ public final class OnlineCostModel implements StepCostModel {
             typical = sorted[(int) (quantile * count)];
         }
 
-        void copyFrom(Cell other) {
-            System.arraycopy(other.values, 0, values, 0, WINDOW);
-            count = other.count;
-            next = other.next;
-            typical = other.typical;
+        void write(java.io.DataOutputStream out) throws java.io.IOException {
+            out.writeInt(count);
+            out.writeInt(next);
+            LearnedState.doubles(out, values);
+        }
+
+        void read(java.io.DataInputStream in) throws java.io.IOException {
+            count = in.readInt();
+            next = in.readInt();
+            if (count < 0 || count > WINDOW || next < 0 || next >= WINDOW) {
+                throw new java.io.IOException("cost cell holds " + count + " of " + WINDOW);
+            }
+            LearnedState.doubles(in, values);
+            if (count > 0) {
+                double[] sorted = Arrays.copyOf(values, count);
+                Arrays.sort(sorted);
+                typical = sorted[(int) (quantile * count)];
+            }
         }
 
         double typical() {

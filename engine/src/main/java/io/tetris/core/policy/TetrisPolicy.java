@@ -45,14 +45,13 @@ final class TetrisPolicy implements BudgetPolicy {
     }
 
     @Override
-    public int draftLength(RoundShape shape) {
-        return active(shape) ? k + extra : k;
+    public int[] plan(String[] ids, int[] groups, RoundShape shape) {
+        return BudgetPolicy.uniform(draftLength(shape), ids.length);
     }
 
-    @Override
-    public Allocation allocate(double[][] draftLogProbs, double[] weights, RoundShape shape) {
-        return allocate(
-                Candidates.of(draftLogProbs, weights, new int[draftLogProbs.length]), shape);
+    /** Tokens to draft for every sequence of a batch of this shape. */
+    int draftLength(RoundShape shape) {
+        return active(shape) ? k + extra : k;
     }
 
     @Override
@@ -70,22 +69,26 @@ final class TetrisPolicy implements BudgetPolicy {
     }
 
     @Override
-    public void observe(int[] verified, int[] accepted) {
-        observe(verified, accepted, null);
-    }
-
-    @Override
-    public void observe(int[] verified, int[] accepted, double[] targetMargins) {
+    public void learn(RoundOutcome outcome) {
         if (last != null) {
-            predictor.observe(last, verified, accepted, targetMargins);
+            predictor.observe(
+                    last, outcome.verified(), outcome.accepted(), outcome.targetMargins());
             last = null;
         }
     }
 
     @Override
-    public Optional<BudgetPolicy> carryOver() {
-        return Optional.ofNullable(predictor)
-                .map(p -> new TetrisPolicy(k, extra, minBatch, p.carryOver()));
+    public byte[] learned() {
+        return predictor == null ? new byte[0] : LearnedState.write(predictor::write);
+    }
+
+    @Override
+    public void restore(byte[] learned) {
+        if (predictor == null) {
+            BudgetPolicy.super.restore(learned);
+        } else if (learned.length > 0) {
+            LearnedState.read(learned, predictor::read);
+        }
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.tetris.core.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
@@ -39,7 +40,7 @@ class AdaptiveTetrisPolicyTest {
         RoundShape shape = new RoundShape(3, 40);
         assertThat(p.draftLength(shape)).as("the first round measures plain decoding").isZero();
         assertThat(p.draftLength(shape)).isGreaterThan(0);
-        Allocation a = p.allocate(drafts(0.9, 0.5, 0.2), ones(3), shape);
+        Allocation a = Policies.allocate(p, drafts(0.9, 0.5, 0.2), ones(3), shape);
         assertThat(a.verify()).containsExactly(6, 6, 6);
         assertThat(a.budget()).isEqualTo(18); // every drafted token
     }
@@ -49,7 +50,7 @@ class AdaptiveTetrisPolicyTest {
         AdaptiveTetrisPolicy p = policy(TOKENS_EXPENSIVE);
         RoundShape shape = new RoundShape(3, 40);
         assertThat(p.draftLength(shape)).isZero();
-        Allocation a = p.allocate(drafts(0.99, 0.5, 0.2), ones(3), shape);
+        Allocation a = Policies.allocate(p, drafts(0.99, 0.5, 0.2), ones(3), shape);
         assertThat(a.verify()).containsOnly(0);
     }
 
@@ -61,7 +62,7 @@ class AdaptiveTetrisPolicyTest {
         AdaptiveTetrisPolicy p = policy(cost);
         RoundShape shape = new RoundShape(3, 40);
         p.draftLength(shape);
-        Allocation a = p.allocate(drafts(0.98, 0.8, 0.05), ones(3), shape);
+        Allocation a = Policies.allocate(p, drafts(0.98, 0.8, 0.05), ones(3), shape);
         // Row 0's six tokens (survival 0.98^j) all beat the average; row 1's first (0.8) still
         // does, its second (0.64) no longer; row 2's never.
         assertThat(a.verify()).containsExactly(6, 1, 0);
@@ -93,13 +94,13 @@ class AdaptiveTetrisPolicyTest {
         AdaptiveTetrisPolicy p = policy(padded);
         RoundShape shape = new RoundShape(3, 40);
         p.draftLength(shape);
-        int[] v = p.allocate(drafts(0.999, 0.3, 0.3), ones(3), shape).verify();
+        int[] v = Policies.allocate(p, drafts(0.999, 0.3, 0.3), ones(3), shape).verify();
         // The first column pays for all three rows (1.6 expected tokens for 0.9 ms); a further
         // column for the confident row alone would cost the same 0.9 ms for under one token.
         // Uncapped, TETRIS order would give that row all six first.
         assertThat(v).containsExactly(1, 1, 1);
         // Three confident rows share each padded column: worth it.
-        int[] all = p.allocate(drafts(0.999, 0.999, 0.999), ones(3), shape).verify();
+        int[] all = Policies.allocate(p, drafts(0.999, 0.999, 0.999), ones(3), shape).verify();
         assertThat(all).containsExactly(6, 6, 6);
     }
 
@@ -139,30 +140,34 @@ class AdaptiveTetrisPolicyTest {
             boolean accept,
             StepCostModel truth) {
         int n = ids.length;
-        int[] lengths = p.draftLengths(ids, new int[n], shape);
+        int[] lengths = p.plan(ids, new int[n], shape);
         double[][] rows = new double[n][];
         for (int i = 0; i < n; i++) {
             rows[i] = new double[lengths[i]];
             Arrays.fill(rows[i], -0.01);
         }
         int[] verify = p.allocate(Candidates.of(ids, rows, new int[n]), shape).verify();
-        p.observe(verify, accept ? verify.clone() : new int[n]);
+        int[] accepted = accept ? verify.clone() : new int[n];
         // The round takes the time the true cost model gives it.
         int steps = Arrays.stream(lengths).max().orElse(0);
         int longest = Arrays.stream(verify).max().orElse(0);
         int total = Arrays.stream(verify).sum();
         int drafting = (int) Arrays.stream(lengths).filter(l -> l > 0).count();
-        p.observeCost(
-                new RoundCost(
-                        n,
-                        shape.meanContextLength(),
-                        drafting,
-                        steps,
-                        truth.draftSeconds(Math.max(1, drafting), steps, 40),
-                        longest + 1,
-                        total,
-                        truth.verifySeconds(n, total, longest, 40),
-                        0));
+        p.learn(
+                new RoundOutcome(
+                        verify,
+                        accepted,
+                        null,
+                        new RoundCost(
+                                n,
+                                shape.meanContextLength(),
+                                drafting,
+                                steps,
+                                truth.draftSeconds(Math.max(1, drafting), steps, 40),
+                                longest + 1,
+                                total,
+                                truth.verifySeconds(n, total, longest, 40),
+                                0)));
         return lengths;
     }
 
@@ -222,6 +227,42 @@ class AdaptiveTetrisPolicyTest {
     }
 
     @Test
+    void restoresWhatItLearnedExactly() {
+        AdaptiveTetrisPolicy p = policy(FLAT);
+        RoundShape shape = new RoundShape(3, 40);
+        String[] ids = {"a", "b", "c"};
+        for (int r = 0; r < 60; r++) {
+            round(p, ids, shape, r % 3 != 0);
+        }
+        byte[] learned = p.learned();
+        AdaptiveTetrisPolicy restored = policy(FLAT);
+        restored.restore(learned);
+
+        assertThat(restored.learned()).isEqualTo(learned);
+        String[] fresh = {"x", "y", "z"};
+        double[][] rows = {{-0.1, -0.5, -2}, {-0.01, -0.01, -0.01}, {-1, -1, -1}};
+        // Both know nothing of the new requests: they plan and allocate alike.
+        assertThat(restored.plan(fresh, new int[3], shape))
+                .isEqualTo(p.plan(fresh, new int[3], shape));
+        Allocation a = p.allocate(Candidates.of(fresh, rows, new int[3]), shape);
+        Allocation b = restored.allocate(Candidates.of(fresh, rows, new int[3]), shape);
+        assertThat(b.verify()).isEqualTo(a.verify());
+        assertThat(b.predictedSeconds()).isEqualTo(a.predictedSeconds());
+        // Something was learned: a fresh policy says otherwise.
+        assertThat(policy(FLAT).learned()).isNotEqualTo(learned);
+    }
+
+    @Test
+    void refusesLearnedStateThatDoesNotParse() {
+        AdaptiveTetrisPolicy p = policy(FLAT);
+        byte[] learned = p.learned();
+        byte[] cut = Arrays.copyOf(learned, learned.length / 2);
+        assertThatThrownBy(() -> policy(FLAT).restore(cut))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("learned policy state");
+    }
+
+    @Test
     void carriesOverWhatItLearnedButNothingAboutRequests() {
         AdaptiveTetrisPolicy p = policy(FLAT);
         RoundShape shape = new RoundShape(3, 40);
@@ -229,10 +270,10 @@ class AdaptiveTetrisPolicyTest {
         for (int r = 0; r < 60; r++) {
             round(p, ids, shape, true);
         }
-        AdaptiveTetrisPolicy next = (AdaptiveTetrisPolicy) p.carryOver().orElseThrow();
+        AdaptiveTetrisPolicy next = policy(FLAT);
+        next.restore(p.learned());
         // No first-round baseline, no exploration: it plans full drafts at once.
-        assertThat(next.draftLengths(new String[] {"x", "y", "z"}, new int[3], shape))
-                .containsOnly(8);
+        assertThat(next.plan(new String[] {"x", "y", "z"}, new int[3], shape)).containsOnly(8);
         assertThat(next.calibration().orElseThrow().observations()).isZero();
     }
 
@@ -243,16 +284,16 @@ class AdaptiveTetrisPolicyTest {
         RoundShape shape = new RoundShape(2, 40);
         String[] ids = {"easy", "hard"};
         for (int round = 0; round < 40; round++) {
-            int[] lengths = p.draftLengths(ids, new int[2], shape);
+            int[] lengths = p.plan(ids, new int[2], shape);
             int d = Math.max(1, Math.max(lengths[0], lengths[1]));
             double[][] rows = new double[2][d];
             for (double[] row : rows) {
                 Arrays.fill(row, Math.log(0.6));
             }
             p.allocate(Candidates.of(ids, rows, new int[2]), shape);
-            p.observe(new int[] {d, d}, new int[] {d, 0});
+            p.learn(RoundOutcome.of(new int[] {d, d}, new int[] {d, 0}));
         }
-        int[] lengths = p.draftLengths(ids, new int[2], shape);
+        int[] lengths = p.plan(ids, new int[2], shape);
         assertThat(lengths[0]).isEqualTo(8);
         assertThat(lengths[1]).isLessThanOrEqualTo(2);
     }
@@ -264,20 +305,25 @@ class AdaptiveTetrisPolicyTest {
         double[] errors = new double[2];
         for (int round = 0; round < 20; round++) {
             int d = p.draftLength(shape);
-            Allocation a = p.allocate(drafts(0.9, 0.9, 0.9), ones(3), shape);
+            Allocation a = Policies.allocate(p, drafts(0.9, 0.9, 0.9), ones(3), shape);
             assertThat(a.predictedSeconds()).isPositive();
-            p.observe(a.verify(), a.verify());
             // The machine is twice as slow as the prior says.
             double draft = 2 * 6 * FLAT.draftStepSeconds(3, 40);
             double verify = 2 * FLAT.verifySeconds(3, 18, 6, 40);
-            p.observeCost(new RoundCost(3, 40, 3, 6, draft, 7, 18, verify, 0));
+            p.learn(
+                    new RoundOutcome(
+                            a.verify(),
+                            a.verify(),
+                            null,
+                            new RoundCost(3, 40, 3, 6, draft, 7, 18, verify, 0)));
             if (round == 0) {
                 errors[0] = p.costReport().orElseThrow().medianRelativeError();
             }
         }
         errors[1] =
                 Math.abs(
-                        p.allocate(drafts(0.9, 0.9, 0.9), ones(3), shape).predictedSeconds()
+                        Policies.allocate(p, drafts(0.9, 0.9, 0.9), ones(3), shape)
+                                                .predictedSeconds()
                                         / (2
                                                 * (6 * FLAT.draftStepSeconds(3, 40)
                                                         + FLAT.verifySeconds(3, 18, 6, 40)))
@@ -294,7 +340,7 @@ class AdaptiveTetrisPolicyTest {
         for (double[] row : rows) {
             Arrays.fill(row, Math.log(probability));
         }
-        Allocation a = p.allocate(rows, ones(8), new int[8], shape);
+        Allocation a = Policies.allocate(p, rows, ones(8), new int[8], shape);
         int[] verified = a.verify();
         int[] accepted = accept ? verified.clone() : new int[8];
         if (Arrays.stream(verified).sum() == 0) {
@@ -303,6 +349,6 @@ class AdaptiveTetrisPolicyTest {
             Arrays.fill(verified, 1);
             accepted = accept ? verified.clone() : new int[8];
         }
-        p.observe(verified, accepted);
+        p.learn(RoundOutcome.of(verified, accepted));
     }
 }

@@ -18,7 +18,8 @@ class DsdPolicyTest {
     void picksNoSpeculationWhenAcceptanceIsLow() {
         DsdPolicy policy = new DsdPolicy(6, CHEAP_DRAFT, 0.05, 0.15, 1.1, 1);
         assertThat(policy.draftLength(SHAPE)).isZero();
-        assertThat(policy.allocate(new double[8][0], ones(8), SHAPE).verify()).containsOnly(0);
+        assertThat(Policies.allocate(policy, new double[8][0], ones(8), SHAPE).verify())
+                .containsOnly(0);
     }
 
     @Test
@@ -45,7 +46,7 @@ class DsdPolicyTest {
         DsdPolicy policy = new DsdPolicy(6, CHEAP_DRAFT, 0.9, 0.5, 1.1, 1);
         int high = policy.draftLength(SHAPE);
         for (int round = 0; round < 20; round++) {
-            policy.observe(new int[] {4, 4}, new int[] {0, 0});
+            policy.learn(RoundOutcome.of(new int[] {4, 4}, new int[] {0, 0}));
         }
         assertThat(policy.acceptanceEstimate()).isCloseTo(0.0, within(1e-5));
         int low = policy.draftLength(SHAPE);
@@ -56,9 +57,10 @@ class DsdPolicyTest {
     @Test
     void movingAverageWeighsTheNewestRoundBySmoothing() {
         DsdPolicy policy = new DsdPolicy(6, CHEAP_DRAFT, 0.7, 0.15, 1.1, 1);
-        policy.observe(new int[] {4, 0}, new int[] {1, 0});
+        policy.learn(RoundOutcome.of(new int[] {4, 0}, new int[] {1, 0}));
         assertThat(policy.acceptanceEstimate()).isCloseTo(0.85 * 0.7 + 0.15 * 0.25, within(1e-12));
-        policy.observe(new int[] {0}, new int[] {0}); // nothing verified: no information
+        policy.learn(
+                RoundOutcome.of(new int[] {0}, new int[] {0})); // nothing verified: no information
         assertThat(policy.acceptanceEstimate()).isCloseTo(0.85 * 0.7 + 0.15 * 0.25, within(1e-12));
     }
 
@@ -66,7 +68,7 @@ class DsdPolicyTest {
     void keepsItsWindowBetweenUpdates() {
         DsdPolicy policy = new DsdPolicy(6, CHEAP_DRAFT, 0.95, 1.0, 1.1, 3);
         assertThat(policy.draftLength(SHAPE)).isEqualTo(6);
-        policy.observe(new int[] {6}, new int[] {0});
+        policy.learn(RoundOutcome.of(new int[] {6}, new int[] {0}));
         assertThat(policy.draftLength(SHAPE)).isEqualTo(6);
         assertThat(policy.draftLength(SHAPE)).isEqualTo(6);
         assertThat(policy.draftLength(SHAPE)).isZero(); // third round after the plan: re-plan
@@ -77,7 +79,7 @@ class DsdPolicyTest {
         DsdPolicy policy = new DsdPolicy(6, CHEAP_DRAFT, 0.95, 0.15, 1.1, 1);
         int k = policy.draftLength(new RoundShape(2, 0));
         double[][] logProbs = {new double[k], new double[k]};
-        Allocation allocation = policy.allocate(logProbs, ones(2), new RoundShape(2, 0));
+        Allocation allocation = Policies.allocate(policy, logProbs, ones(2), new RoundShape(2, 0));
         assertThat(allocation.verify()).containsExactly(k, k);
         assertThat(allocation.budget()).isEqualTo(2 * k);
     }

@@ -12,9 +12,9 @@ class FixedPolicyTest {
     void draftsAndVerifiesTheWholeWindowWhateverTheConfidence() {
         BudgetPolicy policy = new FixedPolicy(3);
         RoundShape shape = new RoundShape(2, 5);
-        assertThat(policy.draftLength(shape)).isEqualTo(3);
+        assertThat(Policies.draftLength(policy, shape)).isEqualTo(3);
         double[][] logProbs = {{-0.01, -0.01, -0.01}, {-9, -9, -9}};
-        Allocation allocation = policy.allocate(logProbs, new double[] {1, 1}, shape);
+        Allocation allocation = Policies.allocate(policy, logProbs, new double[] {1, 1}, shape);
         assertThat(allocation.verify()).containsExactly(3, 3);
         assertThat(allocation.budget()).isEqualTo(6);
     }
@@ -22,11 +22,11 @@ class FixedPolicyTest {
     @Test
     void verifiesNoMoreThanWasDrafted() {
         Allocation allocation =
-                new FixedPolicy(4)
-                        .allocate(
-                                new double[][] {{-1, -1}, {}},
-                                new double[] {1, 1},
-                                new RoundShape(2, 0));
+                Policies.allocate(
+                        new FixedPolicy(4),
+                        new double[][] {{-1, -1}, {}},
+                        new double[] {1, 1},
+                        new RoundShape(2, 0));
         assertThat(allocation.verify()).containsExactly(2, 0);
     }
 

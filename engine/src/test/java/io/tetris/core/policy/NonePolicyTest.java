@@ -11,9 +11,10 @@ class NonePolicyTest {
     void neverDraftsNorVerifies() {
         BudgetPolicy policy = new NonePolicy();
         RoundShape shape = new RoundShape(3, 10);
-        assertThat(policy.draftLength(shape)).isZero();
+        assertThat(Policies.draftLength(policy, shape)).isZero();
         Allocation allocation =
-                policy.allocate(new double[][] {{}, {}, {}}, new double[] {1, 1, 1}, shape);
+                Policies.allocate(
+                        policy, new double[][] {{}, {}, {}}, new double[] {1, 1, 1}, shape);
         assertThat(allocation.verify()).containsExactly(0, 0, 0);
         assertThat(allocation.budget()).isZero();
     }

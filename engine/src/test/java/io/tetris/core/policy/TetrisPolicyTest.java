@@ -12,13 +12,13 @@ class TetrisPolicyTest {
     @Test
     void draftsExtraTokensAndSpendsKTimesBatchOnTheMostLikely() {
         RoundShape shape = new RoundShape(3, 20);
-        assertThat(policy.draftLength(shape)).isEqualTo(4);
+        assertThat(Policies.draftLength(policy, shape)).isEqualTo(4);
         double[][] logProbs = {
             {-0.01, -0.01, -0.01, -0.01}, // confident: gets the extra slots
             {-3.0, -0.01, -0.01, -0.01}, // weak first token: gets nothing
             {-0.1, -2.0, -0.01, -0.01},
         };
-        Allocation allocation = policy.allocate(logProbs, new double[] {1, 1, 1}, shape);
+        Allocation allocation = Policies.allocate(policy, logProbs, new double[] {1, 1, 1}, shape);
         assertThat(allocation.budget()).isEqualTo(6);
         assertThat(allocation.verify()).containsExactly(4, 0, 2);
         assertThat(allocation.verified()).isEqualTo(6);
@@ -28,19 +28,19 @@ class TetrisPolicyTest {
     void priorityWeightsWinBudget() {
         RoundShape shape = new RoundShape(2, 20);
         double[][] logProbs = {{-0.5, -0.5, -0.5, -0.5}, {-1.5, -1.5, -1.5, -1.5}};
-        assertThat(policy.allocate(logProbs, new double[] {1, 1}, shape).verify())
+        assertThat(Policies.allocate(policy, logProbs, new double[] {1, 1}, shape).verify())
                 .containsExactly(3, 1);
         // Weight 10 lifts row 1 to 2.23, 0.50, ...: it now takes two of the four slots.
-        assertThat(policy.allocate(logProbs, new double[] {1, 10}, shape).verify())
+        assertThat(Policies.allocate(policy, logProbs, new double[] {1, 10}, shape).verify())
                 .containsExactly(2, 2);
     }
 
     @Test
     void fallsBackToFixedBelowTheMinimumBatch() {
         RoundShape single = new RoundShape(1, 20);
-        assertThat(policy.draftLength(single)).isEqualTo(2);
+        assertThat(Policies.draftLength(policy, single)).isEqualTo(2);
         Allocation allocation =
-                policy.allocate(new double[][] {{-5.0, -5.0}}, new double[] {1}, single);
+                Policies.allocate(policy, new double[][] {{-5.0, -5.0}}, new double[] {1}, single);
         assertThat(allocation.verify()).containsExactly(2);
         assertThat(allocation.budget()).isEqualTo(2);
     }

@@ -471,11 +471,8 @@ final class BenchCommand implements Callable<Integer> {
             BenchConfig c =
                     new BenchConfig(
                             PolicyConfig.Kind.TETRIS_ADAPTIVE, 0, BenchConfig.ADAPTIVE_EXTRA);
-            BudgetPolicy previous = learned.get(label(c));
             BudgetPolicy policy =
-                    previous != null
-                            ? previous.carryOver().orElseThrow()
-                            : policy(config, c, shared.copy());
+                    continued(policy(config, c, shared.copy()), learned.get(label(c)));
             loop.run(workload.first(requestsFor(batch)), batch, policy, shared);
             learned.put(label(c), policy);
         }
@@ -643,11 +640,9 @@ final class BenchCommand implements Callable<Integer> {
                         // A long-running replica has learned the machine and the models when new
                         // requests arrive: a policy that learns carries over what its previous run
                         // learned (never anything about requests).
-                        BudgetPolicy previous = learned.get(label(c));
                         BudgetPolicy policy =
-                                previous != null && previous.carryOver().isPresent()
-                                        ? previous.carryOver().get()
-                                        : policy(config, c, profile.model());
+                                continued(
+                                        policy(config, c, profile.model()), learned.get(label(c)));
                         learned.put(label(c), policy);
                         RunResult r = loop.run(w, batch, policy, shared);
                         checkLossless(references.get(workload.name()), r, c, batch);
@@ -696,10 +691,10 @@ final class BenchCommand implements Callable<Integer> {
                                                     trace.sequences().size(), requestsFor(batch))));
             for (BenchConfig c : matrix) {
                 BudgetPolicy policy = policy(config, c, cost);
-                if (policy.carryOver().isPresent()) {
+                if (policy.learned().length > 0) {
                     // As in measured runs: a learning policy starts from a run of its own.
                     Simulator.run(t, batch, policy, cost);
-                    policy = policy.carryOver().get();
+                    policy = continued(policy(config, c, cost), policy);
                 }
                 RunResult r = Simulator.run(t, batch, policy, cost);
                 r.calibration()
@@ -708,6 +703,17 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         return rows;
+    }
+
+    /**
+     * {@code fresh}, continuing from what {@code previous} (of the same configuration, or null)
+     * learned about the models and the machine, as a replica restored from a checkpoint does.
+     */
+    private static BudgetPolicy continued(BudgetPolicy fresh, BudgetPolicy previous) {
+        if (previous != null) {
+            fresh.restore(previous.learned());
+        }
+        return fresh;
     }
 
     private static io.tetris.core.policy.BudgetPolicy policy(

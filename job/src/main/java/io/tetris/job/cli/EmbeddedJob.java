@@ -48,7 +48,6 @@ final class EmbeddedJob implements AutoCloseable {
                             TopicNames.defaults(),
                             name,
                             name + "-" + UUID.randomUUID()));
-            Topology.checkChained(env);
             EmbeddedJob started = new EmbeddedJob(kafka, env.executeAsync(name));
             started.warmUp();
             return started;
@@ -60,8 +59,7 @@ final class EmbeddedJob implements AutoCloseable {
 
     /** Restarts of this job's decode loop so far. */
     int restarts() {
-        return io.tetris.operators.replica.ReplicaRegistry.restartsObserved(
-                job.getJobID().toString());
+        return io.tetris.operators.loop.TaskAttempts.restartsObserved(job.getJobID().toString());
     }
 
     /** A client reading from the current end of the response topics. */

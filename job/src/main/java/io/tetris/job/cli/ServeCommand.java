@@ -154,7 +154,6 @@ final class ServeCommand implements Callable<Integer> {
                         env,
                         config,
                         new Topology.Io(settings, topics, groupId, transactionalIdPrefix));
-                Topology.checkChained(env);
                 SubmitOptions.Outcome outcome =
                         submit.execute(env, jobManager, durable, plan, identity, System.err);
                 if (outcome.restoreFailure() == null) {

@@ -126,8 +126,7 @@ class DeploymentConfigTest {
             }
         }
         assertThat(queried)
-                .containsExactlyInAnyOrderElementsOf(
-                        io.tetris.operators.batcher.ServingMetrics.NAMES);
+                .containsExactlyInAnyOrderElementsOf(io.tetris.operators.loop.ServingMetrics.NAMES);
     }
 
     @Test

@@ -1,6 +1,5 @@
-package io.tetris.operators.batcher;
+package io.tetris.operators.loop;
 
-import io.tetris.operators.round.LoopRound;
 import io.tetris.schemas.GenerationError;
 import io.tetris.schemas.GenerationRequest;
 import io.tetris.schemas.GenerationResult;
@@ -9,26 +8,54 @@ import java.util.List;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.apache.flink.runtime.state.KeyedStateBackend;
+import org.apache.flink.runtime.state.StateSnapshotContext;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.streaming.api.operators.BoundedOneInput;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 
 /**
- * Runs the {@link MicroBatcher} and, at the end of a bounded input, drains every replica key it
+ * Runs the {@link ReplicaLoop}: at each checkpoint it writes what every replica's policy learned
+ * into that replica's keyed state, and at the end of a bounded input it drains every replica key it
  * holds, because processing-time timers no longer fire then.
  */
-public final class MicroBatcherOperator
-        extends KeyedProcessOperator<Integer, GenerationRequest, LoopRound>
-        implements BoundedOneInput {
+public final class ReplicaLoopOperator
+        extends KeyedProcessOperator<Integer, GenerationRequest, Void> implements BoundedOneInput {
 
     private static final long serialVersionUID = 1L;
 
-    private final MicroBatcher batcher;
+    private final ReplicaLoop loop;
 
-    public MicroBatcherOperator(MicroBatcher batcher) {
-        super(batcher);
-        this.batcher = batcher;
+    public ReplicaLoopOperator(ReplicaLoop loop) {
+        super(loop);
+        this.loop = loop;
+    }
+
+    @Override
+    public void snapshotState(StateSnapshotContext context) throws Exception {
+        super.snapshotState(context);
+        // Before the keyed state backend takes its snapshot, which follows this call.
+        Object current = getCurrentKey();
+        for (int key : loop.replicaKeys()) {
+            setCurrentKey(key);
+            loop.saveLearned(key);
+        }
+        if (current != null) {
+            setCurrentKey(current);
+        }
+    }
+
+    /** What replica {@code key}'s policy has learned (for tests). */
+    byte[] learned(int key) throws Exception {
+        Object current = getCurrentKey();
+        setCurrentKey(key);
+        try {
+            return loop.learnedOf(key);
+        } finally {
+            if (current != null) {
+                setCurrentKey(current);
+            }
+        }
     }
 
     @Override
@@ -41,11 +68,11 @@ public final class MicroBatcherOperator
         }
         for (Integer key : keys) {
             setCurrentKey(key);
-            batcher.drain(new OperatorLoop(key));
+            loop.drain(new OperatorLoop(key));
         }
     }
 
-    private final class OperatorLoop implements MicroBatcher.Loop {
+    private final class OperatorLoop implements ReplicaLoop.Loop {
         private final int key;
 
         OperatorLoop(int key) {
@@ -60,11 +87,6 @@ public final class MicroBatcherOperator
         @Override
         public long now() {
             return getProcessingTimeService().getCurrentProcessingTime();
-        }
-
-        @Override
-        public void emit(LoopRound round) {
-            output.collect(new StreamRecord<>(round));
         }
 
         @Override

@@ -1,11 +1,11 @@
-package io.tetris.operators.batcher;
+package io.tetris.operators.loop;
 
 import io.tetris.schemas.GenerationError;
 import io.tetris.schemas.GenerationResult;
 import io.tetris.schemas.TokenEvent;
 import org.apache.flink.util.OutputTag;
 
-/** Side outputs of the micro-batcher, the loop head. */
+/** Side outputs of the decode loop ({@link ReplicaLoop}). */
 public final class LoopOutputs {
 
     public static final OutputTag<TokenEvent> TOKENS = new OutputTag<>("tokens") {};

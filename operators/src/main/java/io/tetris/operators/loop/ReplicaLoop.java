@@ -1,18 +1,20 @@
-package io.tetris.operators.batcher;
+package io.tetris.operators.loop;
 
 import io.tetris.config.TetrisConfig;
+import io.tetris.core.policy.BudgetPolicy;
+import io.tetris.engine.CachedModel;
 import io.tetris.engine.ContinuousBatching;
+import io.tetris.engine.Drafter;
 import io.tetris.engine.Progress;
 import io.tetris.engine.Round;
+import io.tetris.engine.RoundClock;
 import io.tetris.engine.SequenceState;
 import io.tetris.engine.SequenceTracker;
 import io.tetris.engine.SequenceView;
+import io.tetris.engine.Verifier;
 import io.tetris.model.HuggingFaceTextTokenizer;
 import io.tetris.operators.TaskModels;
 import io.tetris.operators.dedupe.AnsweredIds;
-import io.tetris.operators.replica.Replica;
-import io.tetris.operators.replica.ReplicaRegistry;
-import io.tetris.operators.round.LoopRound;
 import io.tetris.schemas.ErrorCode;
 import io.tetris.schemas.GenerationError;
 import io.tetris.schemas.GenerationRequest;
@@ -20,8 +22,11 @@ import io.tetris.schemas.GenerationResult;
 import io.tetris.schemas.TokenEvent;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
@@ -29,54 +34,70 @@ import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Head of the decode loop, keyed by verifier replica: continuous batching over a bounded running
- * batch and a bounded waiting queue. Its keyed state is the only source of truth about every
- * sequence of its replica.
+ * One verifier replica's decode loop, keyed by replica: continuous batching over a bounded running
+ * batch and a bounded waiting queue, and the round over the running batch in four named steps, the
+ * design's four roles: batch (admit into free slots), draft (the draft model proposes), window (the
+ * budget policy picks which drafted tokens the target verifies) and verify (the target verifies
+ * losslessly), after which the policy learns the outcome and its cost. The round is the engine's
+ * ({@link ContinuousBatching#chained}), the same sequence the benchmark and the simulator run.
  *
- * <p>A round runs inside one processing-time timer callback (one mailbox action): it emits the
- * {@link Round}, the chained draft, window and verify operators run synchronously, and the verified
- * round is back in the replica's feedback slot when the emit returns. Requests and checkpoint
- * barriers therefore slot in between rounds, and a checkpoint always sees a round boundary.
+ * <p>Its keyed state is the only source of truth: every sequence of the replica, its round counter,
+ * and what its policy learned (written at each checkpoint by {@link ReplicaLoopOperator}, restored
+ * when the replica's first round runs after a restore or a rescale). The models and their caches
+ * are task-local and rebuilt from the sequences' context. A round runs inside one processing-time
+ * timer callback (one mailbox action), so requests and checkpoint barriers slot in between rounds
+ * and a checkpoint always sees a round boundary.
  */
-public final class MicroBatcher
-        extends KeyedProcessFunction<Integer, GenerationRequest, LoopRound> {
+public final class ReplicaLoop extends KeyedProcessFunction<Integer, GenerationRequest, Void> {
 
     private static final long serialVersionUID = 1L;
-
-    static final String NOT_CHAINED =
-            "the decode loop (micro-batcher, draft, window, verify) must run chained in one task;"
-                    + " keep their parallelism equal, their edges forward, and do not disable"
-                    + " operator chaining";
+    private static final Logger LOG = LoggerFactory.getLogger(ReplicaLoop.class);
 
     // ----- configuration -----
     private final TetrisConfig config;
+    private final int endOfText;
 
     // ----- runtime -----
     private transient MapState<String, SequenceState> running;
     private transient ListState<SequenceState> waiting;
     private transient ValueState<Long> admitted;
     private transient ValueState<Long> rounds;
-    private transient Replica replica;
+    private transient ValueState<byte[]> learned;
+    private transient ValueState<String> learnedBy;
+    private transient Map<Integer, Replica> replicas;
+    private transient volatile BudgetPolicy lastPolicy;
     private transient HuggingFaceTextTokenizer tokenizer;
+    private transient CachedModel draftModel;
+    private transient CachedModel targetModel;
+    private transient Drafter drafter;
+    private transient Verifier verifier;
     private transient SequenceTracker tracker;
-    private transient List<String> released;
-    private transient Counter roundCounter;
-    private transient Counter completed;
-    private transient volatile int lastBatchSize;
-    private transient volatile long lastRoundMicros;
     private transient ServingMetrics serving;
     private transient AnsweredIds answered;
     private transient Counter answeredDropped;
 
-    public MicroBatcher(TetrisConfig config) {
+    /** A replica's policy and its clock, rebuilt from keyed state after a restore. */
+    private record Replica(BudgetPolicy policy, RoundClock clock) {}
+
+    /** Reads the end-of-text token from the tokenizer on the TaskManager. */
+    public ReplicaLoop(TetrisConfig config) {
+        this(config, -1);
+    }
+
+    /** With the end-of-text token given ({@code -1}: read it on the TaskManager). */
+    public ReplicaLoop(TetrisConfig config, int endOfText) {
         this.config = Objects.requireNonNull(config, "config");
+        this.endOfText = endOfText;
     }
 
     @Override
@@ -88,27 +109,89 @@ public final class MicroBatcher
         waiting = getRuntimeContext().getListState(new ListStateDescriptor<>("waiting", stateType));
         admitted = getRuntimeContext().getState(new ValueStateDescriptor<>("admitted", Types.LONG));
         rounds = getRuntimeContext().getState(new ValueStateDescriptor<>("rounds", Types.LONG));
-        replica = ReplicaRegistry.acquire(getRuntimeContext(), config);
+        learned =
+                getRuntimeContext()
+                        .getState(
+                                new ValueStateDescriptor<>(
+                                        "learned",
+                                        PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
+        learnedBy =
+                getRuntimeContext()
+                        .getState(new ValueStateDescriptor<>("learned-by", Types.STRING));
+        replicas = new HashMap<>();
+        TaskAttempts.opened(getRuntimeContext());
         tokenizer = TaskModels.tokenizer(getRuntimeContext(), config.models());
+        int eos =
+                endOfText >= 0
+                        ? endOfText
+                        : TaskModels.endOfText(getRuntimeContext(), config.models());
+        draftModel = TaskModels.draft(getRuntimeContext(), config.models());
+        targetModel = TaskModels.target(getRuntimeContext(), config.models());
+        drafter = new Drafter(draftModel, eos, config.verification());
+        verifier = new Verifier(targetModel, config.verification());
         tracker =
                 new SequenceTracker(
                         tokenizer,
                         config.models().onnx().maxContext(),
                         config.batch().tokenChunk());
-        released = new ArrayList<>();
         var metrics = getRuntimeContext().getMetricGroup();
-        roundCounter = metrics.counter("rounds");
-        completed = metrics.counter("completedRequests");
         answered = AnsweredIds.load(config.answeredIds());
         answeredDropped = metrics.counter("answeredResultsDropped");
-        metrics.gauge("batchSize", () -> lastBatchSize);
-        metrics.gauge("roundMicros", () -> lastRoundMicros);
+        // The policy of the replica that ran last: one per task but for a rescaled job.
         serving =
                 new ServingMetrics(
                         metrics,
                         config.costModel(),
-                        replica.policy()::calibration,
-                        replica.policy()::costReport);
+                        () -> lastPolicy == null ? Optional.empty() : lastPolicy.calibration(),
+                        () -> lastPolicy == null ? Optional.empty() : lastPolicy.costReport());
+    }
+
+    /**
+     * The replica's policy: created on its first round in this task, continuing from what it
+     * learned before a restore or rescale where its keyed state holds that.
+     */
+    private Replica replica(int key) throws Exception {
+        Replica replica = replicas.get(key);
+        if (replica == null) {
+            BudgetPolicy policy = config.policy().create(config.costModel());
+            byte[] saved = learned.value();
+            if (saved != null && policy.name().equals(learnedBy.value())) {
+                try {
+                    policy.restore(saved);
+                } catch (IllegalArgumentException e) {
+                    // What a policy learned only makes it faster: never a reason not to serve.
+                    LOG.warn(
+                            "replica {}: starting {} afresh: {}",
+                            key,
+                            policy.name(),
+                            e.getMessage());
+                    policy = config.policy().create(config.costModel());
+                }
+            }
+            replica = new Replica(policy, RoundClock.wall());
+            replicas.put(key, replica);
+        }
+        lastPolicy = replica.policy();
+        return replica;
+    }
+
+    /** Replica keys whose policy runs in this task. */
+    Iterable<Integer> replicaKeys() {
+        return List.copyOf(replicas.keySet());
+    }
+
+    /** Writes what the current key's policy learned into keyed state (at a checkpoint). */
+    void saveLearned(int key) throws Exception {
+        Replica replica = replicas.get(key);
+        if (replica != null) {
+            learned.update(replica.policy().learned());
+            learnedBy.update(replica.policy().name());
+        }
+    }
+
+    /** What the policy of replica {@code key} has learned, restoring it first if needed. */
+    byte[] learnedOf(int key) throws Exception {
+        return replica(key).policy().learned();
     }
 
     /** Where a round's outputs go: a function context, or the operator at end of input. */
@@ -117,15 +200,13 @@ public final class MicroBatcher
 
         long now();
 
-        void emit(LoopRound round);
-
         void token(TokenEvent event);
 
         void result(GenerationResult result);
 
         void error(GenerationError error);
 
-        static Loop of(Context ctx, Collector<LoopRound> out) {
+        static Loop of(Context ctx) {
             return new Loop() {
                 @Override
                 public int key() {
@@ -135,11 +216,6 @@ public final class MicroBatcher
                 @Override
                 public long now() {
                     return ctx.timerService().currentProcessingTime();
-                }
-
-                @Override
-                public void emit(LoopRound round) {
-                    out.collect(round);
                 }
 
                 @Override
@@ -161,9 +237,9 @@ public final class MicroBatcher
     }
 
     @Override
-    public void processElement(GenerationRequest request, Context ctx, Collector<LoopRound> out)
+    public void processElement(GenerationRequest request, Context ctx, Collector<Void> out)
             throws Exception {
-        Loop loop = Loop.of(ctx, out);
+        Loop loop = Loop.of(ctx);
         long now = loop.now();
         String id = request.getRequestId();
         if (running.contains(id) || waitingIds().contains(id)) {
@@ -200,9 +276,8 @@ public final class MicroBatcher
     }
 
     @Override
-    public void onTimer(long timestamp, OnTimerContext ctx, Collector<LoopRound> out)
-            throws Exception {
-        Loop loop = Loop.of(ctx, out);
+    public void onTimer(long timestamp, OnTimerContext ctx, Collector<Void> out) throws Exception {
+        Loop loop = Loop.of(ctx);
         if (admit(loop) == 0) {
             return;
         }
@@ -241,7 +316,7 @@ public final class MicroBatcher
             @Override
             public List<SequenceState> running() throws Exception {
                 List<SequenceState> batch = new ArrayList<>();
-                MicroBatcher.this.running.values().forEach(batch::add);
+                ReplicaLoop.this.running.values().forEach(batch::add);
                 batch.sort(Comparator.comparingLong(s -> s.order));
                 return batch;
             }
@@ -249,13 +324,13 @@ public final class MicroBatcher
             @Override
             public int runningCount() throws Exception {
                 // Keys only: admission after every round need not read every sequence's state.
-                return MicroBatcher.this.runningCount();
+                return ReplicaLoop.this.runningCount();
             }
 
             @Override
             public List<SequenceState> waiting() throws Exception {
                 List<SequenceState> queue = new ArrayList<>();
-                MicroBatcher.this.waiting.get().forEach(queue::add);
+                ReplicaLoop.this.waiting.get().forEach(queue::add);
                 return queue;
             }
 
@@ -265,9 +340,9 @@ public final class MicroBatcher
                 for (SequenceState s : admitted) {
                     s.admittedAtMs = loop.now();
                     serving.admitted(s);
-                    MicroBatcher.this.running.put(s.requestId, s);
+                    ReplicaLoop.this.running.put(s.requestId, s);
                 }
-                MicroBatcher.this.waiting.update(rest);
+                ReplicaLoop.this.waiting.update(rest);
             }
 
             @Override
@@ -283,24 +358,52 @@ public final class MicroBatcher
     }
 
     /**
-     * Runs a round by emitting it: the chained draft, window and verify operators fill it in before
-     * the emit returns.
+     * Runs a round over the running batch: the engine's steps, chained, with the replica's policy
+     * and clock; the serving metrics observe it.
      */
-    private ContinuousBatching.Rounds rounds(Loop loop) {
+    private ContinuousBatching.Rounds rounds(Loop loop) throws Exception {
+        Replica replica = replica(loop.key());
+        ContinuousBatching.Rounds steps =
+                ContinuousBatching.chained(
+                        replica.policy(),
+                        drafter,
+                        verifier,
+                        replica.clock(),
+                        (round, cost) -> serving.round(round));
         return views -> {
-            long start = System.nanoTime();
-            LoopRound round = newRound(loop.key(), views);
-            round.round.plan(replica.policy());
-            loop.emit(round);
-            if (replica.takeCompleted() != round) {
-                throw new IllegalStateException(NOT_CHAINED);
-            }
-            serving.round(round.round);
-            roundCounter.inc();
-            lastBatchSize = views.size();
-            lastRoundMicros = (System.nanoTime() - start) / 1000;
-            return round.round;
+            long number = value(rounds) + 1;
+            rounds.update(number);
+            maybeFail(loop.key(), number);
+            return steps.run(views);
         };
+    }
+
+    /**
+     * Chaos testing: attempt {@code i} of this task fails when its replica reaches the {@code i}-th
+     * configured round, so each configured failure happens exactly once however far the restore
+     * rewinds.
+     */
+    private void maybeFail(int replica, long round) {
+        int attempt = getRuntimeContext().getTaskInfo().getAttemptNumber();
+        if (attempt < config.failAtRounds().size() && round == config.failAtRounds().get(attempt)) {
+            throw new ChaosFailure(
+                    "chaos: the decode loop fails at round "
+                            + round
+                            + " of replica "
+                            + replica
+                            + " (attempt "
+                            + attempt
+                            + ", tetris.chaos.fail-at-round)");
+        }
+    }
+
+    /** The failure injected by {@code tetris.chaos.fail-at-round}. */
+    public static final class ChaosFailure extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        ChaosFailure(String message) {
+            super(message);
+        }
     }
 
     /** What sequence {@code s}, the {@code i}-th of {@code done}, emitted: events, result. */
@@ -339,25 +442,14 @@ public final class MicroBatcher
                                 now));
             }
             running.remove(s.requestId);
-            released.add(s.requestId);
-            completed.inc();
+            // Its caches in both models: a finished sequence never comes back.
+            draftModel.release(s.requestId);
+            targetModel.release(s.requestId);
             serving.finished(s, now);
             return true;
         }
         running.put(s.requestId, s);
         return false;
-    }
-
-    private LoopRound newRound(int replicaKey, List<SequenceView> views) throws Exception {
-        LoopRound round = new LoopRound();
-        round.replica = replicaKey;
-        round.number = value(rounds) + 1;
-        rounds.update(round.number);
-        round.round = Round.of(views);
-        round.released = released.toArray(new String[0]);
-        released.clear();
-        round.startedNanos = System.nanoTime();
-        return round;
     }
 
     private static void count(SequenceState s, Round round, int i) {
@@ -444,8 +536,11 @@ public final class MicroBatcher
         if (tokenizer != null) {
             tokenizer.close();
         }
-        if (replica != null) {
-            ReplicaRegistry.release(getRuntimeContext());
+        if (draftModel != null) {
+            draftModel.close();
+        }
+        if (targetModel != null) {
+            targetModel.close();
         }
     }
 }

@@ -1,4 +1,4 @@
-package io.tetris.operators.batcher;
+package io.tetris.operators.loop;
 
 import io.tetris.engine.Progress;
 import io.tetris.engine.SequenceState;

@@ -1,4 +1,4 @@
-package io.tetris.operators.batcher;
+package io.tetris.operators.loop;
 
 import io.tetris.core.policy.CalibrationReport;
 import io.tetris.core.policy.CostReport;
@@ -17,7 +17,7 @@ import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 
 /**
- * The metrics a serving team reads first, registered once by the micro-batcher, which sees every
+ * The metrics a serving team reads first, registered once by the decode loop, which sees every
  * request's timeline and every completed round.
  *
  * <p>Names follow vLLM's ({@code vllm:time_to_first_token_seconds} becomes {@code
