@@ -62,7 +62,7 @@ final class EngineOptions {
             names = "--fail-at-round",
             paramLabel = "N",
             description =
-                    "Chaos testing: make the verify operator fail once when its replica reaches"
+                    "Chaos testing: make the decode loop fail once when its replica reaches"
                             + " round N, to watch recovery (repeatable).")
     List<Long> failAtRounds = new ArrayList<>();
 
