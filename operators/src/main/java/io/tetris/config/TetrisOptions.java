@@ -1,5 +1,7 @@
 package io.tetris.config;
 
+import io.tetris.core.policy.LinearStepCostModel;
+import io.tetris.core.policy.PolicyConfig;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 
@@ -124,10 +126,13 @@ public final class TetrisOptions {
 
     // ----- speculation policy -----
 
+    /** The engine's defaults: the one place each policy default is written. */
+    private static final PolicyConfig DEFAULTS = PolicyConfig.defaults();
+
     public static final ConfigOption<String> POLICY =
             ConfigOptions.key("tetris.policy")
                     .stringType()
-                    .defaultValue("tetris")
+                    .defaultValue(DEFAULTS.policy().configName())
                     .withDescription(
                             "Verification budget policy: none (target only), fixed (window k),"
                                     + " dsd (one goodput-optimal k per batch), tetris (draft"
@@ -140,7 +145,7 @@ public final class TetrisOptions {
     public static final ConfigOption<Integer> K =
             ConfigOptions.key("tetris.k")
                     .intType()
-                    .defaultValue(4)
+                    .defaultValue(DEFAULTS.k())
                     .withDescription(
                             "Draft window: tokens verified per sequence by fixed; the budget is k"
                                     + " x batch for tetris.");
@@ -148,19 +153,19 @@ public final class TetrisOptions {
     public static final ConfigOption<Integer> EXTRA =
             ConfigOptions.key("tetris.extra")
                     .intType()
-                    .defaultValue(2)
+                    .defaultValue(DEFAULTS.extra())
                     .withDescription("Extra draft tokens per sequence drafted by tetris.");
 
     public static final ConfigOption<Integer> TETRIS_MIN_BATCH =
             ConfigOptions.key("tetris.tetris.min-batch")
                     .intType()
-                    .defaultValue(2)
+                    .defaultValue(DEFAULTS.tetrisMinBatch())
                     .withDescription("Below this many running sequences tetris acts as fixed.");
 
     public static final ConfigOption<String> TETRIS_RANKING =
             ConfigOptions.key("tetris.tetris.ranking")
                     .stringType()
-                    .defaultValue("predicted")
+                    .defaultValue(DEFAULTS.tetrisRanking().configName())
                     .withDescription(
                             "What tetris ranks draft tokens by: predicted (an online acceptance"
                                     + " predictor over the draft probability, the draft position,"
@@ -170,25 +175,25 @@ public final class TetrisOptions {
     public static final ConfigOption<Integer> DSD_MAX_K =
             ConfigOptions.key("tetris.dsd.max-k")
                     .intType()
-                    .defaultValue(6)
+                    .defaultValue(DEFAULTS.dsdMaxK())
                     .withDescription("Largest window dsd considers.");
 
     public static final ConfigOption<Double> DSD_INITIAL_ACCEPTANCE =
             ConfigOptions.key("tetris.dsd.initial-acceptance")
                     .doubleType()
-                    .defaultValue(0.7)
+                    .defaultValue(DEFAULTS.dsdInitialAcceptance())
                     .withDescription("dsd's acceptance-rate estimate before any feedback.");
 
     public static final ConfigOption<Double> DSD_SMOOTHING =
             ConfigOptions.key("tetris.dsd.smoothing")
                     .doubleType()
-                    .defaultValue(0.15)
+                    .defaultValue(DEFAULTS.dsdSmoothing())
                     .withDescription("Weight of the newest round in dsd's moving average.");
 
     public static final ConfigOption<Double> DSD_NO_SPECULATION_BONUS =
             ConfigOptions.key("tetris.dsd.no-speculation-bonus")
                     .doubleType()
-                    .defaultValue(1.1)
+                    .defaultValue(DEFAULTS.dsdNoSpeculationBonus())
                     .withDescription(
                             "Factor favouring no speculation in dsd and tetris-adaptive"
                                     + " (speculation must win by it).");
@@ -196,7 +201,7 @@ public final class TetrisOptions {
     public static final ConfigOption<Integer> DSD_UPDATE_INTERVAL =
             ConfigOptions.key("tetris.dsd.update-interval")
                     .intType()
-                    .defaultValue(1)
+                    .defaultValue(DEFAULTS.dsdUpdateInterval())
                     .withDescription("Rounds between dsd re-plans.");
 
     public static final ConfigOption<String> VERIFICATION =
@@ -216,7 +221,7 @@ public final class TetrisOptions {
     public static final ConfigOption<String> COST_MODEL =
             ConfigOptions.key("tetris.cost-model")
                     .stringType()
-                    .defaultValue("2e-4,1e-5,1e-7,2e-3,2e-5,3e-7")
+                    .defaultValue(LinearStepCostModel.DEFAULT.configString())
                     .withDescription(
                             "Linear step-cost model used by dsd, as six comma-separated seconds:"
                                     + " draft fixed, draft per sequence, draft per context token,"

@@ -27,6 +27,22 @@ public record LinearStepCostModel(
     public static final LinearStepCostModel DEFAULT =
             new LinearStepCostModel(2.0e-4, 1.0e-5, 1.0e-7, 2.0e-3, 2.0e-5, 3.0e-7);
 
+    /**
+     * The six numbers as {@code tetris.cost-model} takes them: draft fixed, per token, per context
+     * token, verify fixed, per token, per context token (seconds).
+     */
+    public String configString() {
+        return java.util.stream.DoubleStream.of(
+                        draftFixedSeconds,
+                        draftPerTokenSeconds,
+                        draftPerContextTokenSeconds,
+                        verifyFixedSeconds,
+                        verifyPerTokenSeconds,
+                        verifyPerContextTokenSeconds)
+                .mapToObj(Double::toString)
+                .collect(java.util.stream.Collectors.joining(","));
+    }
+
     public LinearStepCostModel {
         double[] all = {
             draftFixedSeconds,

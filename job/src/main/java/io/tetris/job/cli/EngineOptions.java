@@ -17,35 +17,30 @@ final class EngineOptions {
             names = "--policy",
             description =
                     "Verification budget policy: none, fixed, dsd, tetris or tetris-adaptive (default:"
-                            + " ${DEFAULT-VALUE}).",
-            defaultValue = "tetris")
-    String policy;
+                            + " ${DEFAULT-VALUE}).")
+    String policy = TetrisOptions.POLICY.defaultValue();
 
     @Option(
             names = "--k",
             description =
-                    "Draft window; tetris verifies k x batch tokens (default: ${DEFAULT-VALUE}).",
-            defaultValue = "4")
-    int k;
+                    "Draft window; tetris verifies k x batch tokens (default: ${DEFAULT-VALUE}).")
+    int k = TetrisOptions.K.defaultValue();
 
     @Option(
             names = "--extra",
-            description = "Extra draft tokens per sequence for tetris (default: ${DEFAULT-VALUE}).",
-            defaultValue = "2")
-    int extra;
+            description = "Extra draft tokens per sequence for tetris (default: ${DEFAULT-VALUE}).")
+    int extra = TetrisOptions.EXTRA.defaultValue();
 
     @Option(
             names = "--batch",
-            description = "Largest running batch per replica (default: ${DEFAULT-VALUE}).",
-            defaultValue = "32")
-    int batch;
+            description = "Largest running batch per replica (default: ${DEFAULT-VALUE}).")
+    int batch = TetrisOptions.MAX_RUNNING.defaultValue();
 
     @Option(
             names = "--replicas",
             description =
-                    "Verifier replicas, i.e. parallel decode loops (default: ${DEFAULT-VALUE}).",
-            defaultValue = "1")
-    int replicas;
+                    "Verifier replicas, i.e. parallel decode loops (default: ${DEFAULT-VALUE}).")
+    int replicas = TetrisOptions.REPLICAS.defaultValue();
 
     @Mixin ModelsOption models = new ModelsOption();
 

@@ -8,36 +8,34 @@ import picocli.CommandLine.Option;
 /** Per-request generation options of the client commands. */
 final class SamplingOptions {
 
+    /** A field's default in the requests topic's schema: the one place it is written. */
+    static Number requestDefault(String field) {
+        return (Number) GenerationRequest.getClassSchema().getField(field).defaultVal();
+    }
+
     @Option(
             names = "--max-new-tokens",
-            description = "Tokens to generate at most (default: ${DEFAULT-VALUE}).",
-            defaultValue = "48")
-    int maxNewTokens;
+            description = "Tokens to generate at most (default: ${DEFAULT-VALUE}).")
+    int maxNewTokens = requestDefault("max_new_tokens").intValue();
 
     @Option(
             names = "--temperature",
-            description = "Sampling temperature; 0 is greedy (default: ${DEFAULT-VALUE}).",
-            defaultValue = "0")
-    float temperature;
+            description = "Sampling temperature; 0 is greedy (default: ${DEFAULT-VALUE}).")
+    float temperature = requestDefault("temperature").floatValue();
 
     @Option(
             names = "--top-p",
-            description = "Nucleus sampling mass in (0, 1] (default: ${DEFAULT-VALUE}).",
-            defaultValue = "1")
-    float topP;
+            description = "Nucleus sampling mass in (0, 1] (default: ${DEFAULT-VALUE}).")
+    float topP = requestDefault("top_p").floatValue();
 
     @Option(
             names = "--top-k",
             description =
-                    "Sample from the k most likely tokens; 0 is off (default: ${DEFAULT-VALUE}).",
-            defaultValue = "0")
-    int topK;
+                    "Sample from the k most likely tokens; 0 is off (default: ${DEFAULT-VALUE}).")
+    int topK = requestDefault("top_k").intValue();
 
-    @Option(
-            names = "--seed",
-            description = "Random seed for sampling (default: ${DEFAULT-VALUE}).",
-            defaultValue = "0")
-    long seed;
+    @Option(names = "--seed", description = "Random seed for sampling (default: ${DEFAULT-VALUE}).")
+    long seed = requestDefault("seed").longValue();
 
     @Option(
             names = "--stop",
