@@ -9,8 +9,8 @@ import com.sun.jna.Pointer;
 import io.tetris.core.LogitsTransform;
 import io.tetris.model.BundledModels;
 import io.tetris.model.DecoderSignature;
+import io.tetris.model.HeapKvModel;
 import io.tetris.model.LanguageModel.Extension;
-import io.tetris.model.OnnxLanguageModel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The JNA IoBinding probe on the bundled target model (CPU EP): the KV cache stays native between
- * steps and the logits equal those of the Java-array path ({@link OnnxLanguageModel}).
+ * steps and the logits equal those of the Java-array path ({@link HeapKvModel}).
  */
 class NativeKvDecoderTest {
 
@@ -31,10 +31,11 @@ class NativeKvDecoderTest {
     void chainedNativeCachesGiveTheLogitsOfTheJavaArrayPath() throws Exception {
         onLargeStack(
                 () -> {
-                    OnnxLanguageModel reference =
-                            BundledModels.load(
-                                    BundledModels.target(),
-                                    io.tetris.model.OnnxModelOptions.KvCacheMode.HEAP);
+                    HeapKvModel reference =
+                            (HeapKvModel)
+                                    BundledModels.load(
+                                            BundledModels.target(),
+                                            io.tetris.model.OnnxModelOptions.KvCacheMode.HEAP);
                     DecoderSignature signature = DecoderSignature.read(BundledModels.target());
                     OrtApiShim ort = OrtApiShim.fromOfficialRuntime();
                     OrtEnvironment env = OrtEnvironment.getEnvironment();
@@ -56,7 +57,7 @@ class NativeKvDecoderTest {
     }
 
     private static void run(
-            OnnxLanguageModel reference,
+            HeapKvModel reference,
             NativeKvDecoder decoder,
             DecoderSignature signature,
             OrtApiShim ort) {

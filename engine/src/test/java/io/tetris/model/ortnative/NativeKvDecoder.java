@@ -22,7 +22,8 @@ import java.util.List;
  * outlives the small host tensors (ids, mask, positions) it points at.
  *
  * <p>Not thread-safe; the session must have been created on a large-stack thread (see {@code
- * OnnxLanguageModel.load}).
+ * OnnxLanguageModel.load}). Test code: the first proof that caches can stay native, kept as the
+ * reference the resident batch grew from.
  */
 public final class NativeKvDecoder implements AutoCloseable {
 
