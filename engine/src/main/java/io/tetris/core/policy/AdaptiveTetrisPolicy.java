@@ -79,17 +79,14 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
     private final AcceptancePredictor predictor;
     private final CostScore costScore = new CostScore();
     private final double noSpeculationBonus;
-    private int probeInterval = PROBE_INTERVAL;
 
-    private int roundsOff;
-    private int roundsOn;
-    private boolean baselineMeasured;
     private boolean probing;
     private boolean exploring;
     private AcceptancePredictor.Prediction last;
     private double lastPredicted = Double.NaN;
 
     private final Guard guard = new Guard();
+    private final Schedule schedule = new Schedule();
     private long rounds;
     private int lastTokens;
     private int lastRows;
@@ -196,9 +193,9 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
         probing = false;
         boolean explored = exploring;
         exploring = false;
-        if (!baselineMeasured) {
+        if (!schedule.baselineMeasured) {
             // The plan weighs speculation against plain decoding, whose cost it must measure.
-            baselineMeasured = true;
+            schedule.baselineMeasured = true;
             return new int[n];
         }
         if (predictor.trained() < EXPLORE_TOKENS) {
@@ -212,7 +209,7 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
             bestLengths = new int[n];
         }
         if (best > 0) {
-            roundsOff = 0;
+            schedule.roundsOff = 0;
             // Plain decoding is measured for the guard: often while it lacks measurements where
             // the plan's margin is thin; seldom where the plan expects speculation to win by far
             // (each such round gives up that margin).
@@ -221,15 +218,15 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
                     clear
                             ? 2 * BASELINE_INTERVAL
                             : guard.plainRows(n) < GUARD_ROWS ? 4 : BASELINE_INTERVAL;
-            if (++roundsOn % interval == 0) {
+            if (++schedule.roundsOn % interval == 0) {
                 return new int[n];
             }
             return bestLengths;
         }
-        if (++roundsOff >= probeInterval) {
-            roundsOff = 0;
+        if (++schedule.roundsOff >= schedule.probeInterval) {
+            schedule.roundsOff = 0;
             // Each probe that leaves speculation off makes the next one wait twice as long.
-            probeInterval = Math.min(MAX_PROBE_INTERVAL, 2 * probeInterval);
+            schedule.probeInterval = Math.min(MAX_PROBE_INTERVAL, 2 * schedule.probeInterval);
             return probe(ids, PROBE_ROWS);
         }
         return bestLengths;
@@ -394,10 +391,7 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
                     guard.write(out);
                     out.writeLong(rounds);
                     // Its exploration schedule too: a replica does not start probing afresh.
-                    out.writeBoolean(baselineMeasured);
-                    out.writeInt(roundsOff);
-                    out.writeInt(roundsOn);
-                    out.writeInt(probeInterval);
+                    schedule.write(out);
                 });
     }
 
@@ -413,10 +407,7 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
                     costModel.read(in);
                     guard.read(in);
                     rounds = in.readLong();
-                    baselineMeasured = in.readBoolean();
-                    roundsOff = in.readInt();
-                    roundsOn = in.readInt();
-                    probeInterval = in.readInt();
+                    schedule.read(in);
                 });
     }
 
@@ -428,6 +419,32 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
     @Override
     public Optional<CostReport> costReport() {
         return Optional.of(costScore.report());
+    }
+
+    /**
+     * When it measures plain decoding and when it probes: whether the first plain round was
+     * measured, rounds since speculation turned off and since it turned on, and the wait between
+     * probes while it is off (doubling after each probe that leaves it off).
+     */
+    private static final class Schedule {
+        boolean baselineMeasured;
+        int roundsOff;
+        int roundsOn;
+        int probeInterval = PROBE_INTERVAL;
+
+        void write(java.io.DataOutputStream out) throws java.io.IOException {
+            out.writeBoolean(baselineMeasured);
+            out.writeInt(roundsOff);
+            out.writeInt(roundsOn);
+            out.writeInt(probeInterval);
+        }
+
+        void read(java.io.DataInputStream in) throws java.io.IOException {
+            baselineMeasured = in.readBoolean();
+            roundsOff = in.readInt();
+            roundsOn = in.readInt();
+            probeInterval = in.readInt();
+        }
     }
 
     /**
