@@ -77,10 +77,15 @@ public final class OnlineCostModel implements StepCostModel {
     void write(java.io.DataOutputStream out) throws java.io.IOException {
         writeCells(out, draft, measuredDraft);
         writeCells(out, verify, measuredVerify);
+        java.util.List<int[]> measuredOther = new java.util.ArrayList<>();
         for (int b = 0; b < BATCH_BUCKETS; b++) {
-            other[b][0].write(out);
-            other[b][1].write(out);
+            for (int on = 0; on < 2; on++) {
+                if (other[b][on].count > 0) {
+                    measuredOther.add(new int[] {b, on});
+                }
+            }
         }
+        writeCells(out, other, measuredOther);
     }
 
     /** Reads what {@link #write} wrote into this model, replacing what it measured. */
@@ -96,9 +101,10 @@ public final class OnlineCostModel implements StepCostModel {
         readCells(in, draft, measuredDraft, nearestDraft);
         readCells(in, verify, measuredVerify, nearestVerify);
         for (int b = 0; b < BATCH_BUCKETS; b++) {
-            other[b][0].read(in);
-            other[b][1].read(in);
+            other[b][0] = new Cell(0.5);
+            other[b][1] = new Cell(0.5);
         }
+        readCells(in, other, new java.util.ArrayList<>(), new int[0][][]);
     }
 
     private static void writeCells(
@@ -122,7 +128,7 @@ public final class OnlineCostModel implements StepCostModel {
         for (int i = 0; i < n; i++) {
             int b = in.readInt();
             int t = in.readInt();
-            if (b < 0 || b >= BATCH_BUCKETS || t < 0 || t >= TOKEN_CELLS) {
+            if (b < 0 || b >= cells.length || t < 0 || t >= cells[b].length) {
                 throw new java.io.IOException("cost cell (" + b + ", " + t + ") out of range");
             }
             cells[b][t].read(in);

@@ -183,8 +183,9 @@ public final class ReplicaLoop extends KeyedProcessFunction<Integer, GenerationR
     /** Writes what the current key's policy learned into keyed state (at a checkpoint). */
     void saveLearned(int key) throws Exception {
         Replica replica = replicas.get(key);
-        if (replica != null) {
-            learned.update(replica.policy().learned());
+        byte[] bytes = replica == null ? new byte[0] : replica.policy().learned();
+        if (bytes.length > 0) {
+            learned.update(bytes);
             learnedBy.update(replica.policy().name());
         }
     }
