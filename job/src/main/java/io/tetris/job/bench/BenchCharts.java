@@ -189,8 +189,7 @@ final class BenchCharts {
     }
 
     /** Applies the house style, then the per-family series styles, and writes the PNG. */
-    private static void save(JFreeChart chart, List<String> families, Path file)
-            throws IOException {
+    static void save(JFreeChart chart, List<String> families, Path file) throws IOException {
         StandardChartTheme theme = new StandardChartTheme("tetris-bench");
         theme.setExtraLargeFont(new Font(FONT, Font.BOLD, 20));
         theme.setLargeFont(new Font(FONT, Font.BOLD, 15));

@@ -142,7 +142,7 @@ public final class BenchStatistics {
         return (saa / sva) / (sab / svb) - 1;
     }
 
-    private static double t975(int degrees) {
+    static double t975(int degrees) {
         return degrees < T_975.length ? T_975[degrees] : 1.96 + 2.4 / degrees;
     }
 }
