@@ -3,6 +3,7 @@ package io.tetris.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tetris.model.BundledModels;
+import io.tetris.model.ByteTokens;
 import io.tetris.model.HuggingFaceTextTokenizer;
 import io.tetris.schemas.FinishReason;
 import java.nio.charset.StandardCharsets;
@@ -35,15 +36,15 @@ class SequenceTrackerTest {
     @Test
     void streamsTextDeltasAndCountsEvents() {
         SequenceState s = state(100);
-        Progress first = merge(tracker.apply(s, bytes("Hello"), 5));
-        Progress second = merge(tracker.apply(s, bytes(", world"), 9));
+        Progress first = merge(tracker.apply(s, ByteTokens.of("Hello"), 5));
+        Progress second = merge(tracker.apply(s, ByteTokens.of(", world"), 9));
         assertThat(first.text()).isEqualTo("Hello");
-        assertThat(first.tokenIds()).containsExactly(bytes("Hello"));
+        assertThat(first.tokenIds()).containsExactly(ByteTokens.of("Hello"));
         assertThat(second.text()).isEqualTo(", world");
         assertThat(second.finished()).isFalse();
         assertThat(s.eventsSent).isEqualTo(12); // one event per token with chunk size 1
         assertThat(s.firstTokenAtMs).isEqualTo(5);
-        assertThat(s.generated).containsExactly(bytes("Hello, world"));
+        assertThat(s.generated).containsExactly(ByteTokens.of("Hello, world"));
     }
 
     @Test
@@ -70,7 +71,7 @@ class SequenceTrackerTest {
     @Test
     void maxNewTokensCutsTheRound() {
         SequenceState s = state(3);
-        Progress p = merge(tracker.apply(s, bytes("abcdef"), 1));
+        Progress p = merge(tracker.apply(s, ByteTokens.of("abcdef"), 1));
         assertThat(p.finishReason()).isEqualTo(FinishReason.LENGTH);
         assertThat(p.text()).isEqualTo("abc");
         assertThat(s.generated).hasSize(3);
@@ -80,7 +81,7 @@ class SequenceTrackerTest {
     void contextLimitFinishesTheSequence() {
         SequenceTracker small = new SequenceTracker(tokenizer, 6);
         SequenceState s = state(100); // prompt of 2 tokens
-        Progress p = merge(small.apply(s, bytes("abcdef"), 1));
+        Progress p = merge(small.apply(s, ByteTokens.of("abcdef"), 1));
         assertThat(p.finishReason()).isEqualTo(FinishReason.CONTEXT_LIMIT);
         assertThat(s.generated).hasSize(4);
     }
@@ -88,20 +89,20 @@ class SequenceTrackerTest {
     @Test
     void stopStringEndsTheTextAndIsNeverShown() {
         SequenceState s = state(100, "END");
-        Progress first = merge(tracker.apply(s, bytes("go E"), 1));
+        Progress first = merge(tracker.apply(s, ByteTokens.of("go E"), 1));
         assertThat(first.text()).isEqualTo("go "); // "E" could start "END"
-        Progress second = merge(tracker.apply(s, bytes("ND and more"), 2));
+        Progress second = merge(tracker.apply(s, ByteTokens.of("ND and more"), 2));
         assertThat(second.finishReason()).isEqualTo(FinishReason.STOP);
         assertThat(second.text()).isEmpty();
-        assertThat(s.generated).containsExactly(bytes("go END"));
+        assertThat(s.generated).containsExactly(ByteTokens.of("go END"));
         assertThat(tracker.finalText(s, FinishReason.STOP)).isEqualTo("go ");
     }
 
     @Test
     void aStopPrefixThatDoesNotCompleteIsReleased() {
         SequenceState s = state(100, "END");
-        assertThat(merge(tracker.apply(s, bytes("an E"), 1)).text()).isEqualTo("an ");
-        assertThat(merge(tracker.apply(s, bytes("Nx"), 2)).text()).isEqualTo("ENx");
+        assertThat(merge(tracker.apply(s, ByteTokens.of("an E"), 1)).text()).isEqualTo("an ");
+        assertThat(merge(tracker.apply(s, ByteTokens.of("Nx"), 2)).text()).isEqualTo("ENx");
     }
 
     @Test
@@ -138,7 +139,7 @@ class SequenceTrackerTest {
     @Test
     void eventsAreCutByTokenPositionNotByRound() {
         SequenceTracker chunked = new SequenceTracker(tokenizer, 512, 4);
-        int[] stream = bytes("abcdefghijk");
+        int[] stream = ByteTokens.of("abcdefghijk");
         // The same tokens arriving in different round sizes give the same events.
         List<String> byOnes = new ArrayList<>();
         List<String> byThrees = new ArrayList<>();
@@ -217,15 +218,6 @@ class SequenceTrackerTest {
         s.maxNewTokens = maxNew;
         s.stop = stops;
         return s;
-    }
-
-    private static int[] bytes(String text) {
-        byte[] b = text.getBytes(StandardCharsets.UTF_8);
-        int[] out = new int[b.length];
-        for (int i = 0; i < b.length; i++) {
-            out[i] = b[i] & 0xFF;
-        }
-        return out;
     }
 
     private static String randomText(SplittableRandom random, String alphabet, int length) {

@@ -124,23 +124,23 @@ class ExportVariantsTest {
         out.add(
                 m.extend(
                         List.of(
-                                new Extension(p + "a", bytes("The quick brown fox")),
-                                new Extension(p + "b", bytes("Hi")))));
+                                new Extension(p + "a", ByteTokens.of("The quick brown fox")),
+                                new Extension(p + "b", ByteTokens.of("Hi")))));
         out.add(
                 m.extend(
                         List.of(
-                                new Extension(p + "a", bytes(" jumps")),
-                                new Extension(p + "b", bytes(" there, how are")),
-                                new Extension(p + "c", bytes("A computer is")))));
+                                new Extension(p + "a", ByteTokens.of(" jumps")),
+                                new Extension(p + "b", ByteTokens.of(" there, how are")),
+                                new Extension(p + "c", ByteTokens.of("A computer is")))));
         m.truncate(p + "b", 5); // "Hi th": the rest become holes
         m.truncate(p + "a", 21);
         out.add(
                 m.extend(
                         List.of(
-                                new Extension(p + "a", bytes("ov")),
-                                new Extension(p + "b", bytes("ey")),
-                                new Extension(p + "c", bytes(" a")))));
-        out.add(m.extend(List.of(new Extension(p + "b", bytes(" go")))));
+                                new Extension(p + "a", ByteTokens.of("ov")),
+                                new Extension(p + "b", ByteTokens.of("ey")),
+                                new Extension(p + "c", ByteTokens.of(" a")))));
+        out.add(m.extend(List.of(new Extension(p + "b", ByteTokens.of(" go")))));
         for (String s : List.of("a", "b", "c")) {
             m.release(p + s);
         }
@@ -311,9 +311,5 @@ class ExportVariantsTest {
         Path file = dir.resolve(name);
         Files.write(file, model.toByteArray());
         return file;
-    }
-
-    private static int[] bytes(String text) {
-        return OnnxLanguageModelContract.bytes(text);
     }
 }

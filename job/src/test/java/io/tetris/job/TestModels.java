@@ -1,12 +1,10 @@
 package io.tetris.job;
 
 import io.tetris.config.TetrisOptions;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.Paths;
+import io.tetris.model.BundledModels;
 import org.apache.flink.configuration.Configuration;
 
-/** Finds the bundled {@code models/} folder above a test's working directory. */
+/** The job's settings for the bundled models ({@link BundledModels} finds them). */
 public final class TestModels {
 
     private TestModels() {}
@@ -14,25 +12,9 @@ public final class TestModels {
     /** A configuration pointing the job at the bundled models. */
     public static Configuration configuration() {
         Configuration conf = new Configuration();
-        conf.set(TetrisOptions.DRAFT_MODEL, dir().resolve("draft.onnx").toString());
-        conf.set(TetrisOptions.TARGET_MODEL, dir().resolve("target.onnx").toString());
-        conf.set(TetrisOptions.TOKENIZER, dir().resolve("tokenizer.json").toString());
+        conf.set(TetrisOptions.DRAFT_MODEL, BundledModels.draft().toString());
+        conf.set(TetrisOptions.TARGET_MODEL, BundledModels.target().toString());
+        conf.set(TetrisOptions.TOKENIZER, BundledModels.tokenizer().toString());
         return conf;
-    }
-
-    public static Path dir() {
-        String override = System.getProperty("tetris.models.dir");
-        if (override != null) {
-            return Paths.get(override);
-        }
-        Path dir = Paths.get("").toAbsolutePath();
-        while (dir != null && !Files.isRegularFile(dir.resolve("models/tokenizer.json"))) {
-            dir = dir.getParent();
-        }
-        if (dir == null) {
-            throw new IllegalStateException(
-                    "no models/ folder above " + Paths.get("").toAbsolutePath());
-        }
-        return dir.resolve("models");
     }
 }

@@ -1,7 +1,9 @@
 package io.tetris.job.bench;
 
+import io.tetris.core.policy.BudgetPolicy;
 import io.tetris.core.policy.PolicyConfig;
 import io.tetris.core.policy.PolicyConfig.Kind;
+import io.tetris.core.policy.StepCostModel;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -44,7 +46,17 @@ public record BenchConfig(Kind kind, int k, int extra) {
         return base.withPolicy(kind).withWindow(Math.max(1, k), extra);
     }
 
+    /** A fresh policy of this setting over {@code base}, planning with {@code cost}. */
+    public BudgetPolicy create(PolicyConfig base, StepCostModel cost) {
+        return policy(base).create(cost);
+    }
+
     public String policyName() {
         return kind.configName();
+    }
+
+    /** The setting's name in reports and logs, e.g. {@code tetris k=3 e=2}. */
+    public String label() {
+        return BenchRow.label(policyName(), k, extra);
     }
 }

@@ -45,6 +45,20 @@ public final class BenchSummary {
         ArrayNode out = json.putArray("summary");
         StringBuilder md = new StringBuilder();
         speculationAgainstNone(workloads, batches, matrix, out, md);
+        adaptiveAgainstBest(workloads, batches, matrix, out, md);
+        tetrisAgainstFixed(workloads, batches, matrix, out, md);
+        predictor(workloads, batches, matrix, out, md);
+        costModel(workloads, batches, matrix, out, md);
+        return md.toString();
+    }
+
+    /** tetris-adaptive against the best other configuration and the best fixed window. */
+    private static void adaptiveAgainstBest(
+            List<Measured> workloads,
+            List<Integer> batches,
+            List<BenchConfig> matrix,
+            ArrayNode out,
+            StringBuilder md) {
         md.append("## tetris-adaptive against every other policy\n\n");
         md.append(
                 "Ratio of tokens/s, mean over repeats paired by index (geometric), with the 95 %"
@@ -91,7 +105,15 @@ public final class BenchSummary {
         md.append(
                 "\n\"yes\" where the estimate reaches the bound; \"yes, CI\" where the whole"
                         + " interval does.\n");
+    }
 
+    /** TETRIS against fixed k at equal budget: the verification success rate. */
+    private static void tetrisAgainstFixed(
+            List<Measured> workloads,
+            List<Integer> batches,
+            List<BenchConfig> matrix,
+            ArrayNode out,
+            StringBuilder md) {
         md.append("\n## TETRIS against fixed k at equal budget (verification success rate)\n\n");
         md.append(
                 "Relative gain of tetris k, e over fixed k (same budget k x B per round), with a"
@@ -137,7 +159,15 @@ public final class BenchSummary {
                 }
             }
         }
+    }
 
+    /** The acceptance predictor's quality, where a policy scored one. */
+    private static void predictor(
+            List<Measured> workloads,
+            List<Integer> batches,
+            List<BenchConfig> matrix,
+            ArrayNode out,
+            StringBuilder md) {
         md.append("\n## Acceptance predictor\n\n");
         md.append(
                 "Scored prequentially (each estimate against the outcome of the round it was made"
@@ -161,17 +191,6 @@ public final class BenchSummary {
                     }
                     CalibrationReport r =
                             w.runs().get(key(c, batch)).get(0).calibration().orElseThrow();
-                    StringBuilder positions = new StringBuilder();
-                    for (CalibrationReport.Score s : r.byPosition()) {
-                        if (s.observations() > 0) {
-                            positions.append(
-                                    String.format(
-                                            Locale.ROOT,
-                                            "%s%.2f",
-                                            positions.isEmpty() ? "" : " ",
-                                            s.auc()));
-                        }
-                    }
                     md.append(
                             String.format(
                                     Locale.ROOT,
@@ -188,7 +207,7 @@ public final class BenchSummary {
                                     r.predicted().brier(),
                                     r.raw().auc(),
                                     r.raw().ece(),
-                                    positions));
+                                    aucByPosition(r)));
                     ObjectNode o = out.addObject();
                     o.put("claim", "predictor");
                     o.put("workload", w.name());
@@ -205,7 +224,15 @@ public final class BenchSummary {
                 }
             }
         }
+    }
 
+    /** The cost model's error on rounds it had not seen. */
+    private static void costModel(
+            List<Measured> workloads,
+            List<Integer> batches,
+            List<BenchConfig> matrix,
+            ArrayNode out,
+            StringBuilder md) {
         md.append("\n## Cost model: predicted against measured round time\n\n");
         md.append(
                 "Median relative error of each round's model time (draft steps plus verification"
@@ -250,7 +277,19 @@ public final class BenchSummary {
                 o.put("shared_median_relative_error", sharedMedian);
             }
         }
-        return md.toString();
+    }
+
+    /** The AUC at each draft position that was scored, space-separated. */
+    private static String aucByPosition(CalibrationReport r) {
+        StringBuilder positions = new StringBuilder();
+        for (CalibrationReport.Score s : r.byPosition()) {
+            if (s.observations() > 0) {
+                positions.append(
+                        String.format(
+                                Locale.ROOT, "%s%.2f", positions.isEmpty() ? "" : " ", s.auc()));
+            }
+        }
+        return positions.toString();
     }
 
     private static double medianError(List<CostReport> reports) {

@@ -6,11 +6,9 @@ import io.tetris.schemas.GenerationRequest;
 import io.tetris.schemas.GenerationResult;
 import io.tetris.schemas.SingleObjectCodec;
 import io.tetris.schemas.TokenEvent;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -96,7 +94,7 @@ public final class GenerationClient implements AutoCloseable {
     private final Set<String> watched;
 
     /** Values sent per request id, to attribute errors whose request id the job could not read. */
-    private final Map<String, byte[]> sent = new ConcurrentHashMap<>();
+    private final SentValues sent = new SentValues();
 
     /** Guarded by itself; waiters of {@link #awaitAll} wait on it. */
     private final Map<String, Outcome> outcomes = new LinkedHashMap<>();
@@ -320,7 +318,7 @@ public final class GenerationClient implements AutoCloseable {
             }
             sequencer.forget(requestId);
         }
-        sent.remove(requestId);
+        sent.forget(requestId);
     }
 
     /**
@@ -328,7 +326,7 @@ public final class GenerationClient implements AutoCloseable {
      * outcomes): what a long-running caller checks for leaks.
      */
     public int heldRequests() {
-        Set<String> held = new HashSet<>(sent.keySet());
+        Set<String> held = new HashSet<>(sent.requestIds());
         synchronized (sequencer) {
             synchronized (outcomes) {
                 if (watched != null) {
@@ -520,7 +518,7 @@ public final class GenerationClient implements AutoCloseable {
         } else if (topic.equals(topics.errors())) {
             Decoded<GenerationError> decoded = SingleObjectCodec.ERROR.decode(record.value());
             if (decoded instanceof Decoded.Ok<GenerationError> ok) {
-                GenerationError error = attribute(ok.value(), record.key());
+                GenerationError error = sent.attribute(ok.value(), record.key());
                 if (!attends(error.getRequestId())) {
                     return;
                 }
@@ -532,36 +530,6 @@ public final class GenerationClient implements AutoCloseable {
                 undecodable(record, decoded);
             }
         }
-    }
-
-    /**
-     * Fills in the request id of an error the job could not attribute: from the record key, or from
-     * the value this client sent whose bytes the error carries.
-     */
-    private GenerationError attribute(GenerationError error, byte[] key) {
-        if (error.getRequestId() != null) {
-            return error;
-        }
-        String id = key == null ? null : new String(key, StandardCharsets.UTF_8);
-        if (id == null && error.getPayload() != null) {
-            id = sentValueMatching(error);
-        }
-        return id == null ? error : GenerationError.newBuilder(error).setRequestId(id).build();
-    }
-
-    private String sentValueMatching(GenerationError error) {
-        ByteBuffer buffer = error.getPayload().duplicate();
-        byte[] stored = new byte[buffer.remaining()];
-        buffer.get(stored);
-        for (Map.Entry<String, byte[]> e : sent.entrySet()) {
-            byte[] value = e.getValue();
-            if (value.length == error.getPayloadSize()
-                    && value.length >= stored.length
-                    && Arrays.equals(value, 0, stored.length, stored, 0, stored.length)) {
-                return e.getKey();
-            }
-        }
-        return null;
     }
 
     private void recordOutcome(Outcome outcome) {

@@ -2,25 +2,19 @@ package io.tetris.job.state;
 
 import io.tetris.job.kafka.TopicNames;
 import io.tetris.operators.dedupe.AnsweredIds;
-import java.io.DataInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
-import java.util.UUID;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
@@ -29,9 +23,7 @@ import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.RecoveryClaimMode;
 import org.apache.flink.core.fs.FileStatus;
-import org.apache.flink.core.fs.FileSystem;
 import org.apache.flink.core.fs.Path;
-import org.apache.flink.runtime.checkpoint.Checkpoints;
 
 /**
  * Durable checkpoints and automatic resume for a long-running job. A restarted process is a new
@@ -40,8 +32,9 @@ import org.apache.flink.runtime.checkpoint.Checkpoints;
  * So every start looks for the newest completed checkpoint of the same job and restores it.
  *
  * <p>Layout: {@code <state-dir>/<job-name>/<flink-job-id>/chk-<n>/_metadata}, as Flink writes it;
- * next to it, per run, {@value #RUN_FILE} (the Kafka data the run used), and per job the lock of
- * {@link JobLock} and the {@link AnsweredIds} files of fallbacks.
+ * next to it, per run, {@value StateDirectory#RUN_FILE} (the Kafka data the run used), and per job
+ * the lock of {@link JobLock} and the {@link AnsweredIds} files of fallbacks. {@link
+ * StateDirectory} reads and writes that layout; this class decides what to resume and delete.
  *
  * <p>What makes a resume safe:
  *
@@ -57,21 +50,7 @@ import org.apache.flink.runtime.checkpoint.Checkpoints;
  */
 public final class DurableState implements AutoCloseable {
 
-    private static final Pattern JOB_ID = Pattern.compile("[0-9a-f]{32}");
-    private static final Pattern CHECKPOINT = Pattern.compile("chk-(\\d+)");
     private static final Pattern JOB_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
-    private static final String METADATA = "_metadata";
-
-    /** Per run: the Kafka identity it read and wrote, and the answered ids it was given. */
-    static final String RUN_FILE = "tetris-run.properties";
-
-    /** In a checkpoint directory: why it could not be restored. */
-    static final String UNRESTORABLE = "_tetris_unrestorable";
-
-    /** In a run directory: the run was given up by a {@code --fresh-start}. */
-    static final String ABANDONED = "_tetris_abandoned";
-
-    private static final String ANSWERED_DIR = "answered-ids";
     private static final String ANSWERED_KEY = "answered-ids";
 
     /** A completed checkpoint on durable storage. */
@@ -142,8 +121,7 @@ public final class DurableState implements AutoCloseable {
     }
 
     private final String jobName;
-    private final Path directory;
-    private final FileSystem fs;
+    private final StateDirectory directory;
     private final Configuration conf;
     private JobLock lock;
     private final int deletedAtOpen;
@@ -151,15 +129,13 @@ public final class DurableState implements AutoCloseable {
 
     private DurableState(
             String jobName,
-            Path directory,
+            StateDirectory directory,
             Configuration conf,
             JobLock lock,
             int deletedAtOpen,
-            boolean abandonOnPlan)
-            throws IOException {
+            boolean abandonOnPlan) {
         this.jobName = jobName;
         this.directory = directory;
-        this.fs = directory.getFileSystem();
         this.conf = conf;
         this.lock = lock;
         this.deletedAtOpen = deletedAtOpen;
@@ -242,10 +218,11 @@ public final class DurableState implements AutoCloseable {
         JobLock lock = JobLock.supported(directory) ? JobLock.acquire(directory, jobName) : null;
         try {
             boolean explicit = conf.getOptional(StateRecoveryOptions.SAVEPOINT_PATH).isPresent();
-            int deleted = explicit ? 0 : deleteRunsWithoutCheckpoints(directory);
+            StateDirectory state = new StateDirectory(directory);
+            int deleted = explicit ? 0 : state.deleteRunsWithoutCheckpoints();
             return new DurableState(
                     jobName,
-                    directory,
+                    state,
                     conf,
                     lock,
                     deleted,
@@ -263,7 +240,7 @@ public final class DurableState implements AutoCloseable {
     }
 
     public Path directory() {
-        return directory;
+        return directory.path();
     }
 
     /** Whether this process holds the job's lock (false on file systems that cannot lock). */
@@ -291,13 +268,20 @@ public final class DurableState implements AutoCloseable {
         }
         if (explicit != null) {
             return new Plan(
-                    jobName, directory, Optional.empty(), explicit, List.of(), false, "", notes);
+                    jobName,
+                    directory.path(),
+                    Optional.empty(),
+                    explicit,
+                    List.of(),
+                    false,
+                    "",
+                    notes);
         }
         if (abandonOnPlan) {
             abandonOnPlan = false;
             int abandoned = 0;
-            for (FileStatus run : runs()) {
-                touch(new Path(run.getPath(), ABANDONED), "given up by --fresh-start");
+            for (FileStatus run : directory.runs()) {
+                directory.abandon(run.getPath());
                 abandoned++;
             }
             if (abandoned > 0) {
@@ -308,23 +292,23 @@ public final class DurableState implements AutoCloseable {
                                 + " its first");
             }
             return new Plan(
-                    jobName, directory, Optional.empty(), null, List.of(), false, "", notes);
+                    jobName, directory.path(), Optional.empty(), null, List.of(), false, "", notes);
         }
-        List<Checkpoint> completed = completedCheckpoints(fs, directory);
+        List<Checkpoint> completed = directory.completedCheckpoints();
         List<String> skipped = new ArrayList<>();
         Checkpoint resume = null;
         boolean newerExists = false;
         for (Checkpoint c : completed) {
-            if (fs.exists(new Path(c.run(), ABANDONED))) {
+            if (directory.abandoned(c.run())) {
                 continue;
             }
-            Optional<String> unrestorable = readText(new Path(c.path(), UNRESTORABLE));
+            Optional<String> unrestorable = directory.unrestorable(c);
             if (unrestorable.isPresent()) {
                 skipped.add(c.path() + " (it could not be restored: " + unrestorable.get() + ")");
                 newerExists = true;
                 continue;
             }
-            Optional<String> unreadable = unreadable(c);
+            Optional<String> unreadable = directory.unreadable(c);
             if (unreadable.isPresent()) {
                 skipped.add(c.path() + " (its metadata cannot be read: " + unreadable.get() + ")");
                 newerExists = true;
@@ -341,14 +325,14 @@ public final class DurableState implements AutoCloseable {
                                 + "' can be resumed: "
                                 + String.join("; ", skipped)
                                 + ". They are kept in "
-                                + directory
+                                + directory.path()
                                 + ". To start without them: --fresh-start (requests queued or"
                                 + " mid-generation in them are then not resumed).");
             }
             return new Plan(
-                    jobName, directory, Optional.empty(), null, List.of(), false, "", notes);
+                    jobName, directory.path(), Optional.empty(), null, List.of(), false, "", notes);
         }
-        Properties run = runProperties(resume.run());
+        Properties run = directory.runProperties(resume.run());
         Optional<KafkaIdentity> then = KafkaIdentity.from(run);
         if (then.isPresent()) {
             Optional<String> difference = then.get().differenceFrom(kafka);
@@ -377,10 +361,7 @@ public final class DurableState implements AutoCloseable {
                 notes.add("keeping the answered ids of an earlier fallback");
                 ids.addAll(AnsweredIds.load(carried).ids());
             }
-            Path file =
-                    new Path(
-                            new Path(directory, ANSWERED_DIR),
-                            "after-chk-" + resume.id() + "-" + UUID.randomUUID() + ".ids");
+            Path file = directory.newAnsweredIdsFile(resume.id());
             AnsweredIds.write(file, ids);
             answeredIds = file.toString();
             notes.add(
@@ -392,7 +373,7 @@ public final class DurableState implements AutoCloseable {
         }
         return new Plan(
                 jobName,
-                directory,
+                directory.path(),
                 Optional.of(resume),
                 null,
                 List.copyOf(skipped),
@@ -424,30 +405,24 @@ public final class DurableState implements AutoCloseable {
 
     /** Records with the run what Kafka data it uses and the answered ids it was given. */
     public void recordRun(String runId, KafkaIdentity kafka, Plan plan) throws IOException {
-        Path runDir = new Path(directory, runId);
-        fs.mkdirs(runDir);
         Properties p = new Properties();
         kafka.addTo(p);
         if (!plan.answeredIds().isEmpty()) {
             p.setProperty(ANSWERED_KEY, plan.answeredIds());
         }
-        try (OutputStream out =
-                fs.create(new Path(runDir, RUN_FILE), FileSystem.WriteMode.OVERWRITE)) {
-            var writer = new java.io.OutputStreamWriter(out, StandardCharsets.UTF_8);
-            p.store(writer, "The Kafka data this run of the job reads and writes");
-            writer.flush();
-        }
+        directory.writeRunProperties(
+                directory.run(runId), p, "The Kafka data this run of the job reads and writes");
     }
 
     /** Marks {@code checkpoint} as one that cannot be restored, so no later start tries it. */
     public void markUnrestorable(Checkpoint checkpoint, String reason) throws IOException {
-        touch(new Path(checkpoint.path(), UNRESTORABLE), reason);
+        directory.markUnrestorable(checkpoint, reason);
     }
 
     /** The newest completed checkpoint of the run {@code runId}. */
     public Optional<Checkpoint> newestOf(String runId) throws IOException {
-        Path runDir = new Path(directory, runId);
-        return completedCheckpoints(fs, directory).stream()
+        Path runDir = directory.run(runId);
+        return directory.completedCheckpoints().stream()
                 .filter(c -> c.run().equals(runDir))
                 .findFirst();
     }
@@ -460,38 +435,36 @@ public final class DurableState implements AutoCloseable {
      * @return the number of directories and files deleted
      */
     public int cleanUpAfterFirstCheckpoint(String runId, Plan plan) throws IOException {
-        Path keepRun = new Path(directory, runId);
+        Path keepRun = directory.run(runId);
         Path restored = plan.resumeFrom().map(Checkpoint::path).orElse(null);
         int deleted = 0;
         Set<String> referenced = new LinkedHashSet<>();
-        for (FileStatus run : runs()) {
+        for (FileStatus run : directory.runs()) {
             if (run.getPath().equals(keepRun)) {
                 continue;
             }
             boolean keptSomething = false;
-            for (FileStatus chk : list(fs, run.getPath())) {
-                if (!chk.isDir() || !CHECKPOINT.matcher(chk.getPath().getName()).matches()) {
-                    continue;
-                }
-                if (chk.getPath().equals(restored)) {
+            for (Path chk : directory.checkpointDirectories(run.getPath())) {
+                if (chk.equals(restored)) {
                     keptSomething = true;
                     continue;
                 }
-                fs.delete(chk.getPath(), true);
+                directory.delete(chk, true);
                 deleted++;
             }
             if (keptSomething) {
-                referenced.add(runProperties(run.getPath()).getProperty(ANSWERED_KEY, ""));
+                referenced.add(
+                        directory.runProperties(run.getPath()).getProperty(ANSWERED_KEY, ""));
             } else {
-                fs.delete(run.getPath(), true);
+                directory.delete(run.getPath(), true);
                 deleted++;
             }
         }
-        referenced.add(runProperties(keepRun).getProperty(ANSWERED_KEY, ""));
+        referenced.add(directory.runProperties(keepRun).getProperty(ANSWERED_KEY, ""));
         referenced.add(plan.answeredIds());
-        for (FileStatus file : list(fs, new Path(directory, ANSWERED_DIR))) {
+        for (FileStatus file : directory.answeredIdsFiles()) {
             if (!referenced.contains(file.getPath().toString())) {
-                fs.delete(file.getPath(), false);
+                directory.delete(file.getPath(), false);
                 deleted++;
             }
         }
@@ -519,109 +492,6 @@ public final class DurableState implements AutoCloseable {
         String base =
                 conf.getOptional(StateOptions.DIRECTORY).orElseGet(StateOptions::defaultDirectory);
         return new Path(new Path(base), jobName);
-    }
-
-    private List<FileStatus> runs() throws IOException {
-        List<FileStatus> runs = new ArrayList<>();
-        for (FileStatus run : list(fs, directory)) {
-            if (run.isDir() && JOB_ID.matcher(run.getPath().getName()).matches()) {
-                runs.add(run);
-            }
-        }
-        return runs;
-    }
-
-    /** Completed checkpoints of every run of the job, newest first. */
-    static List<Checkpoint> completedCheckpoints(FileSystem fs, Path directory) throws IOException {
-        List<Checkpoint> found = new ArrayList<>();
-        for (FileStatus run : list(fs, directory)) {
-            if (!run.isDir() || !JOB_ID.matcher(run.getPath().getName()).matches()) {
-                continue;
-            }
-            for (FileStatus chk : list(fs, run.getPath())) {
-                Matcher m = CHECKPOINT.matcher(chk.getPath().getName());
-                if (!chk.isDir() || !m.matches()) {
-                    continue;
-                }
-                Path metadata = new Path(chk.getPath(), METADATA);
-                if (fs.exists(metadata)) {
-                    found.add(
-                            new Checkpoint(
-                                    chk.getPath(),
-                                    Long.parseLong(m.group(1)),
-                                    fs.getFileStatus(metadata).getModificationTime()));
-                }
-            }
-        }
-        found.sort(
-                Comparator.comparingLong(Checkpoint::completedAtMs)
-                        .thenComparingLong(Checkpoint::id)
-                        .reversed());
-        return found;
-    }
-
-    /**
-     * Deletes the directories of runs that hold no completed checkpoint: killed before their first,
-     * they hold nothing to resume. Under the job's lock no such run is still going.
-     */
-    private static int deleteRunsWithoutCheckpoints(Path directory) throws IOException {
-        FileSystem fs = directory.getFileSystem();
-        List<Checkpoint> completed = completedCheckpoints(fs, directory);
-        int deleted = 0;
-        for (FileStatus run : list(fs, directory)) {
-            if (run.isDir()
-                    && JOB_ID.matcher(run.getPath().getName()).matches()
-                    && completed.stream().noneMatch(c -> c.run().equals(run.getPath()))) {
-                fs.delete(run.getPath(), true);
-                deleted++;
-            }
-        }
-        return deleted;
-    }
-
-    /** Why Flink cannot read the checkpoint's metadata (a kill can cut a file short), if so. */
-    private Optional<String> unreadable(Checkpoint c) {
-        try (DataInputStream in = new DataInputStream(fs.open(new Path(c.path(), METADATA)))) {
-            Checkpoints.loadCheckpointMetadata(
-                    in, DurableState.class.getClassLoader(), c.path().toString());
-            return Optional.empty();
-        } catch (IOException | RuntimeException e) {
-            return Optional.of(String.valueOf(e));
-        }
-    }
-
-    private Properties runProperties(Path runDir) throws IOException {
-        Properties p = new Properties();
-        Path file = new Path(runDir, RUN_FILE);
-        if (fs.exists(file)) {
-            try (InputStream in = fs.open(file)) {
-                p.load(new java.io.InputStreamReader(in, StandardCharsets.UTF_8));
-            }
-        }
-        return p;
-    }
-
-    private Optional<String> readText(Path file) throws IOException {
-        if (!fs.exists(file)) {
-            return Optional.empty();
-        }
-        try (InputStream in = fs.open(file)) {
-            return Optional.of(new String(in.readAllBytes(), StandardCharsets.UTF_8).trim());
-        }
-    }
-
-    private void touch(Path file, String text) throws IOException {
-        try (OutputStream out = fs.create(file, FileSystem.WriteMode.OVERWRITE)) {
-            out.write(text.getBytes(StandardCharsets.UTF_8));
-        }
-    }
-
-    private static FileStatus[] list(FileSystem fs, Path directory) throws IOException {
-        if (!fs.exists(directory)) {
-            return new FileStatus[0];
-        }
-        FileStatus[] statuses = fs.listStatus(directory);
-        return statuses == null ? new FileStatus[0] : statuses;
     }
 
     private static String sha256(String text) {

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.tetris.job.TestModels;
+import io.tetris.model.BundledModels;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -96,7 +96,7 @@ class BulkITCase {
                         List.of(
                                 "bulk",
                                 "--models",
-                                TestModels.dir().toString(),
+                                BundledModels.dir().toString(),
                                 "--input",
                                 input.toString(),
                                 "--output",

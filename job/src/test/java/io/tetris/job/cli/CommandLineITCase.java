@@ -11,6 +11,7 @@ import io.tetris.job.kafka.KafkaClientSettings;
 import io.tetris.job.kafka.SharedKafka;
 import io.tetris.job.kafka.TopicArgs;
 import io.tetris.job.kafka.TopicNames;
+import io.tetris.model.BundledModels;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -44,7 +45,7 @@ class CommandLineITCase {
                 capture(
                         "demo",
                         "--models",
-                        TestModels.dir().toString(),
+                        BundledModels.dir().toString(),
                         "--prompt",
                         "Hello, world",
                         "--prompt",
@@ -81,7 +82,7 @@ class CommandLineITCase {
         String[] args = {
             "demo",
             "--models",
-            TestModels.dir().toString(),
+            BundledModels.dir().toString(),
             "--prompt",
             "Never trust a",
             "--prompt",
@@ -224,7 +225,7 @@ class CommandLineITCase {
                                                 new String[] {
                                                     "serve",
                                                     "--models",
-                                                    TestModels.dir().toString(),
+                                                    BundledModels.dir().toString(),
                                                     "--bootstrap-servers",
                                                     kafka.bootstrapServers(),
                                                     "--create-topics",
@@ -277,17 +278,17 @@ class CommandLineITCase {
     @Test
     void modelsCheckGivesAVerdictAndADemoOnAPairThatCannotRunEndsWithItsError(@TempDir Path dir)
             throws Exception {
-        Captured bundled = capture("models", "check", TestModels.dir().toString());
+        Captured bundled = capture("models", "check", BundledModels.dir().toString());
         assertThat(bundled.code).as(bundled.stderr).isZero();
         assertThat(bundled.stdout)
                 .contains("4 layers, 4 KV heads of size 32, fp32 caches, vocabulary 257")
                 .contains("verdict: usable");
         // A draft in a folder of its own is checked with the tokenizer beside it.
         Path other = Files.createDirectories(dir.resolve("other-family"));
-        Files.copy(TestModels.dir().resolve("draft.onnx"), other.resolve("draft.onnx"));
+        Files.copy(BundledModels.dir().resolve("draft.onnx"), other.resolve("draft.onnx"));
         Files.writeString(
                 other.resolve("tokenizer.json"),
-                Files.readString(TestModels.dir().resolve("tokenizer.json"))
+                Files.readString(BundledModels.dir().resolve("tokenizer.json"))
                         .replace("\"<|endoftext|>\"", "\"<eos>\""));
         Captured mixed =
                 capture(
@@ -296,9 +297,9 @@ class CommandLineITCase {
                         "--draft",
                         other.resolve("draft.onnx").toString(),
                         "--target",
-                        TestModels.dir().resolve("target.onnx").toString(),
+                        BundledModels.dir().resolve("target.onnx").toString(),
                         "--tokenizer",
-                        TestModels.dir().resolve("tokenizer.json").toString());
+                        BundledModels.dir().resolve("tokenizer.json").toString());
         assertThat(mixed.code).isEqualTo(1);
         assertThat(mixed.stdout).contains("draft and target tokenizers differ");
         Path broken = io.tetris.model.BrokenModels.pairWithBrokenTarget(dir.resolve("broken"));
@@ -325,7 +326,7 @@ class CommandLineITCase {
                 capture(
                         "models",
                         "widen",
-                        TestModels.dir().toString(),
+                        BundledModels.dir().toString(),
                         "--factor",
                         "2",
                         "--out",
@@ -356,7 +357,7 @@ class CommandLineITCase {
                 capture(
                         "models",
                         "passes",
-                        TestModels.dir().toString(),
+                        BundledModels.dir().toString(),
                         "--batch",
                         "4",
                         "--k",
@@ -382,7 +383,7 @@ class CommandLineITCase {
                 capture(
                         "models",
                         "widen",
-                        TestModels.dir().resolve("llama/fp16").toString(),
+                        BundledModels.dir().resolve("llama/fp16").toString(),
                         "--factor",
                         "2",
                         "--out",
@@ -418,7 +419,7 @@ class CommandLineITCase {
     @Test
     void badSettingsFailWithTheOptionNamedAndExitCode2() {
         Captured run =
-                capture("demo", "--models", TestModels.dir().toString(), "--policy", "tetrys");
+                capture("demo", "--models", BundledModels.dir().toString(), "--policy", "tetrys");
         assertThat(run.code).isEqualTo(2);
         assertThat(run.stderr).contains("unknown policy 'tetrys'");
     }
@@ -427,7 +428,7 @@ class CommandLineITCase {
     void benchQuickMeasuresEveryPolicyWritesReportsAndReplaysItsTrace(@TempDir Path dir)
             throws Exception {
         Path out = dir.resolve("bench");
-        String models = TestModels.dir().toString();
+        String models = BundledModels.dir().toString();
         Captured run =
                 capture(
                         "bench",

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.tetris.config.TetrisConfig;
-import io.tetris.job.TestModels;
+import io.tetris.model.BundledModels;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -23,7 +23,7 @@ class EngineOptionsTest {
         new CommandLine(demo)
                 .parseArgs(
                         "--models",
-                        TestModels.dir().toString(),
+                        BundledModels.dir().toString(),
                         "--policy",
                         "fixed",
                         "--settings",
@@ -42,7 +42,7 @@ class EngineOptionsTest {
         new CommandLine(demo)
                 .parseArgs(
                         "--models",
-                        TestModels.dir().toString(),
+                        BundledModels.dir().toString(),
                         "--settings",
                         dir.resolve("nope.properties").toString());
         assertThatThrownBy(() -> demo.engine.configuration())

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.tetris.config.TetrisConfig;
 import io.tetris.config.TetrisOptions;
 import io.tetris.job.TestModels;
+import io.tetris.model.BundledModels;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -28,7 +29,7 @@ class SubmitOptionsTest {
 
         TetrisConfig config = new SubmitOptions().deliverModels(env, conf, true, out);
 
-        Path models = TestModels.dir().toAbsolutePath().normalize();
+        Path models = BundledModels.dir().toAbsolutePath().normalize();
         assertThat(config.models().shippedFolders()).containsExactly("tetris-models-0=" + models);
         assertThat(config.models().draft()).isEqualTo(models.resolve("draft.onnx").toString());
         assertThat(config.models().tokenizer())
@@ -40,7 +41,7 @@ class SubmitOptionsTest {
                         f -> {
                             assertThat(f.f0).isEqualTo("tetris-models-0");
                             assertThat(Path.of(java.net.URI.create(f.f1.filePath)))
-                                    .isEqualTo(TestModels.dir().toAbsolutePath().normalize());
+                                    .isEqualTo(BundledModels.dir().toAbsolutePath().normalize());
                         });
         assertThat(printed.toString(StandardCharsets.UTF_8))
                 .contains("Models: shipping")

@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.tetris.job.TestModels;
 import io.tetris.job.TopicReader;
 import io.tetris.job.kafka.KafkaTopics;
 import io.tetris.job.kafka.TopicNames;
+import io.tetris.model.BundledModels;
 import io.tetris.schemas.GenerationResult;
 import io.tetris.schemas.SingleObjectCodec;
 import java.nio.charset.StandardCharsets;
@@ -220,7 +220,7 @@ class ClusterITCase {
         Files.createDirectories(copy);
         for (String file : List.of("draft.onnx", "target.onnx", "tokenizer.json")) {
             Files.copy(
-                    TestModels.dir().resolve(file),
+                    BundledModels.dir().resolve(file),
                     copy.resolve(file),
                     java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         }
@@ -309,7 +309,7 @@ class ClusterITCase {
                                 "--output",
                                 output.toString(),
                                 "--models",
-                                TestModels.dir().toString(),
+                                BundledModels.dir().toString(),
                                 "--batch",
                                 "4"))) {
             assertThat(bulk.awaitExit(TIMEOUT)).as(bulk.tail()).isZero();

@@ -3,10 +3,10 @@ package io.tetris.job.process;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.tetris.job.TestModels;
 import io.tetris.job.gateway.OpenAiNodeClient;
 import io.tetris.job.kafka.TopicArgs;
 import io.tetris.job.kafka.TopicNames;
+import io.tetris.model.BundledModels;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -128,7 +128,7 @@ class GatewayStartOrderITCase {
                 ServeCommandLine.of(
                         broker,
                         topics,
-                        TestModels.dir(),
+                        BundledModels.dir(),
                         dir.resolve(name + "-state"),
                         "--create-topics",
                         "--group-id",

@@ -2,10 +2,10 @@ package io.tetris.job.process;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.tetris.job.TestModels;
 import io.tetris.job.TopicReader;
 import io.tetris.job.kafka.KafkaTopics;
 import io.tetris.job.kafka.TopicNames;
+import io.tetris.model.BundledModels;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -67,7 +67,7 @@ class MetricsITCase {
                             ServeCommandLine.of(
                                     broker,
                                     topics,
-                                    TestModels.dir(),
+                                    BundledModels.dir(),
                                     dir.resolve("state"),
                                     // The one policy whose calibration error is not constant.
                                     "--policy",

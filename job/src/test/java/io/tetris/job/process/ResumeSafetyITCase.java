@@ -3,10 +3,10 @@ package io.tetris.job.process;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tetris.job.CommittedOutcome;
-import io.tetris.job.TestModels;
 import io.tetris.job.TopicReader;
 import io.tetris.job.kafka.KafkaTopics;
 import io.tetris.job.kafka.TopicNames;
+import io.tetris.model.BundledModels;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
@@ -253,7 +253,11 @@ class ResumeSafetyITCase {
                                 "500"));
         options.addAll(List.of(extra));
         return ServeCommandLine.of(
-                on, topics, TestModels.dir(), dir.resolve(state), options.toArray(String[]::new));
+                on,
+                topics,
+                BundledModels.dir(),
+                dir.resolve(state),
+                options.toArray(String[]::new));
     }
 
     private static ChildJvm serve(

@@ -3,10 +3,10 @@ package io.tetris.job.process;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tetris.job.CommittedOutcome;
-import io.tetris.job.TestModels;
 import io.tetris.job.TopicReader;
 import io.tetris.job.kafka.KafkaTopics;
 import io.tetris.job.kafka.TopicNames;
+import io.tetris.model.BundledModels;
 import io.tetris.schemas.ErrorCode;
 import io.tetris.schemas.GenerationError;
 import io.tetris.schemas.SingleObjectCodec;
@@ -152,7 +152,7 @@ class ServeProcessKillITCase {
                 ServeCommandLine.of(
                         broker,
                         topics,
-                        TestModels.dir(),
+                        BundledModels.dir(),
                         dir.resolve("state"),
                         "--create-topics",
                         "--group-id",
