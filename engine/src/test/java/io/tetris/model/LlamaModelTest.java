@@ -37,11 +37,12 @@ class LlamaModelTest extends OnnxLanguageModelContract {
         // the runner-up's); above 512 entries the reduction
         // runs as a graph (one more run per pass) instead of reading each row in Java.
         for (OnnxLanguageModel model : java.util.List.of(target, draft)) {
-            model.extend(java.util.List.of(new LanguageModel.Extension("reduced", bytes("Hi"))));
+            model.extend(
+                    java.util.List.of(new LanguageModel.Extension("reduced", ByteTokens.of("Hi"))));
             ModelTraffic before = model.traffic().copy();
             model.next(
                     java.util.List.of(
-                            new LanguageModel.Extension("reduced", bytes("abc"), 3, true)));
+                            new LanguageModel.Extension("reduced", ByteTokens.of("abc"), 3, true)));
             ModelTraffic after = model.traffic();
             assertThat(after.logitBytesOut - before.logitBytesOut).isEqualTo(3 * 16);
             assertThat(after.runs - before.runs).isEqualTo(2);

@@ -140,7 +140,7 @@ abstract class OnnxLanguageModelContract {
 
     @Test
     void extendingWithTheCacheEqualsRecomputingFromScratch() {
-        int[] prompt = bytes("The quick brown fox jumps over the lazy dog");
+        int[] prompt = ByteTokens.of("The quick brown fox jumps over the lazy dog");
         float[][] whole = target.extend(List.of(new Extension("whole", prompt)))[0];
         List<float[]> pieces = new ArrayList<>();
         int[] cuts = {0, 10, 11, 25, prompt.length};
@@ -156,7 +156,7 @@ abstract class OnnxLanguageModelContract {
 
     @Test
     void returnsOnlyTheLastPositionsAsked() {
-        int[] prompt = bytes("Only the last positions");
+        int[] prompt = ByteTokens.of("Only the last positions");
         float[][] all = target.extend(List.of(new Extension("all", prompt)))[0];
         float[][] last2 = target.extend(List.of(new Extension("last2", prompt, 2)))[0];
         assertThat(last2).hasNumberOfRows(2);
@@ -168,7 +168,7 @@ abstract class OnnxLanguageModelContract {
 
     @Test
     void greedyExtensionsComeBackReducedToTheArgmaxOfTheFullRows() {
-        int[] prompt = bytes("Greedy rows need two numbers");
+        int[] prompt = ByteTokens.of("Greedy rows need two numbers");
         NextTokens[] next =
                 target.next(
                         List.of(
@@ -197,14 +197,19 @@ abstract class OnnxLanguageModelContract {
     @Test
     void aPaddedRaggedBatchEqualsTheSequencesRunOneByOne() {
         String[] prompts = {"Hello", "A computer is a machine that", "xyzzy", "To be"};
-        int[][] steps = {bytes(" world"), bytes("."), bytes(" plugh and more"), bytes(" or")};
+        int[][] steps = {
+            ByteTokens.of(" world"),
+            ByteTokens.of("."),
+            ByteTokens.of(" plugh and more"),
+            ByteTokens.of(" or")
+        };
         // Give the sequences different cached lengths first.
         for (int i = 0; i < prompts.length; i++) {
-            target.extend(List.of(new Extension("single-" + i, bytes(prompts[i]))));
+            target.extend(List.of(new Extension("single-" + i, ByteTokens.of(prompts[i]))));
         }
         List<Extension> batchPrefill = new ArrayList<>();
         for (int i = 0; i < prompts.length; i++) {
-            batchPrefill.add(new Extension("batch-" + i, bytes(prompts[i])));
+            batchPrefill.add(new Extension("batch-" + i, ByteTokens.of(prompts[i])));
         }
         target.extend(batchPrefill);
 
@@ -227,16 +232,17 @@ abstract class OnnxLanguageModelContract {
 
     @Test
     void truncateThenExtendEqualsNeverHavingExtended() {
-        int[] prompt = bytes("Speculative decoding is");
+        int[] prompt = ByteTokens.of("Speculative decoding is");
         draft.extend(List.of(new Extension("rolled-back", prompt)));
-        draft.extend(List.of(new Extension("rolled-back", bytes(" wrong guess"))));
+        draft.extend(List.of(new Extension("rolled-back", ByteTokens.of(" wrong guess"))));
         draft.truncate("rolled-back", prompt.length);
         assertThat(draft.cachedLength("rolled-back")).isEqualTo(prompt.length);
         float[][] afterRollback =
-                draft.extend(List.of(new Extension("rolled-back", bytes(" fast"))))[0];
+                draft.extend(List.of(new Extension("rolled-back", ByteTokens.of(" fast"))))[0];
 
         draft.extend(List.of(new Extension("straight", prompt)));
-        float[][] straight = draft.extend(List.of(new Extension("straight", bytes(" fast"))))[0];
+        float[][] straight =
+                draft.extend(List.of(new Extension("straight", ByteTokens.of(" fast"))))[0];
         assertRowsClose(afterRollback, straight);
         draft.release("rolled-back");
         draft.release("straight");
@@ -245,7 +251,7 @@ abstract class OnnxLanguageModelContract {
 
     @Test
     void returnsNormalisedLogProbabilities() {
-        float[][] rows = draft.extend(List.of(new Extension("norm", bytes("abc"))))[0];
+        float[][] rows = draft.extend(List.of(new Extension("norm", ByteTokens.of("abc"))))[0];
         for (float[] row : rows) {
             double total = 0;
             for (float lp : row) {
@@ -288,22 +294,13 @@ abstract class OnnxLanguageModelContract {
 
     @Test
     void truncatingBeyondTheCacheFails() {
-        draft.extend(List.of(new Extension("short", bytes("ab"))));
+        draft.extend(List.of(new Extension("short", ByteTokens.of("ab"))));
         assertThatThrownBy(() -> draft.truncate("short", 3))
                 .hasMessageContaining("cannot truncate a cache of 2 tokens to 3");
         draft.release("short");
     }
 
     // ----- helpers -----
-
-    static int[] bytes(String text) {
-        byte[] b = text.getBytes(StandardCharsets.UTF_8);
-        int[] out = new int[b.length];
-        for (int i = 0; i < b.length; i++) {
-            out[i] = b[i] & 0xFF;
-        }
-        return out;
-    }
 
     private void assertRowsClose(float[][] actual, float[][] expected) {
         assertThat(actual.length).isEqualTo(expected.length);

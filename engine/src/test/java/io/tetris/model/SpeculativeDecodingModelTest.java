@@ -33,7 +33,7 @@ class SpeculativeDecodingModelTest {
         prompts =
                 Files.readAllLines(BundledModels.dir().resolve("eval_prompts.txt")).stream()
                         .filter(line -> !line.isEmpty())
-                        .map(OnnxLanguageModelContract::bytes)
+                        .map(ByteTokens::of)
                         .toList();
     }
 

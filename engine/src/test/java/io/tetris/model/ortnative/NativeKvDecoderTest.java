@@ -8,10 +8,10 @@ import ai.onnxruntime.OrtSession;
 import com.sun.jna.Pointer;
 import io.tetris.core.LogitsTransform;
 import io.tetris.model.BundledModels;
+import io.tetris.model.ByteTokens;
 import io.tetris.model.DecoderSignature;
 import io.tetris.model.HeapKvModel;
 import io.tetris.model.LanguageModel.Extension;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -64,7 +64,7 @@ class NativeKvDecoderTest {
         String id = "native-kv";
         // Prefill, greedy decode steps of one token, then a verification-like step of four.
         List<int[]> steps = new ArrayList<>();
-        steps.add(bytes("Speculative decoding on a GPU"));
+        steps.add(ByteTokens.of("Speculative decoding on a GPU"));
         int[] next = null;
         long kvBytesPerToken =
                 2L * signature.layers() * signature.kvHeads() * signature.headDim() * 4;
@@ -77,7 +77,7 @@ class NativeKvDecoderTest {
             if (s == 0) {
                 tokens = steps.get(0);
             } else if (s == 8) {
-                tokens = bytes(" and");
+                tokens = ByteTokens.of(" and");
             } else {
                 tokens = next;
             }
@@ -196,7 +196,7 @@ class NativeKvDecoderTest {
                         // "Cuda" memory; record where ORT actually put them.
                         String outcome;
                         try {
-                            decoder.step(bytes("abc"));
+                            decoder.step(ByteTokens.of("abc"));
                             outcome = "ran; KV at " + decoder.kvLocation();
                         } catch (OrtNativeException e) {
                             outcome = "failed: " + e.getMessage();
@@ -218,15 +218,6 @@ class NativeKvDecoderTest {
         }
         assertThat(worst).as(where + " max |diff|").isLessThanOrEqualTo(TOLERANCE);
         return worst;
-    }
-
-    private static int[] bytes(String text) {
-        byte[] b = text.getBytes(StandardCharsets.UTF_8);
-        int[] out = new int[b.length];
-        for (int i = 0; i < b.length; i++) {
-            out[i] = b[i] & 0xFF;
-        }
-        return out;
     }
 
     /**
