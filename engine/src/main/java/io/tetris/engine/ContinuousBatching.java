@@ -1,7 +1,7 @@
 package io.tetris.engine;
 
-import io.tetris.core.policy.BudgetPolicy;
-import io.tetris.core.policy.RoundCost;
+import io.tetris.policy.BudgetPolicy;
+import io.tetris.policy.RoundCost;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;

@@ -2,13 +2,13 @@ package io.tetris.engine;
 
 import io.tetris.core.SamplingParams;
 import io.tetris.core.SpeculationStats;
-import io.tetris.core.policy.Allocation;
-import io.tetris.core.policy.BudgetPolicy;
-import io.tetris.core.policy.Candidates;
-import io.tetris.core.policy.RoundCost;
-import io.tetris.core.policy.RoundOutcome;
-import io.tetris.core.policy.RoundShape;
-import io.tetris.core.policy.StepCostModel;
+import io.tetris.policy.Allocation;
+import io.tetris.policy.BudgetPolicy;
+import io.tetris.policy.Candidates;
+import io.tetris.policy.RoundCost;
+import io.tetris.policy.RoundOutcome;
+import io.tetris.policy.RoundShape;
+import io.tetris.policy.StepCostModel;
 import java.util.Arrays;
 import java.util.List;
 

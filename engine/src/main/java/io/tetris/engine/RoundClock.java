@@ -1,7 +1,7 @@
 package io.tetris.engine;
 
-import io.tetris.core.policy.RoundCost;
-import io.tetris.core.policy.StepCostModel;
+import io.tetris.policy.RoundCost;
+import io.tetris.policy.StepCostModel;
 
 /** What a round cost, as a cost-learning policy is told: measured, or predicted by a model. */
 @FunctionalInterface

@@ -1,7 +1,7 @@
 package io.tetris.engine;
 
 import io.tetris.core.SpeculationStats;
-import io.tetris.core.policy.RoundCost;
+import io.tetris.policy.RoundCost;
 
 /**
  * Sees every round after its steps ran and the policy learned from it: counters, metrics, timing

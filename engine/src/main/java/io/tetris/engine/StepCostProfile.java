@@ -1,9 +1,9 @@
 package io.tetris.engine;
 
-import io.tetris.core.policy.LinearStepCostModel;
-import io.tetris.core.policy.StepCostFit;
-import io.tetris.core.policy.StepCostFit.Linear;
-import io.tetris.core.policy.StepCostFit.Sample;
+import io.tetris.policy.LinearStepCostModel;
+import io.tetris.policy.StepCostFit;
+import io.tetris.policy.StepCostFit.Linear;
+import io.tetris.policy.StepCostFit.Sample;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;

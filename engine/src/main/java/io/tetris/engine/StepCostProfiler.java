@@ -1,7 +1,7 @@
 package io.tetris.engine;
 
-import io.tetris.core.policy.StepCostFit;
-import io.tetris.core.policy.StepCostFit.Sample;
+import io.tetris.policy.StepCostFit;
+import io.tetris.policy.StepCostFit.Sample;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

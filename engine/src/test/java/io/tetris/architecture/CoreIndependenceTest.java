@@ -16,18 +16,20 @@ class CoreIndependenceTest {
     private static final JavaClasses CORE =
             new ClassFileImporter()
                     .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
-                    .importPackages("io.tetris.core");
+                    .importPackages("io.tetris.core", "io.tetris.policy");
 
     @Test
     void coreHasNoFlinkDjlOrOnnxRuntimeDependencies() {
         noClasses()
                 .that()
-                .resideInAPackage("io.tetris.core..")
+                .resideInAnyPackage("io.tetris.core..", "io.tetris.policy..")
                 .should()
                 .dependOnClassesThat()
                 .resideInAnyPackage(
                         "org.apache.flink..", "ai.djl..", "ai.onnxruntime..", "org.apache.kafka..")
-                .because("the core is pure maths, tested without Flink or models")
+                .because(
+                        "the core (maths) and the policies (and their online learners) are tested"
+                                + " without Flink or models")
                 .check(CORE);
     }
 
@@ -50,6 +52,8 @@ class CoreIndependenceTest {
     void coreIsNotEmpty() {
         // Guards against the rule above passing vacuously after a package rename.
         org.assertj.core.api.Assertions.assertThat(CORE.containPackage("io.tetris.core")).isTrue();
+        org.assertj.core.api.Assertions.assertThat(CORE.containPackage("io.tetris.policy"))
+                .isTrue();
         org.assertj.core.api.Assertions.assertThat(CORE.size()).isGreaterThan(10);
     }
 }

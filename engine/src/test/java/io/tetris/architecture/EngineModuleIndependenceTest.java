@@ -43,7 +43,7 @@ class EngineModuleIndependenceTest {
                 .resideInAnyPackage(
                         "org.apache.flink..",
                         "io.tetris.operators..",
-                        "io.tetris.config..",
+                        "io.tetris.operators.config..",
                         "io.tetris.job..")
                 .because("the engine runs the same in Flink, the bench, the simulator and tests")
                 .check(ENGINE);
@@ -55,7 +55,7 @@ class EngineModuleIndependenceTest {
         for (String pkg : new String[] {"io.tetris.core", "io.tetris.model", "io.tetris.engine"}) {
             assertThat(ENGINE.containPackage(pkg)).as(pkg).isTrue();
         }
-        assertThat(ENGINE.containPackage("io.tetris.bench")).isTrue();
+        assertThat(ENGINE.containPackage("io.tetris.measure")).isTrue();
         assertThat(ENGINE.size()).isGreaterThan(50);
         assertThat(ENGINE.stream().noneMatch(c -> c.getName().endsWith("Test"))).isTrue();
     }

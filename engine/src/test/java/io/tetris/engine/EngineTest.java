@@ -4,13 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tetris.core.SamplingParams;
 import io.tetris.core.SpeculationStats;
-import io.tetris.core.policy.BudgetPolicy;
-import io.tetris.core.policy.LinearStepCostModel;
-import io.tetris.core.policy.PolicyConfig;
-import io.tetris.core.policy.PolicyConfig.Kind;
 import io.tetris.model.BundledModels;
 import io.tetris.model.HuggingFaceTextTokenizer;
 import io.tetris.model.LanguageModel;
+import io.tetris.policy.BudgetPolicy;
+import io.tetris.policy.LinearStepCostModel;
+import io.tetris.policy.PolicyConfig;
+import io.tetris.policy.PolicyConfig.Kind;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

@@ -3,12 +3,12 @@ package io.tetris.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.tetris.core.policy.LinearStepCostModel;
-import io.tetris.core.policy.StepCostFit;
-import io.tetris.core.policy.StepCostFit.Sample;
 import io.tetris.engine.StepCostProfiler.Grid;
 import io.tetris.model.BundledModels;
 import io.tetris.model.LanguageModel;
+import io.tetris.policy.LinearStepCostModel;
+import io.tetris.policy.StepCostFit;
+import io.tetris.policy.StepCostFit.Sample;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,6 +1,5 @@
 package io.tetris.job;
 
-import io.tetris.config.TetrisConfig;
 import io.tetris.job.kafka.KafkaClientSettings;
 import io.tetris.job.kafka.KafkaIo;
 import io.tetris.job.kafka.RawRecord;
@@ -8,6 +7,7 @@ import io.tetris.job.kafka.TopicNames;
 import io.tetris.model.Vocabulary;
 import io.tetris.operators.DecodeLoop;
 import io.tetris.operators.OperatorNames;
+import io.tetris.operators.config.TetrisConfig;
 import io.tetris.operators.output.ErrorSizeGuard;
 import io.tetris.operators.output.OutputBounds;
 import io.tetris.operators.output.OversizeGuard;

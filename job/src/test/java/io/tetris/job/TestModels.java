@@ -1,7 +1,7 @@
 package io.tetris.job;
 
-import io.tetris.config.TetrisOptions;
 import io.tetris.model.BundledModels;
+import io.tetris.operators.config.TetrisOptions;
 import org.apache.flink.configuration.Configuration;
 
 /** The job's settings for the bundled models ({@link BundledModels} finds them). */

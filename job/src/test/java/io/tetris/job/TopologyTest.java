@@ -2,10 +2,10 @@ package io.tetris.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.tetris.config.TetrisConfig;
 import io.tetris.job.kafka.KafkaClientSettings;
 import io.tetris.job.kafka.TopicNames;
 import io.tetris.operators.OperatorNames;
+import io.tetris.operators.config.TetrisConfig;
 import java.util.List;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;

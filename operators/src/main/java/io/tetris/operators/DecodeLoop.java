@@ -1,7 +1,7 @@
 package io.tetris.operators;
 
-import io.tetris.config.TetrisConfig;
 import io.tetris.model.ModelCheck;
+import io.tetris.operators.config.TetrisConfig;
 import io.tetris.operators.dedupe.DedupeFunction;
 import io.tetris.operators.loop.LoopOutputs;
 import io.tetris.operators.loop.ReplicaLoop;

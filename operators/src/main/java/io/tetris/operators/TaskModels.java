@@ -1,12 +1,12 @@
 package io.tetris.operators;
 
-import io.tetris.config.TetrisConfig;
-import io.tetris.config.TetrisOptions;
 import io.tetris.engine.CachedModel;
 import io.tetris.model.HuggingFaceTextTokenizer;
 import io.tetris.model.ModelCheck;
 import io.tetris.model.OnnxLanguageModel;
 import io.tetris.model.Vocabulary;
+import io.tetris.operators.config.TetrisConfig;
+import io.tetris.operators.config.TetrisOptions;
 import java.io.File;
 import java.net.InetAddress;
 import java.net.UnknownHostException;

@@ -2,8 +2,8 @@ package io.tetris.operators;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.tetris.config.TetrisConfig;
-import io.tetris.config.TetrisOptions;
+import io.tetris.operators.config.TetrisConfig;
+import io.tetris.operators.config.TetrisOptions;
 import io.tetris.schemas.ErrorCode;
 import io.tetris.schemas.FinishReason;
 import io.tetris.schemas.GenerationError;
@@ -53,7 +53,7 @@ class DecodeLoopITCase {
     /** Runs the loop over {@code requests}; returns results, token events and errors. */
     private static Run run(String policy, List<byte[]> requests, Configuration extra)
             throws Exception {
-        Configuration conf = io.tetris.config.BundledModelsConfig.configuration();
+        Configuration conf = io.tetris.operators.config.BundledModelsConfig.configuration();
         conf.set(TetrisOptions.POLICY, policy);
         conf.set(TetrisOptions.K, 3);
         conf.set(TetrisOptions.REPLICAS, 2);

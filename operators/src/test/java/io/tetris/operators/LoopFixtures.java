@@ -1,7 +1,7 @@
 package io.tetris.operators;
 
-import io.tetris.config.TetrisConfig;
-import io.tetris.config.TetrisOptions;
+import io.tetris.operators.config.TetrisConfig;
+import io.tetris.operators.config.TetrisOptions;
 import org.apache.flink.configuration.Configuration;
 
 /** Configurations for the loop operator's harness tests. */
@@ -12,7 +12,7 @@ public final class LoopFixtures {
     /** Bundled models, the given policy and batching limits. */
     public static TetrisConfig config(
             String policy, int maxRunning, int maxWaiting, String queueFull) {
-        Configuration conf = io.tetris.config.BundledModelsConfig.configuration();
+        Configuration conf = io.tetris.operators.config.BundledModelsConfig.configuration();
         conf.set(TetrisOptions.POLICY, policy);
         conf.set(TetrisOptions.K, 2);
         conf.set(TetrisOptions.EXTRA, 2);

@@ -1,9 +1,9 @@
 package io.tetris.job.bench;
 
-import io.tetris.core.policy.BudgetPolicy;
-import io.tetris.core.policy.PolicyConfig;
-import io.tetris.core.policy.PolicyConfig.Kind;
-import io.tetris.core.policy.StepCostModel;
+import io.tetris.policy.BudgetPolicy;
+import io.tetris.policy.PolicyConfig;
+import io.tetris.policy.PolicyConfig.Kind;
+import io.tetris.policy.StepCostModel;
 import java.util.ArrayList;
 import java.util.List;
 

@@ -1,6 +1,6 @@
 package io.tetris.job.bench;
 
-import io.tetris.core.policy.CalibrationReport;
+import io.tetris.policy.CalibrationReport;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;

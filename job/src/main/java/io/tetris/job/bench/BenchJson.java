@@ -2,8 +2,8 @@ package io.tetris.job.bench;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.tetris.bench.RunResult;
-import io.tetris.core.policy.PolicyConfig;
+import io.tetris.measure.RunResult;
+import io.tetris.policy.PolicyConfig;
 import java.util.List;
 
 /** The bench's rows as the JSON objects {@code tetris bench --json} prints under "configs". */

@@ -1,10 +1,10 @@
 package io.tetris.job.bench;
 
-import io.tetris.bench.Workload;
-import io.tetris.core.policy.KneeStepCostModel;
-import io.tetris.core.policy.StepCostFit;
-import io.tetris.core.policy.StepCostModel;
 import io.tetris.engine.StepCostProfile;
+import io.tetris.measure.Workload;
+import io.tetris.policy.KneeStepCostModel;
+import io.tetris.policy.StepCostFit;
+import io.tetris.policy.StepCostModel;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;

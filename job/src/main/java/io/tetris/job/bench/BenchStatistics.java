@@ -1,6 +1,6 @@
 package io.tetris.job.bench;
 
-import io.tetris.bench.RunResult;
+import io.tetris.measure.RunResult;
 import java.util.List;
 import java.util.SplittableRandom;
 

@@ -2,10 +2,10 @@ package io.tetris.job.bench;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.tetris.bench.RunResult;
-import io.tetris.core.policy.CalibrationReport;
-import io.tetris.core.policy.CostReport;
-import io.tetris.core.policy.PolicyConfig.Kind;
+import io.tetris.measure.RunResult;
+import io.tetris.policy.CalibrationReport;
+import io.tetris.policy.CostReport;
+import io.tetris.policy.PolicyConfig.Kind;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -299,7 +299,7 @@ public final class BenchSummary {
                         .mapToDouble(CostReport::medianRelativeError)
                         .sorted()
                         .toArray();
-        return io.tetris.bench.Median.of(m);
+        return io.tetris.measure.Median.of(m);
     }
 
     /**
@@ -358,7 +358,7 @@ public final class BenchSummary {
     }
 
     static double medianDecodeRate(List<RunResult> runs) {
-        return io.tetris.bench.Median.of(
+        return io.tetris.measure.Median.of(
                 runs.stream().mapToDouble(RunResult::decodeTokensPerSecond).sorted().toArray());
     }
 
@@ -413,7 +413,7 @@ public final class BenchSummary {
     }
 
     static double medianRate(List<RunResult> runs) {
-        return io.tetris.bench.Median.of(
+        return io.tetris.measure.Median.of(
                 runs.stream().mapToDouble(RunResult::tokensPerSecond).sorted().toArray());
     }
 

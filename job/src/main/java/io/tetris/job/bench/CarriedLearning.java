@@ -1,8 +1,8 @@
 package io.tetris.job.bench;
 
-import io.tetris.core.policy.BudgetPolicy;
-import io.tetris.core.policy.OnlineCostModel;
-import io.tetris.core.policy.StepCostModel;
+import io.tetris.policy.BudgetPolicy;
+import io.tetris.policy.OnlineCostModel;
+import io.tetris.policy.StepCostModel;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;

@@ -1,11 +1,11 @@
 package io.tetris.job.bench;
 
-import io.tetris.bench.BenchLoop;
-import io.tetris.bench.RunResult;
-import io.tetris.bench.Workload;
-import io.tetris.core.policy.BudgetPolicy;
-import io.tetris.core.policy.PolicyConfig;
-import io.tetris.core.policy.StepCostModel;
+import io.tetris.measure.BenchLoop;
+import io.tetris.measure.RunResult;
+import io.tetris.measure.Workload;
+import io.tetris.policy.BudgetPolicy;
+import io.tetris.policy.PolicyConfig;
+import io.tetris.policy.StepCostModel;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;

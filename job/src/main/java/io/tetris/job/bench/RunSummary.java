@@ -1,7 +1,7 @@
 package io.tetris.job.bench;
 
-import io.tetris.bench.RunResult;
 import io.tetris.core.SpeculationStats;
+import io.tetris.measure.RunResult;
 import java.util.List;
 
 /** Folds the repeats of one configuration into a {@link BenchRow}. */
@@ -37,7 +37,7 @@ public final class RunSummary {
                 config.extra(),
                 batch,
                 runs.size(),
-                io.tetris.bench.Median.of(rates),
+                io.tetris.measure.Median.of(rates),
                 rates[0],
                 rates[rates.length - 1],
                 runs.get(0).outputTokens(),
@@ -50,7 +50,7 @@ public final class RunSummary {
                 s.budgetUtilisation(),
                 medianRun.modelMillisPerRound(),
                 medianRun.hostMillisPerRound(),
-                io.tetris.bench.Median.of(
+                io.tetris.measure.Median.of(
                         runs.stream()
                                 .mapToDouble(RunResult::decodeTokensPerSecond)
                                 .sorted()

@@ -1,12 +1,12 @@
 package io.tetris.job.bench;
 
-import io.tetris.bench.RunResult;
-import io.tetris.bench.Simulator;
-import io.tetris.bench.Trace;
-import io.tetris.core.policy.BudgetPolicy;
-import io.tetris.core.policy.CalibrationReport;
-import io.tetris.core.policy.PolicyConfig;
-import io.tetris.core.policy.StepCostModel;
+import io.tetris.measure.RunResult;
+import io.tetris.measure.Simulator;
+import io.tetris.measure.Trace;
+import io.tetris.policy.BudgetPolicy;
+import io.tetris.policy.CalibrationReport;
+import io.tetris.policy.PolicyConfig;
+import io.tetris.policy.StepCostModel;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

@@ -1,14 +1,14 @@
 package io.tetris.job.bench;
 
-import io.tetris.bench.BenchLoop;
-import io.tetris.bench.BenchModels;
-import io.tetris.bench.RunResult;
-import io.tetris.bench.Workload;
-import io.tetris.core.policy.BudgetPolicy;
-import io.tetris.core.policy.PolicyConfig;
-import io.tetris.core.policy.StepCostFit;
 import io.tetris.engine.StepCostProfile;
 import io.tetris.engine.StepCostProfiler;
+import io.tetris.measure.BenchLoop;
+import io.tetris.measure.BenchModels;
+import io.tetris.measure.RunResult;
+import io.tetris.measure.Workload;
+import io.tetris.policy.BudgetPolicy;
+import io.tetris.policy.PolicyConfig;
+import io.tetris.policy.StepCostFit;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,11 +1,11 @@
 package io.tetris.job.bench;
 
-import io.tetris.bench.RunResult;
-import io.tetris.bench.Trace;
-import io.tetris.core.policy.CalibrationReport;
-import io.tetris.core.policy.KneeStepCostModel;
-import io.tetris.core.policy.PolicyConfig;
 import io.tetris.engine.StepCostProfile;
+import io.tetris.measure.RunResult;
+import io.tetris.measure.Trace;
+import io.tetris.policy.CalibrationReport;
+import io.tetris.policy.KneeStepCostModel;
+import io.tetris.policy.PolicyConfig;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -1,13 +1,5 @@
 package io.tetris.job.cli;
 
-import io.tetris.bench.BenchLoop;
-import io.tetris.bench.BenchModels;
-import io.tetris.bench.RunResult;
-import io.tetris.bench.Trace;
-import io.tetris.bench.TraceRecorder;
-import io.tetris.bench.Workload;
-import io.tetris.config.TetrisConfig;
-import io.tetris.core.policy.PolicyConfig;
 import io.tetris.engine.StepCostProfile;
 import io.tetris.job.bench.BenchConfig;
 import io.tetris.job.bench.BenchResultsWriter;
@@ -17,6 +9,14 @@ import io.tetris.job.bench.MeasuredMatrix;
 import io.tetris.job.bench.SimulatedMatrix;
 import io.tetris.job.bench.WarmUp;
 import io.tetris.job.bench.WorkloadRows;
+import io.tetris.measure.BenchLoop;
+import io.tetris.measure.BenchModels;
+import io.tetris.measure.RunResult;
+import io.tetris.measure.Trace;
+import io.tetris.measure.TraceRecorder;
+import io.tetris.measure.Workload;
+import io.tetris.operators.config.TetrisConfig;
+import io.tetris.policy.PolicyConfig;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;

@@ -1,9 +1,9 @@
 package io.tetris.job.cli;
 
-import io.tetris.config.TetrisConfig;
 import io.tetris.job.kafka.GenerationClient;
 import io.tetris.job.kafka.Outcome;
 import io.tetris.job.kafka.TopicNames;
+import io.tetris.operators.config.TetrisConfig;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;

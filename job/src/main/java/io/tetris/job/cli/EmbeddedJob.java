@@ -1,11 +1,11 @@
 package io.tetris.job.cli;
 
-import io.tetris.config.TetrisConfig;
 import io.tetris.job.Topology;
 import io.tetris.job.kafka.EmbeddedKafka;
 import io.tetris.job.kafka.GenerationClient;
 import io.tetris.job.kafka.ResponseListener;
 import io.tetris.job.kafka.TopicNames;
+import io.tetris.operators.config.TetrisConfig;
 import io.tetris.schemas.GenerationRequest;
 import java.time.Duration;
 import java.util.Set;

@@ -1,7 +1,7 @@
 package io.tetris.job.cli;
 
-import io.tetris.config.TetrisConfig;
-import io.tetris.config.TetrisOptions;
+import io.tetris.operators.config.TetrisConfig;
+import io.tetris.operators.config.TetrisOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,9 +1,9 @@
 package io.tetris.job.cli;
 
-import io.tetris.config.TetrisConfig;
 import io.tetris.job.kafka.GenerationClient;
 import io.tetris.job.kafka.Outcome;
 import io.tetris.job.kafka.ResponseListener;
+import io.tetris.operators.config.TetrisConfig;
 import io.tetris.schemas.GenerationRequest;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;

@@ -1,8 +1,8 @@
 package io.tetris.job.cli;
 
-import io.tetris.config.TetrisConfig;
-import io.tetris.config.TetrisOptions;
 import io.tetris.model.ModelCheck;
+import io.tetris.operators.config.TetrisConfig;
+import io.tetris.operators.config.TetrisOptions;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -273,7 +273,7 @@ final class ModelsCommand implements Runnable {
             io.tetris.model.OnnxModelOptions options =
                     io.tetris.model.OnnxModelOptions.defaults(context + 2 * k + 16)
                             .withThreads(1, 1);
-            List<io.tetris.bench.PassTimer.Timing> timings;
+            List<io.tetris.measure.PassTimer.Timing> timings;
             try {
                 timings =
                         io.tetris.model.DjlRuntime.onLargeStack(
@@ -285,10 +285,10 @@ final class ModelsCommand implements Runnable {
                                             io.tetris.engine.CachedModel padded =
                                                     io.tetris.engine.CachedModel.load(
                                                             target, options.withPackRows(false))) {
-                                        return io.tetris.bench.PassTimer.run(
+                                        return io.tetris.measure.PassTimer.run(
                                                 packed,
                                                 padded,
-                                                io.tetris.bench.PassTimer.shapes(batch, k),
+                                                io.tetris.measure.PassTimer.shapes(batch, k),
                                                 context,
                                                 3,
                                                 repeats,
@@ -311,7 +311,7 @@ final class ModelsCommand implements Runnable {
                     "| shape | drafts per row | tokens (padded) | padded ms | packed ms |"
                             + " padded / packed | packed host ms |");
             out.println("|---|---|---:|---:|---:|---:|---:|");
-            for (io.tetris.bench.PassTimer.Timing t : timings) {
+            for (io.tetris.measure.PassTimer.Timing t : timings) {
                 out.printf(
                         java.util.Locale.ROOT,
                         "| %s | %s | %d (%d) | %.1f [%.1f–%.1f] | %.1f [%.1f–%.1f] | %.2f |"

@@ -1,6 +1,6 @@
 package io.tetris.job.cli;
 
-import io.tetris.config.TetrisOptions;
+import io.tetris.operators.config.TetrisOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;

@@ -1,12 +1,12 @@
 package io.tetris.job.cli;
 
-import io.tetris.bench.BenchLoop;
-import io.tetris.bench.BenchModels;
-import io.tetris.bench.Workload;
-import io.tetris.config.TetrisConfig;
 import io.tetris.core.SamplingParams;
 import io.tetris.job.kafka.GenerationClient;
 import io.tetris.job.kafka.ResponseListener;
+import io.tetris.measure.BenchLoop;
+import io.tetris.measure.BenchModels;
+import io.tetris.measure.Workload;
+import io.tetris.operators.config.TetrisConfig;
 import io.tetris.schemas.GenerationRequest;
 import io.tetris.schemas.TokenEvent;
 import java.time.Duration;
@@ -118,7 +118,7 @@ final class OverheadCommand implements Callable<Integer> {
     }
 
     private static double median(List<Double> values) {
-        return io.tetris.bench.Median.of(
+        return io.tetris.measure.Median.of(
                 values.stream().mapToDouble(Double::doubleValue).toArray());
     }
 

@@ -1,6 +1,5 @@
 package io.tetris.job.cli;
 
-import io.tetris.config.TetrisConfig;
 import io.tetris.job.Topology;
 import io.tetris.job.kafka.KafkaClientSettings;
 import io.tetris.job.kafka.KafkaTopics;
@@ -9,6 +8,7 @@ import io.tetris.job.state.AnsweredResults;
 import io.tetris.job.state.DurableState;
 import io.tetris.job.state.KafkaIdentity;
 import io.tetris.job.state.ResultTransactions;
+import io.tetris.operators.config.TetrisConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;

@@ -1,11 +1,11 @@
 package io.tetris.job.cli;
 
-import io.tetris.config.TetrisConfig;
-import io.tetris.config.TetrisOptions;
 import io.tetris.job.state.DurableState;
 import io.tetris.job.state.KafkaIdentity;
 import io.tetris.job.state.RestoreGuardBackend;
 import io.tetris.operators.TaskModels;
+import io.tetris.operators.config.TetrisConfig;
+import io.tetris.operators.config.TetrisOptions;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;

@@ -399,7 +399,7 @@ public final class DurableState implements AutoCloseable {
                             // is retained.
                             run.set(StateRecoveryOptions.RESTORE_MODE, RecoveryClaimMode.CLAIM);
                         });
-        run.set(io.tetris.config.TetrisOptions.ANSWERED_IDS, plan.answeredIds());
+        run.set(io.tetris.operators.config.TetrisOptions.ANSWERED_IDS, plan.answeredIds());
         return run;
     }
 

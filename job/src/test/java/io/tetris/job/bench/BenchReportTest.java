@@ -190,7 +190,7 @@ class BenchReportTest {
                 12.5,
                 1.25,
                 tokensPerSecond * 1.25,
-                new io.tetris.bench.RunResult.PhaseMillis(0.5, 2.0, 10.0, 1.25),
+                new io.tetris.measure.RunResult.PhaseMillis(0.5, 2.0, 10.0, 1.25),
                 acceptance);
     }
 

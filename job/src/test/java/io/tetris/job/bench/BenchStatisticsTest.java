@@ -3,8 +3,8 @@ package io.tetris.job.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import io.tetris.bench.RunResult;
 import io.tetris.core.SpeculationStats;
+import io.tetris.measure.RunResult;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;

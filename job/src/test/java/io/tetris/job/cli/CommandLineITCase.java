@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.tetris.config.TetrisConfig;
 import io.tetris.job.TestModels;
 import io.tetris.job.Topology;
 import io.tetris.job.kafka.KafkaClientSettings;
@@ -12,6 +11,7 @@ import io.tetris.job.kafka.SharedKafka;
 import io.tetris.job.kafka.TopicArgs;
 import io.tetris.job.kafka.TopicNames;
 import io.tetris.model.BundledModels;
+import io.tetris.operators.config.TetrisConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;

@@ -3,8 +3,8 @@ package io.tetris.job.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.tetris.config.TetrisConfig;
 import io.tetris.model.BundledModels;
+import io.tetris.operators.config.TetrisConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;

@@ -3,10 +3,10 @@ package io.tetris.job.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.tetris.config.TetrisConfig;
-import io.tetris.config.TetrisOptions;
 import io.tetris.job.TestModels;
 import io.tetris.model.BundledModels;
+import io.tetris.operators.config.TetrisConfig;
+import io.tetris.operators.config.TetrisOptions;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

@@ -4,14 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.tetris.config.TetrisConfig;
-import io.tetris.config.TetrisOptions;
 import io.tetris.job.TestModels;
 import io.tetris.job.TopicReader;
 import io.tetris.job.Topology;
 import io.tetris.job.kafka.KafkaClientSettings;
 import io.tetris.job.kafka.SharedKafka;
 import io.tetris.job.kafka.TopicNames;
+import io.tetris.operators.config.TetrisConfig;
+import io.tetris.operators.config.TetrisOptions;
 import io.tetris.schemas.GenerationRequest;
 import io.tetris.schemas.GenerationResult;
 import io.tetris.schemas.RequestDecoder;

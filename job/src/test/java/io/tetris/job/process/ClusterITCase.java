@@ -90,7 +90,8 @@ class ClusterITCase {
             awaitCommitted("a", c -> c >= 48);
             report("a", "submit, injected failure, TaskManager SIGKILL at " + atKill + " results");
             List<String> failures = cluster.failures(first);
-            assertThat(failures).anyMatch(f -> f.contains("chaos: verify fails at round 30"));
+            assertThat(failures)
+                    .anyMatch(f -> f.contains("chaos: the decode loop fails at round 30"));
             assertThat(cluster.state(first)).isEqualTo("RUNNING");
 
             // Cancel, the same command again (this time attached), on the same (new) TaskManager.

@@ -3,8 +3,8 @@ package io.tetris.job.state;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.tetris.config.TetrisOptions;
 import io.tetris.job.kafka.TopicNames;
+import io.tetris.operators.config.TetrisOptions;
 import io.tetris.operators.dedupe.AnsweredIds;
 import java.io.DataOutputStream;
 import java.io.IOException;

@@ -1,7 +1,5 @@
 package io.tetris.operators.loop;
 
-import io.tetris.config.TetrisConfig;
-import io.tetris.core.policy.BudgetPolicy;
 import io.tetris.engine.CachedModel;
 import io.tetris.engine.ContinuousBatching;
 import io.tetris.engine.Drafter;
@@ -14,7 +12,9 @@ import io.tetris.engine.SequenceView;
 import io.tetris.engine.Verifier;
 import io.tetris.model.HuggingFaceTextTokenizer;
 import io.tetris.operators.TaskModels;
+import io.tetris.operators.config.TetrisConfig;
 import io.tetris.operators.dedupe.AnsweredIds;
+import io.tetris.policy.BudgetPolicy;
 import io.tetris.schemas.ErrorCode;
 import io.tetris.schemas.GenerationError;
 import io.tetris.schemas.GenerationRequest;

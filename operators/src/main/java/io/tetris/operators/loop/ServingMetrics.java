@@ -1,10 +1,10 @@
 package io.tetris.operators.loop;
 
-import io.tetris.core.policy.CalibrationReport;
-import io.tetris.core.policy.CostReport;
-import io.tetris.core.policy.StepCostModel;
 import io.tetris.engine.Round;
 import io.tetris.engine.SequenceState;
+import io.tetris.policy.CalibrationReport;
+import io.tetris.policy.CostReport;
+import io.tetris.policy.StepCostModel;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

@@ -1,6 +1,6 @@
 package io.tetris.operators.output;
 
-import io.tetris.config.TetrisConfig;
+import io.tetris.operators.config.TetrisConfig;
 import io.tetris.schemas.ErrorRecords;
 import io.tetris.schemas.SingleObjectCodec;
 

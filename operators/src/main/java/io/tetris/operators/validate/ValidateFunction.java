@@ -1,9 +1,9 @@
 package io.tetris.operators.validate;
 
-import io.tetris.config.TetrisConfig;
 import io.tetris.engine.RequestValidator;
 import io.tetris.model.HuggingFaceTextTokenizer;
 import io.tetris.operators.TaskModels;
+import io.tetris.operators.config.TetrisConfig;
 import io.tetris.schemas.Decoded;
 import io.tetris.schemas.ErrorRecords;
 import io.tetris.schemas.GenerationError;

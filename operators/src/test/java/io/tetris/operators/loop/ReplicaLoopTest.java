@@ -2,9 +2,9 @@ package io.tetris.operators.loop;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.tetris.config.TetrisConfig;
 import io.tetris.operators.DecodeLoop;
 import io.tetris.operators.LoopFixtures;
+import io.tetris.operators.config.TetrisConfig;
 import io.tetris.schemas.ErrorCode;
 import io.tetris.schemas.GenerationError;
 import io.tetris.schemas.GenerationRequest;

@@ -2,8 +2,8 @@ package io.tetris.operators.output;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.tetris.config.TetrisConfig;
-import io.tetris.config.TetrisOptions;
+import io.tetris.operators.config.TetrisConfig;
+import io.tetris.operators.config.TetrisOptions;
 import io.tetris.schemas.ErrorCode;
 import io.tetris.schemas.ErrorRecords;
 import io.tetris.schemas.FinishReason;

@@ -2,8 +2,8 @@ package io.tetris.operators.validate;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.tetris.config.TetrisConfig;
-import io.tetris.config.TetrisOptions;
+import io.tetris.operators.config.TetrisConfig;
+import io.tetris.operators.config.TetrisOptions;
 import io.tetris.schemas.ErrorCode;
 import io.tetris.schemas.GenerationError;
 import io.tetris.schemas.GenerationRequest;
@@ -92,7 +92,7 @@ class ValidateFunctionTest {
     }
 
     private static TetrisConfig config(Integer maxRequestIdLength) {
-        Configuration conf = io.tetris.config.BundledModelsConfig.configuration();
+        Configuration conf = io.tetris.operators.config.BundledModelsConfig.configuration();
         if (maxRequestIdLength != null) {
             conf.set(TetrisOptions.MAX_REQUEST_ID_LENGTH, maxRequestIdLength);
         }
