@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 
 /**
  * Latencies of an open-loop run as a client sees them: each request's clock starts at its scheduled
@@ -39,12 +40,19 @@ public final class ClientTimings implements ResponseListener {
 
     private final Map<String, Timing> timings = new ConcurrentHashMap<>();
     private final CountDownLatch done;
+    private final LongSupplier clock;
 
     /**
      * @param requests how many requests the run sends
      */
     public ClientTimings(int requests) {
+        this(requests, System::nanoTime);
+    }
+
+    /** With the clock given (tests). */
+    ClientTimings(int requests, LongSupplier clock) {
         this.done = new CountDownLatch(requests);
+        this.clock = clock;
     }
 
     /** Request {@code id} is due now ({@code scheduledNanos}); call before sending it. */
@@ -54,7 +62,7 @@ public final class ClientTimings implements ResponseListener {
 
     @Override
     public void onToken(TokenEvent event) {
-        long now = System.nanoTime();
+        long now = clock.getAsLong();
         Timing t = timings.get(event.getRequestId());
         if (t == null) {
             return;
@@ -64,7 +72,11 @@ public final class ClientTimings implements ResponseListener {
             int added = event.getTokenIds().size();
             if (t.first < 0) {
                 t.first = now;
-                added--; // the first token's wait is the time to first token, not a gap
+                // The first token's wait is the time to first token; those that came with it
+                // came at no extra wait.
+                for (int i = 1; i < added; i++) {
+                    t.gapsMs.add(0.0);
+                }
             } else if (added > 0) {
                 double each = (now - t.last) / 1e6 / added;
                 for (int i = 0; i < added; i++) {

@@ -39,6 +39,7 @@ import picocli.CommandLine.Option;
  */
 @Command(
         name = "bench",
+        subcommands = ServeBenchCommand.class,
         mixinStandardHelpOptions = true,
         description = {
             "Benchmark: runs one fixed workload (held-out prompts, half greedy, half sampled with"

@@ -1,0 +1,308 @@
+package io.tetris.job.cli;
+
+import io.tetris.engine.StepCostProfiler;
+import io.tetris.job.bench.ClientTimings;
+import io.tetris.job.bench.LoadPoint;
+import io.tetris.job.bench.PoissonArrivals;
+import io.tetris.job.bench.ServeReport;
+import io.tetris.job.kafka.GenerationClient;
+import io.tetris.measure.Workload;
+import io.tetris.operators.config.TetrisConfig;
+import io.tetris.operators.config.TetrisOptions;
+import io.tetris.schemas.GenerationRequest;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import org.apache.flink.configuration.Configuration;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * The open-loop benchmark: requests arrive at a Poisson rate, whatever the job's state, and every
+ * latency is measured at the client as a streaming user sees it, per policy and rate.
+ */
+@Command(
+        name = "serve",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Benchmark under load: send requests to the embedded job at Poisson arrival rates,"
+                    + " per policy, and report throughput, time to first token, inter-token and"
+                    + " end-to-end latency percentiles, goodput within a latency objective and the"
+                    + " highest rate each policy sustains within it (results.md, results.csv,"
+                    + " PNG charts)."
+        })
+final class ServeBenchCommand implements Callable<Integer> {
+
+    @Mixin EngineOptions engine;
+
+    @Option(
+            names = "--rates",
+            split = ",",
+            paramLabel = "R",
+            description = "Arrival rates in requests per second (default: ${DEFAULT-VALUE}).",
+            defaultValue = "1,2,4,8")
+    List<Double> rates;
+
+    @Option(
+            names = "--policies",
+            split = ",",
+            paramLabel = "P",
+            description =
+                    "Policies, each as none, fixed:K, dsd, tetris:K:EXTRA or tetris-adaptive"
+                            + " (default: ${DEFAULT-VALUE}).",
+            defaultValue = "none,fixed:3,dsd,tetris:3:1,tetris-adaptive")
+    List<String> policies;
+
+    @Option(
+            names = "--requests",
+            description = "Requests sent at each rate (default: ${DEFAULT-VALUE}).",
+            defaultValue = "32")
+    int requests;
+
+    @Option(
+            names = "--output-tokens",
+            paramLabel = "MIN:MAX",
+            description =
+                    "Each request's max_new_tokens, drawn uniformly from MIN to MAX (default:"
+                            + " ${DEFAULT-VALUE}).",
+            defaultValue = "32:64")
+    String outputTokens;
+
+    @Option(
+            names = "--slo-ttft-ms",
+            description =
+                    "Objective: time to first token at most this (default: ${DEFAULT-VALUE}).",
+            defaultValue = "1000")
+    double sloTtftMs;
+
+    @Option(
+            names = "--slo-itl-ms",
+            description =
+                    "Objective: a request's mean inter-token latency at most this (default:"
+                            + " ${DEFAULT-VALUE}).",
+            defaultValue = "100")
+    double sloItlMs;
+
+    @Option(
+            names = "--attainment",
+            description =
+                    "Share of requests within the objective a sustained rate needs (default:"
+                            + " ${DEFAULT-VALUE}).",
+            defaultValue = "0.9")
+    double attainment;
+
+    @Option(
+            names = "--repeats",
+            description =
+                    "Runs of every policy at every rate, interleaved (default: ${DEFAULT-VALUE}).",
+            defaultValue = "2")
+    int repeats;
+
+    @Option(
+            names = "--prompts",
+            paramLabel = "FILE",
+            description = "Prompt file, one per line (default: bench_prompts.txt of the models).")
+    Path prompts;
+
+    @Option(
+            names = "--output",
+            paramLabel = "DIR",
+            description = "Where the report goes (default: ${DEFAULT-VALUE}).",
+            defaultValue = "bench-serve")
+    Path output;
+
+    private record PolicySpec(String label, String name, int k, int extra) {
+
+        static PolicySpec parse(String spec) {
+            String[] p = spec.trim().split(":");
+            try {
+                return switch (p[0]) {
+                    case "none", "dsd", "tetris-adaptive" -> {
+                        if (p.length != 1) {
+                            throw new IllegalArgumentException();
+                        }
+                        yield new PolicySpec(p[0], p[0], -1, -1);
+                    }
+                    case "fixed" -> {
+                        int k = Integer.parseInt(p[1]);
+                        yield new PolicySpec("fixed k=" + k, "fixed", k, -1);
+                    }
+                    case "tetris" -> {
+                        int k = Integer.parseInt(p[1]);
+                        int e = Integer.parseInt(p[2]);
+                        yield new PolicySpec("tetris k=" + k + " e=" + e, "tetris", k, e);
+                    }
+                    default -> throw new IllegalArgumentException();
+                };
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException(
+                        "--policies takes none, fixed:K, dsd, tetris:K:EXTRA or tetris-adaptive,"
+                                + " got '"
+                                + spec
+                                + "'");
+            }
+        }
+
+        Configuration apply(Configuration base) {
+            Configuration conf = new Configuration(base);
+            conf.set(TetrisOptions.POLICY, name);
+            if (k > 0) {
+                conf.set(TetrisOptions.K, k);
+            }
+            if (extra >= 0) {
+                conf.set(TetrisOptions.EXTRA, extra);
+            }
+            return conf;
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        List<PolicySpec> specs = policies.stream().map(PolicySpec::parse).toList();
+        int[] lengths = lengths(outputTokens);
+        if (rates.stream().anyMatch(r -> !(r > 0)) || requests < 1 || repeats < 1) {
+            throw new IllegalArgumentException(
+                    "--rates must be above 0, --requests and --repeats at least 1");
+        }
+        Configuration base = engine.configuration();
+        Path dir = engine.models.dir();
+        List<String> promptList =
+                Workload.readPrompts(prompts != null ? prompts : dir.resolve("bench_prompts.txt"));
+        ClientTimings.Slo slo = new ClientTimings.Slo(sloTtftMs, sloItlMs);
+        List<LoadPoint> points = new ArrayList<>();
+        long started = System.nanoTime();
+        int total = repeats * specs.size() * rates.size();
+        int done = 0;
+        // Repeats outermost so a slow phase of the machine hits every policy alike.
+        for (int repeat = 1; repeat <= repeats; repeat++) {
+            for (PolicySpec spec : specs) {
+                Configuration conf = spec.apply(base);
+                TetrisConfig config = TetrisConfig.from(conf);
+                System.err.printf(
+                        Locale.ROOT, "run %d, %s: starting the job ...%n", repeat, spec.label());
+                try (EmbeddedJob job =
+                        EmbeddedJob.start(
+                                conf, config, engine.checkpointInterval, "tetris-bench-serve")) {
+                    for (double rate : rates) {
+                        LoadPoint p =
+                                runAt(job, spec.label(), rate, repeat, promptList, lengths, slo);
+                        points.add(p);
+                        done++;
+                        double elapsed = (System.nanoTime() - started) / 1e9;
+                        System.err.printf(
+                                Locale.ROOT,
+                                "[%d/%d] run %d, %-18s %5.2f req/s offered: %d/%d done,"
+                                        + " TTFT p50 %.0f ms p99 %.0f ms, ITL p50 %.0f ms p99 %.0f"
+                                        + " ms, %.0f %% within the objective (eta %.0f s)%n",
+                                done,
+                                total,
+                                repeat,
+                                spec.label(),
+                                rate,
+                                p.completed(),
+                                p.sent(),
+                                LoadPoint.quantile(p.ttftMs(), 0.5),
+                                LoadPoint.quantile(p.ttftMs(), 0.99),
+                                LoadPoint.quantile(p.itlMs(), 0.5),
+                                LoadPoint.quantile(p.itlMs(), 0.99),
+                                100 * p.attainment(),
+                                elapsed / done * (total - done));
+                    }
+                }
+            }
+        }
+        String header =
+                String.format(
+                        Locale.ROOT,
+                        "Machine: %s. Models: %s. The job runs embedded (in-process Kafka, local"
+                                + " Flink, one replica, running batch %d, checkpoints every %d ms)"
+                                + " in the same JVM as the client, which shares its cores. Per rate"
+                                + " %d requests at Poisson arrival times (fixed seeds), half greedy"
+                                + " and half sampled at temperature %.1f, max_new_tokens uniform in"
+                                + " [%d, %d], prompts from %s; %d interleaved repeat(s) per policy"
+                                + " and rate. Latencies start at each request's scheduled arrival"
+                                + " and end when its token events arrive at the client.",
+                        StepCostProfiler.machine(),
+                        dir.getFileName(),
+                        engine.batch,
+                        engine.checkpointInterval,
+                        requests,
+                        Workload.SAMPLED_TEMPERATURE,
+                        lengths[0],
+                        lengths[1],
+                        prompts != null ? prompts.getFileName() : "bench_prompts.txt",
+                        repeats);
+        new ServeReport(points, slo, attainment).write(output, "tetris bench serve", header);
+        System.err.printf(
+                Locale.ROOT, "wrote %s (%.0f s)%n", output, (System.nanoTime() - started) / 1e9);
+        return 0;
+    }
+
+    /** One open-loop run: sends at Poisson times, then waits for every answer. */
+    private LoadPoint runAt(
+            EmbeddedJob job,
+            String label,
+            double rate,
+            int repeat,
+            List<String> promptList,
+            int[] lengths,
+            ClientTimings.Slo slo)
+            throws Exception {
+        long seed = Math.round(rate * 1000) * 31 + repeat;
+        long[] offsets = PoissonArrivals.offsetsNanos(rate, requests, seed);
+        SplittableRandom random = new SplittableRandom(seed);
+        ClientTimings timings = new ClientTimings(requests);
+        try (GenerationClient client = job.client(timings)) {
+            long start = System.nanoTime();
+            for (int i = 0; i < requests; i++) {
+                long due = start + offsets[i];
+                long wait = due - System.nanoTime();
+                if (wait > 0) {
+                    TimeUnit.NANOSECONDS.sleep(wait);
+                }
+                String id =
+                        String.format(
+                                Locale.ROOT, "serve-%d-%d-%d", repeat, Math.round(rate * 1000), i);
+                timings.scheduled(id, due);
+                client.send(
+                        GenerationRequest.newBuilder()
+                                .setRequestId(id)
+                                .setPrompt(promptList.get(i % promptList.size()))
+                                .setMaxNewTokens(
+                                        lengths[0] + random.nextInt(lengths[1] - lengths[0] + 1))
+                                .setTemperature(
+                                        i % 2 == 0 ? 0f : (float) Workload.SAMPLED_TEMPERATURE)
+                                .setSeed(i)
+                                .build());
+            }
+            if (!timings.await(10, TimeUnit.MINUTES)) {
+                System.err.printf(
+                        Locale.ROOT,
+                        "  %s at %.2f req/s: not every request answered in 10 min%n",
+                        label,
+                        rate);
+            }
+        }
+        return timings.summarise(label, rate, repeat, slo);
+    }
+
+    private static int[] lengths(String spec) {
+        String[] p = spec.split(":");
+        try {
+            int min = Integer.parseInt(p[0].trim());
+            int max = p.length > 1 ? Integer.parseInt(p[1].trim()) : min;
+            if (p.length > 2 || min < 1 || max < min) {
+                throw new IllegalArgumentException();
+            }
+            return new int[] {min, max};
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(
+                    "--output-tokens takes MIN:MAX with 1 <= MIN <= MAX, got '" + spec + "'");
+        }
+    }
+}
