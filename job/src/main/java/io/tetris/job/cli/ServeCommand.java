@@ -105,6 +105,9 @@ final class ServeCommand implements Callable<Integer> {
             }
             conf.setString("metrics.reporter.prom.factory.class", PROMETHEUS_REPORTER);
             conf.setString("metrics.reporter.prom.port", Integer.toString(metricsPort));
+            // Else the reporter rewrites the +Inf bucket's le="+Inf" to "_Inf", which
+            // histogram_quantile cannot parse: it returns NaN without a +Inf bucket.
+            conf.setString("metrics.reporter.prom.filterLabelValueCharacters", "false");
             System.err.println("Metrics: http://localhost:" + metricsPort + "/metrics");
         }
         TetrisConfig.from(conf); // fails fast on bad settings, before anything is touched

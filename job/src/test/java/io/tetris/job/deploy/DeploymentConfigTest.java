@@ -127,6 +127,43 @@ class DeploymentConfigTest {
         }
         assertThat(queried)
                 .containsExactlyInAnyOrderElementsOf(io.tetris.operators.loop.ServingMetrics.NAMES);
+
+        // Latency quantiles come from the bucket series, summed over every TaskManager before
+        // the quantile is taken; a summary's quantiles (quantile="...") cannot be added up.
+        java.util.regex.Pattern clusterQuantile =
+                java.util.regex.Pattern.compile(
+                        "histogram_quantile\\((0\\.\\d+), sum by \\(le\\) \\(rate\\("
+                                + "flink_taskmanager_job_task_operator_(\\w+)\\[1m\\]\\)\\)\\)");
+        for (String latency : io.tetris.operators.loop.ServingMetrics.LATENCIES) {
+            String buckets = io.tetris.operators.loop.ServingMetrics.bucketSeries(latency);
+            List<String> quantiles = new ArrayList<>();
+            for (JsonNode panel : dashboard.get("panels")) {
+                for (JsonNode target : panel.get("targets")) {
+                    String expr = target.get("expr").asText();
+                    assertThat(expr).doesNotContain("quantile=");
+                    if (expr.contains(buckets)) {
+                        java.util.regex.Matcher m = clusterQuantile.matcher(expr);
+                        assertThat(m.matches()).as(expr).isTrue();
+                        assertThat(m.group(2)).isEqualTo(buckets);
+                        quantiles.add(m.group(1));
+                    }
+                }
+            }
+            assertThat(quantiles).as(latency).containsExactly("0.5", "0.95", "0.99");
+        }
+        // Filtered, the reporter would turn le="+Inf" into "_Inf", and histogram_quantile
+        // would return NaN for want of a +Inf bucket.
+        assertThat(
+                        flinkProperties(compose)
+                                .getProperty("metrics.reporter.prom.filterLabelValueCharacters"))
+                .isEqualTo("false");
+        assertThat(
+                        yaml("k8s/flink-deployment.yaml")
+                                .get(0)
+                                .at("/spec/flinkConfiguration")
+                                .get("metrics.reporter.prom.filterLabelValueCharacters")
+                                .asText())
+                .isEqualTo("false");
     }
 
     @Test

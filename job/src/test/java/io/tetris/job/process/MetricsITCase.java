@@ -6,6 +6,7 @@ import io.tetris.job.TopicReader;
 import io.tetris.job.kafka.KafkaTopics;
 import io.tetris.job.kafka.TopicNames;
 import io.tetris.model.BundledModels;
+import io.tetris.operators.loop.LatencyBuckets;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -14,14 +15,19 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
  * A running {@code serve} (its own process, against a broker process) scraped the way Prometheus
- * would: every serving metric is there with the right type, and the values move while it works.
+ * would: every serving metric is there with the right type, and the values move while it works;
+ * each latency's bucket series is a histogram {@code histogram_quantile} can use.
  */
 class MetricsITCase {
 
@@ -35,6 +41,15 @@ class MetricsITCase {
                     "time_to_first_token_ms",
                     "inter_token_latency_ms",
                     "e2e_request_latency_ms");
+
+    /** Each latency's bucket bounds, as {@code le} labels. */
+    private static final Map<String, LatencyBuckets> BUCKETS =
+            Map.of(
+                    "request_queue_time_ms", LatencyBuckets.QUEUE_TIME,
+                    "time_to_first_token_ms", LatencyBuckets.TIME_TO_FIRST_TOKEN,
+                    "inter_token_latency_ms", LatencyBuckets.INTER_TOKEN_LATENCY,
+                    "e2e_request_latency_ms", LatencyBuckets.E2E_LATENCY);
+
     private static final List<String> COUNTERS =
             List.of(
                     "prompt_tokens",
@@ -79,6 +94,12 @@ class MetricsITCase {
                 Map<String, String> types = types(scrape(port));
                 for (String name : HISTOGRAMS) {
                     assertThat(types.get(PREFIX + name)).as(name).isEqualTo("summary");
+                    // Flink counters: Prometheus type gauge, which rate() takes all the same.
+                    for (String suffix : List.of("_bucket", "_sum", "_count")) {
+                        assertThat(types)
+                                .as(name + suffix)
+                                .containsKey(PREFIX + "le_" + name + suffix);
+                    }
                 }
                 for (String name : COUNTERS) {
                     assertThat(types).as(name).containsKey(PREFIX + name);
@@ -115,6 +136,14 @@ class MetricsITCase {
                 }
                 assertThat(after.get(PREFIX + "e2e_request_latency_ms_count"))
                         .isEqualTo((double) REQUESTS);
+                String exposition = scrape(port);
+                Map<String, Double> now = values(exposition);
+                for (String name : HISTOGRAMS) {
+                    assertCumulativeHistogram(exposition, now, name);
+                }
+                assertThat(now.get(PREFIX + "le_e2e_request_latency_ms_count"))
+                        .as("every request completed once")
+                        .isEqualTo((double) REQUESTS);
                 for (String name : COUNTERS) {
                     assertThat(after.get(PREFIX + name))
                             .as(name)
@@ -133,6 +162,52 @@ class MetricsITCase {
                 serve.kill();
             }
         }
+    }
+
+    /**
+     * {@code name}'s bucket series is a Prometheus histogram: the bounds are the {@link
+     * LatencyBuckets}', the counts never fall as {@code le} grows, the {@code +Inf} bucket is
+     * {@code _count} (and the summary's count), and {@code _sum} holds the samples' milliseconds.
+     */
+    private static void assertCumulativeHistogram(
+            String exposition, Map<String, Double> values, String name) {
+        String base = PREFIX + "le_" + name;
+        Map<String, Double> buckets = buckets(exposition, base + "_bucket");
+        assertThat(buckets.keySet())
+                .as(name + " le")
+                .containsExactlyInAnyOrderElementsOf(BUCKETS.get(name).labels());
+        List<Map.Entry<String, Double>> byBound = new ArrayList<>(buckets.entrySet());
+        byBound.sort(Comparator.comparingDouble(e -> bound(e.getKey())));
+        double previous = 0;
+        for (Map.Entry<String, Double> bucket : byBound) {
+            assertThat(bucket.getValue())
+                    .as(name + " le=" + bucket.getKey() + " of " + byBound)
+                    .isGreaterThanOrEqualTo(previous);
+            previous = bucket.getValue();
+        }
+        double count = values.get(base + "_count");
+        assertThat(buckets.get(LatencyBuckets.INF)).as(name + " +Inf").isEqualTo(count);
+        assertThat(count).as(name + " samples").isPositive();
+        assertThat(values.get(PREFIX + name + "_count")).as(name + " summary").isEqualTo(count);
+        assertThat(values.get(base + "_sum")).as(name + " sum").isPositive();
+    }
+
+    private static double bound(String le) {
+        return le.equals(LatencyBuckets.INF) ? Double.POSITIVE_INFINITY : Double.parseDouble(le);
+    }
+
+    /** The samples of {@code bucketSeries} by their {@code le}, summed over the other labels. */
+    private static Map<String, Double> buckets(String exposition, String bucketSeries) {
+        Map<String, Double> buckets = new HashMap<>();
+        Matcher le = Pattern.compile("[{,]le=\"([^\"]*)\"").matcher("");
+        for (String line : exposition.split("\n")) {
+            if (line.startsWith(bucketSeries + "{")) {
+                assertThat(le.reset(line).find()).as(line).isTrue();
+                double value = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                buckets.merge(le.group(1), value, Double::sum);
+            }
+        }
+        return buckets;
     }
 
     /** Waits until the decode loop's metrics are registered; returns the first full scrape. */

@@ -12,9 +12,7 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import org.apache.flink.metrics.Counter;
-import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.MetricGroup;
-import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 
 /**
  * The metrics a serving team reads first, registered once by the decode loop, which sees every
@@ -27,6 +25,10 @@ import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
  * proposed, accepted tokens those the target accepted, per position under a {@code position} label.
  * What vLLM does not report is added: the verification budget offered and used, the round time the
  * cost model predicted against the measured one, and the policy's calibration error.
+ *
+ * <p>Each latency is also a Prometheus histogram with fixed buckets ({@link LatencyBuckets}), whose
+ * bucket series add up across TaskManagers where the summaries' quantiles cannot: see {@link
+ * LatencyMetric} for how counters become {@code le_<name>_bucket{le="..."}}.
  */
 public final class ServingMetrics {
 
@@ -53,13 +55,23 @@ public final class ServingMetrics {
     public static final String PREDICTOR_AUC = "acceptance_predictor_auc";
     public static final String ROUND_TIME_ERROR = "round_time_median_relative_error";
 
-    /** Every name above, for dashboards and their tests. */
+    /** The latencies, each a summary and a bucketed histogram. */
+    public static final List<String> LATENCIES =
+            List.of(QUEUE_TIME, TIME_TO_FIRST_TOKEN, INTER_TOKEN_LATENCY, E2E_LATENCY);
+
+    /** The label of a histogram bucket's upper bound, Prometheus' own. */
+    public static final String BUCKET_LABEL = "le";
+
+    /**
+     * The names a dashboard shows, for dashboards and their tests: every name above, the latencies
+     * by their bucket series, which alone add up across TaskManagers.
+     */
     public static final List<String> NAMES =
             List.of(
-                    QUEUE_TIME,
-                    TIME_TO_FIRST_TOKEN,
-                    INTER_TOKEN_LATENCY,
-                    E2E_LATENCY,
+                    bucketSeries(QUEUE_TIME),
+                    bucketSeries(TIME_TO_FIRST_TOKEN),
+                    bucketSeries(INTER_TOKEN_LATENCY),
+                    bucketSeries(E2E_LATENCY),
                     RUNNING,
                     WAITING,
                     PROMPT_TOKENS,
@@ -76,14 +88,14 @@ public final class ServingMetrics {
                     PREDICTOR_AUC,
                     ROUND_TIME_ERROR);
 
-    /** Latency samples each histogram keeps for its quantiles. */
+    /** Latency samples each summary keeps for its quantiles. */
     private static final int WINDOW = 10_000;
 
     private final MetricGroup group;
-    private final Histogram queueTime;
-    private final Histogram timeToFirstToken;
-    private final Histogram interTokenLatency;
-    private final Histogram e2eLatency;
+    private final LatencyMetric queueTime;
+    private final LatencyMetric timeToFirstToken;
+    private final LatencyMetric interTokenLatency;
+    private final LatencyMetric e2eLatency;
     private final Counter promptTokens;
     private final Counter generationTokens;
     private final Counter drafts;
@@ -104,12 +116,14 @@ public final class ServingMetrics {
             Supplier<Optional<CostReport>> cost) {
         this.group = group;
         this.costModel = costModel;
-        queueTime = group.histogram(QUEUE_TIME, new DescriptiveStatisticsHistogram(WINDOW));
+        queueTime = new LatencyMetric(group, QUEUE_TIME, LatencyBuckets.QUEUE_TIME, WINDOW);
         timeToFirstToken =
-                group.histogram(TIME_TO_FIRST_TOKEN, new DescriptiveStatisticsHistogram(WINDOW));
+                new LatencyMetric(
+                        group, TIME_TO_FIRST_TOKEN, LatencyBuckets.TIME_TO_FIRST_TOKEN, WINDOW);
         interTokenLatency =
-                group.histogram(INTER_TOKEN_LATENCY, new DescriptiveStatisticsHistogram(WINDOW));
-        e2eLatency = group.histogram(E2E_LATENCY, new DescriptiveStatisticsHistogram(WINDOW));
+                new LatencyMetric(
+                        group, INTER_TOKEN_LATENCY, LatencyBuckets.INTER_TOKEN_LATENCY, WINDOW);
+        e2eLatency = new LatencyMetric(group, E2E_LATENCY, LatencyBuckets.E2E_LATENCY, WINDOW);
         group.gauge(RUNNING, () -> total(0));
         group.gauge(WAITING, () -> total(1));
         promptTokens = group.counter(PROMPT_TOKENS);
@@ -130,6 +144,25 @@ public final class ServingMetrics {
         group.gauge(
                 ROUND_TIME_ERROR,
                 () -> cost.get().map(CostReport::medianRelativeError).orElse(0.0));
+    }
+
+    /**
+     * The Prometheus name of {@code latency}'s bucket series, {@code le_<latency>_bucket}: Flink
+     * puts the {@code le} label's key into the name. Its {@code _sum} and {@code _count} are {@link
+     * #bucketSum} and {@link #bucketCount}.
+     */
+    public static String bucketSeries(String latency) {
+        return BUCKET_LABEL + "_" + latency + "_bucket";
+    }
+
+    /** {@code le_<latency>_sum}: the sum of {@code latency}'s samples in ms. */
+    public static String bucketSum(String latency) {
+        return BUCKET_LABEL + "_" + latency + "_sum";
+    }
+
+    /** {@code le_<latency>_count}: its samples, the same as its {@code +Inf} bucket. */
+    public static String bucketCount(String latency) {
+        return BUCKET_LABEL + "_" + latency + "_count";
     }
 
     /** A request moved from waiting to running. */
