@@ -127,7 +127,7 @@ public final class ClientTimings implements ResponseListener {
     }
 
     /** What the run measured, judged against the objective {@code slo}. */
-    public LoadPoint summarise(String policy, double rate, int repeat, Slo slo) {
+    public LoadPoint summarise(String policy, double rate, int repeat, Slo slo, JobHistograms job) {
         List<Double> ttft = new ArrayList<>();
         List<Double> itl = new ArrayList<>();
         List<Double> e2e = new ArrayList<>();
@@ -182,7 +182,8 @@ public final class ClientTimings implements ResponseListener {
                 toArray(ttft),
                 toArray(itl),
                 toArray(e2e),
-                toArray(queue));
+                toArray(queue),
+                job);
     }
 
     private static double[] toArray(List<Double> values) {

@@ -13,6 +13,7 @@ package io.tetris.job.bench;
  * @param itlMs sorted inter-token latencies (every gap, over every request)
  * @param e2eMs sorted end-to-end latencies
  * @param queueMs sorted times in the job's waiting queue
+ * @param job what the job's own latency histograms counted during the run, or null
  */
 public record LoadPoint(
         String policy,
@@ -27,7 +28,8 @@ public record LoadPoint(
         double[] ttftMs,
         double[] itlMs,
         double[] e2eMs,
-        double[] queueMs) {
+        double[] queueMs,
+        JobHistograms job) {
 
     /** Completed requests per second. */
     public double requestsPerSecond() {

@@ -1,5 +1,6 @@
 package io.tetris.job.bench;
 
+import io.tetris.operators.loop.ServingMetrics;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -141,79 +142,130 @@ public final class ServeReport {
         md.append(
                 String.format(
                         Locale.ROOT,
-                        "Objective: time to first token <= %.0f ms and mean inter-token latency <= %.0f ms"
-                                + " per request; a rate is sustained when at least %.0f %% of the requests"
-                                + " sent at it (and at every lower rate) meet it.%n%n",
+                        "Objective: time to first token <= %.0f ms and mean inter-token latency"
+                                + " <= %.0f ms per request; a rate is sustained when at least"
+                                + " %.0f %% of the requests sent at it (and at every lower rate)"
+                                + " meet it.%n%n",
                         slo.ttftMs(),
                         slo.itlMs(),
                         100 * attainment));
-        md.append(
-                "## Sustained rate within the objective\n\n| policy | sustained rate (requests/s) |\n|---|---:|\n");
+        md.append("## Sustained rate within the objective\n\n");
+        md.append("| policy | sustained rate (requests/s) |\n|---|---:|\n");
         byPolicy()
                 .forEach(
                         (policy, rates) ->
-                                md.append(
-                                        String.format(
-                                                Locale.ROOT,
-                                                "| %s | %s |%n",
-                                                policy,
-                                                format(sustainedRate(rates)))));
+                                md.append("| " + policy + " | " + format(sustainedRate(rates)))
+                                        .append(" |\n"));
         md.append(
                 "\n## Latency against rate\n\nThroughput and goodput: mean over repeats with the"
-                        + " 95 % interval. Latencies: p50 / p90 / p99 in ms over every request of every"
-                        + " repeat (ITL over every gap between tokens).\n\n");
+                        + " 95 % interval. Latencies: p50 / p90 / p99 in ms over every request of"
+                        + " every repeat (ITL over every gap between tokens).\n\n");
         md.append(
                 "| policy | rate | repeats | completed | requests/s | output tokens/s | TTFT ms |"
-                        + " ITL ms | e2e ms | queue ms | within objective | goodput (requests/s) |\n");
+                        + " ITL ms | e2e ms | queue ms | within objective | goodput (requests/s)"
+                        + " |\n");
         md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         byPolicy()
                 .forEach(
                         (policy, rates) ->
-                                rates.forEach(
-                                        (rate, runs) -> {
-                                            int sent =
-                                                    runs.stream().mapToInt(LoadPoint::sent).sum();
-                                            int completed =
-                                                    runs.stream()
-                                                            .mapToInt(LoadPoint::completed)
-                                                            .sum();
-                                            md.append(
-                                                    String.format(
-                                                            Locale.ROOT,
-                                                            "| %s | %s | %d | %d / %d | %s | %s | %s | %s | %s | %s | %.0f %% | %s |%n",
-                                                            policy,
-                                                            format(rate),
-                                                            runs.size(),
-                                                            completed,
-                                                            sent,
-                                                            interval(
-                                                                    mean(
-                                                                            runs.stream()
-                                                                                    .mapToDouble(
-                                                                                            LoadPoint
-                                                                                                    ::requestsPerSecond)
-                                                                                    .toArray())),
-                                                            interval(
-                                                                    mean(
-                                                                            runs.stream()
-                                                                                    .mapToDouble(
-                                                                                            LoadPoint
-                                                                                                    ::tokensPerSecond)
-                                                                                    .toArray())),
-                                                            ms(pooled(runs, LoadPoint::ttftMs)),
-                                                            ms(pooled(runs, LoadPoint::itlMs)),
-                                                            ms(pooled(runs, LoadPoint::e2eMs)),
-                                                            ms(pooled(runs, LoadPoint::queueMs)),
-                                                            100 * attainment(runs),
-                                                            interval(
-                                                                    mean(
-                                                                            runs.stream()
-                                                                                    .mapToDouble(
-                                                                                            LoadPoint
-                                                                                                    ::goodput)
-                                                                                    .toArray()))));
-                                        }));
+                                rates.forEach((rate, runs) -> md.append(row(policy, rate, runs))));
+        agreement(md);
         return md.toString();
+    }
+
+    private static String row(String policy, double rate, List<LoadPoint> runs) {
+        int sent = runs.stream().mapToInt(LoadPoint::sent).sum();
+        int completed = runs.stream().mapToInt(LoadPoint::completed).sum();
+        return String.format(
+                Locale.ROOT,
+                "| %s | %s | %d | %d / %d | %s | %s | %s | %s | %s | %s | %.0f %% | %s |%n",
+                policy,
+                format(rate),
+                runs.size(),
+                completed,
+                sent,
+                interval(mean(each(runs, LoadPoint::requestsPerSecond))),
+                interval(mean(each(runs, LoadPoint::tokensPerSecond))),
+                ms(pooled(runs, LoadPoint::ttftMs)),
+                ms(pooled(runs, LoadPoint::itlMs)),
+                ms(pooled(runs, LoadPoint::e2eMs)),
+                ms(pooled(runs, LoadPoint::queueMs)),
+                100 * attainment(runs),
+                interval(mean(each(runs, LoadPoint::goodput))));
+    }
+
+    private static double[] each(
+            List<LoadPoint> runs, java.util.function.ToDoubleFunction<LoadPoint> f) {
+        return runs.stream().mapToDouble(f).toArray();
+    }
+
+    /** The latencies both the client and the job measure, with the client's samples of each. */
+    private static final Map<String, java.util.function.Function<LoadPoint, double[]>> COMPARED =
+            new LinkedHashMap<>();
+
+    static {
+        COMPARED.put(ServingMetrics.TIME_TO_FIRST_TOKEN, LoadPoint::ttftMs);
+        COMPARED.put(ServingMetrics.INTER_TOKEN_LATENCY, LoadPoint::itlMs);
+        COMPARED.put(ServingMetrics.E2E_LATENCY, LoadPoint::e2eMs);
+    }
+
+    /**
+     * The client's percentiles against the job's own histograms over the same runs: what a
+     * dashboard shows must be what users see.
+     */
+    private void agreement(StringBuilder md) {
+        StringBuilder rows = new StringBuilder();
+        int[] agreed = new int[2]; // {agree, compared}
+        byPolicy()
+                .forEach(
+                        (policy, rates) ->
+                                rates.forEach(
+                                        (rate, runs) ->
+                                                agreementRow(policy, rate, runs, rows, agreed)));
+        if (agreed[1] == 0) {
+            return;
+        }
+        md.append(
+                "\n## The client against the job's own histograms\n\nClient-side p50 and p99"
+                        + " (nearest rank over every sample) / the job's (`histogram_quantile`"
+                        + " over its Prometheus buckets, summed over the runs); **x** where they"
+                        + " differ by more than 10 % and by more than one bucket. The client's"
+                        + " clock starts at the scheduled arrival and stops when a token event"
+                        + " arrives, the job's at its receipt of the request and when it emits:"
+                        + " Kafka's two hops lie between.");
+        md.append(String.format(Locale.ROOT, " Agreement: %d of %d.%n%n", agreed[0], agreed[1]));
+        md.append(
+                "| policy | rate | TTFT p50 | TTFT p99 | ITL p50 | ITL p99 | e2e p50 | e2e p99 |\n");
+        md.append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        md.append(rows);
+    }
+
+    private static void agreementRow(
+            String policy, double rate, List<LoadPoint> runs, StringBuilder rows, int[] agreed) {
+        JobHistograms job = null;
+        for (LoadPoint p : runs) {
+            if (p.job() != null) {
+                job = job == null ? p.job() : job.plus(p.job());
+            }
+        }
+        if (job == null) {
+            return;
+        }
+        rows.append("| ").append(policy).append(" | ").append(format(rate)).append(" |");
+        for (Map.Entry<String, java.util.function.Function<LoadPoint, double[]>> latency :
+                COMPARED.entrySet()) {
+            double[] client = pooled(runs, latency.getValue());
+            for (double q : new double[] {0.5, 0.99}) {
+                double c = LoadPoint.quantile(client, q);
+                double j = job.quantile(latency.getKey(), q);
+                boolean ok = job.agree(latency.getKey(), c, j);
+                agreed[0] += ok ? 1 : 0;
+                agreed[1]++;
+                rows.append(
+                        String.format(Locale.ROOT, " %.0f / %.0f%s |", c, j, ok ? "" : " **x**"));
+            }
+        }
+        rows.append('\n');
     }
 
     String csv() {

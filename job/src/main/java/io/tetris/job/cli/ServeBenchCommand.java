@@ -2,6 +2,7 @@ package io.tetris.job.cli;
 
 import io.tetris.engine.StepCostProfiler;
 import io.tetris.job.bench.ClientTimings;
+import io.tetris.job.bench.JobHistograms;
 import io.tetris.job.bench.LoadPoint;
 import io.tetris.job.bench.PoissonArrivals;
 import io.tetris.job.bench.ServeReport;
@@ -10,6 +11,7 @@ import io.tetris.measure.Workload;
 import io.tetris.operators.config.TetrisConfig;
 import io.tetris.operators.config.TetrisOptions;
 import io.tetris.schemas.GenerationRequest;
+import java.net.URI;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -170,6 +172,12 @@ final class ServeBenchCommand implements Callable<Integer> {
                     "--rates must be above 0, --requests and --repeats at least 1");
         }
         Configuration base = engine.configuration();
+        // The job's own histograms, to check the client's percentiles against.
+        int metricsPort = freePort();
+        base.setString("metrics.reporter.prom.factory.class", ServeCommand.PROMETHEUS_REPORTER);
+        base.setString("metrics.reporter.prom.port", Integer.toString(metricsPort));
+        base.setString("metrics.reporter.prom.filterLabelValueCharacters", "false");
+        URI metrics = URI.create("http://127.0.0.1:" + metricsPort + "/metrics");
         Path dir = engine.models.dir();
         List<String> promptList =
                 Workload.readPrompts(prompts != null ? prompts : dir.resolve("bench_prompts.txt"));
@@ -190,7 +198,15 @@ final class ServeBenchCommand implements Callable<Integer> {
                                 conf, config, engine.checkpointInterval, "tetris-bench-serve")) {
                     for (double rate : rates) {
                         LoadPoint p =
-                                runAt(job, spec.label(), rate, repeat, promptList, lengths, slo);
+                                runAt(
+                                        job,
+                                        metrics,
+                                        spec.label(),
+                                        rate,
+                                        repeat,
+                                        promptList,
+                                        lengths,
+                                        slo);
                         points.add(p);
                         done++;
                         double elapsed = (System.nanoTime() - started) / 1e9;
@@ -246,6 +262,7 @@ final class ServeBenchCommand implements Callable<Integer> {
     /** One open-loop run: sends at Poisson times, then waits for every answer. */
     private LoadPoint runAt(
             EmbeddedJob job,
+            URI metrics,
             String label,
             double rate,
             int repeat,
@@ -257,6 +274,7 @@ final class ServeBenchCommand implements Callable<Integer> {
         long[] offsets = PoissonArrivals.offsetsNanos(rate, requests, seed);
         SplittableRandom random = new SplittableRandom(seed);
         ClientTimings timings = new ClientTimings(requests);
+        JobHistograms before = JobHistograms.scrape(metrics);
         try (GenerationClient client = job.client(timings)) {
             long start = System.nanoTime();
             for (int i = 0; i < requests; i++) {
@@ -288,7 +306,14 @@ final class ServeBenchCommand implements Callable<Integer> {
                         rate);
             }
         }
-        return timings.summarise(label, rate, repeat, slo);
+        JobHistograms counted = JobHistograms.scrape(metrics).minus(before);
+        return timings.summarise(label, rate, repeat, slo, counted);
+    }
+
+    private static int freePort() throws java.io.IOException {
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
     }
 
     private static int[] lengths(String spec) {

@@ -63,7 +63,7 @@ class ServeBenchTest {
         t.onToken(event("slow", 1, 1, true)); // one gap of 100 ms
 
         assertThat(t.await(0, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
-        LoadPoint p = t.summarise("fixed k=3", 2.0, 1, slo);
+        LoadPoint p = t.summarise("fixed k=3", 2.0, 1, slo, null);
         assertThat(p.completed()).isEqualTo(2);
         assertThat(p.outputTokens()).isEqualTo(7);
         assertThat(p.ttftMs()).containsExactly(100, 400);
@@ -88,7 +88,7 @@ class ServeBenchTest {
                         .setAtMs(1)
                         .build());
         assertThat(t.await(0, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
-        LoadPoint p = t.summarise("none", 1.0, 1, new ClientTimings.Slo(1e9, 1e9));
+        LoadPoint p = t.summarise("none", 1.0, 1, new ClientTimings.Slo(1e9, 1e9), null);
         assertThat(p.errors()).isEqualTo(1);
         assertThat(p.completed()).isZero();
         assertThat(p.metSlo()).isZero();
@@ -98,7 +98,7 @@ class ServeBenchTest {
         double[] latencies = {10, 20, 30};
         return new LoadPoint(
                 policy, rate, 1, sent, sent, 0, met, 10, 100, latencies, latencies, latencies,
-                latencies);
+                latencies, null);
     }
 
     @Test
