@@ -133,6 +133,7 @@ public final class ContinuousBatching {
             RoundCost cost = clock.cost(round, start);
             round.learn(policy, cost);
             observer.completed(round, cost);
+            clock.ended();
             return round;
         };
     }

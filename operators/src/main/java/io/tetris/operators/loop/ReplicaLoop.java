@@ -285,6 +285,8 @@ public final class ReplicaLoop extends KeyedProcessFunction<Integer, GenerationR
         ContinuousBatching.step(store(loop), rounds(loop));
         if (admit(loop) > 0) {
             scheduleRound(ctx);
+        } else {
+            replica(loop.key()).clock().idle();
         }
     }
 
