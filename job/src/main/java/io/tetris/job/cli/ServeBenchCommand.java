@@ -67,6 +67,15 @@ final class ServeBenchCommand implements Callable<Integer> {
     int requests;
 
     @Option(
+            names = "--seconds",
+            description =
+                    "At least this long at each rate: sends max(--requests, rate x seconds)"
+                            + " requests, so a high rate reaches its steady state (default:"
+                            + " ${DEFAULT-VALUE}).",
+            defaultValue = "0")
+    double seconds;
+
+    @Option(
             names = "--output-tokens",
             paramLabel = "MIN:MAX",
             description =
@@ -238,7 +247,7 @@ final class ServeBenchCommand implements Callable<Integer> {
                         "Machine: %s. Models: %s. The job runs embedded (in-process Kafka, local"
                                 + " Flink, one replica, running batch %d, checkpoints every %d ms)"
                                 + " in the same JVM as the client, which shares its cores. Per rate"
-                                + " %d requests at Poisson arrival times (fixed seeds), half greedy"
+                                + " %s requests at Poisson arrival times (fixed seeds), half greedy"
                                 + " and half sampled at temperature %.1f, max_new_tokens uniform in"
                                 + " [%d, %d], prompts from %s; %d interleaved repeat(s) per policy"
                                 + " and rate. Latencies start at each request's scheduled arrival"
@@ -247,7 +256,9 @@ final class ServeBenchCommand implements Callable<Integer> {
                         dir.getFileName(),
                         engine.batch,
                         engine.checkpointInterval,
-                        requests,
+                        seconds > 0
+                                ? "max(" + requests + ", rate x " + seconds + " s)"
+                                : Integer.toString(requests),
                         Workload.SAMPLED_TEMPERATURE,
                         lengths[0],
                         lengths[1],
@@ -271,6 +282,7 @@ final class ServeBenchCommand implements Callable<Integer> {
             ClientTimings.Slo slo)
             throws Exception {
         long seed = Math.round(rate * 1000) * 31 + repeat;
+        int requests = requestsAt(rate);
         long[] offsets = PoissonArrivals.offsetsNanos(rate, requests, seed);
         SplittableRandom random = new SplittableRandom(seed);
         ClientTimings timings = new ClientTimings(requests);
@@ -308,6 +320,10 @@ final class ServeBenchCommand implements Callable<Integer> {
         }
         JobHistograms counted = JobHistograms.scrape(metrics).minus(before);
         return timings.summarise(label, rate, repeat, slo, counted);
+    }
+
+    private int requestsAt(double rate) {
+        return (int) Math.max(requests, Math.round(rate * seconds));
     }
 
     private static int freePort() throws java.io.IOException {

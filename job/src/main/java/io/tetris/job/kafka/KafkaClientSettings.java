@@ -201,6 +201,9 @@ public final class KafkaClientSettings implements java.io.Serializable {
         Properties props = commonProperties();
         props.putIfAbsent(ProducerConfig.ACKS_CONFIG, "all");
         props.putIfAbsent(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        // Requests and token events are latency-bound, few and small: send each at once rather
+        // than wait Kafka's default 5 ms for a batch to fill.
+        props.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, "0");
         props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         props.put(
                 ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
