@@ -7,6 +7,7 @@ import io.tetris.job.kafka.GenerationClient;
 import io.tetris.job.kafka.KafkaClientSettings;
 import io.tetris.job.kafka.SharedKafka;
 import io.tetris.job.kafka.TopicNames;
+import io.tetris.operators.config.BundledModelsConfig;
 import io.tetris.operators.config.TetrisConfig;
 import io.tetris.operators.config.TetrisOptions;
 import io.tetris.operators.loop.TaskAttempts;
@@ -105,7 +106,7 @@ class PoisonPillITCase {
     private static Run serve(String name, Integer maxRequestIdLength) throws Exception {
         KafkaClientSettings kafka = SharedKafka.settings();
         TopicNames topics = SharedKafka.freshTopics(name, PARTITIONS);
-        Configuration conf = TestModels.configuration();
+        Configuration conf = BundledModelsConfig.configuration();
         conf.set(TetrisOptions.POLICY, "tetris");
         conf.set(TetrisOptions.K, 3);
         conf.set(TetrisOptions.MAX_RUNNING, 8);

@@ -7,6 +7,7 @@ import io.tetris.job.kafka.GenerationClient;
 import io.tetris.job.kafka.KafkaClientSettings;
 import io.tetris.job.kafka.SharedKafka;
 import io.tetris.job.kafka.TopicNames;
+import io.tetris.operators.config.BundledModelsConfig;
 import io.tetris.operators.config.TetrisConfig;
 import io.tetris.operators.config.TetrisOptions;
 import java.time.Duration;
@@ -60,7 +61,7 @@ class RecoveryITCase {
     private static Run serve(String policy, List<Long> failAt) throws Exception {
         KafkaClientSettings kafka = SharedKafka.settings();
         TopicNames topics = SharedKafka.freshTopics("recovery-" + policy, 1);
-        Configuration conf = TestModels.configuration();
+        Configuration conf = BundledModelsConfig.configuration();
         conf.set(TetrisOptions.POLICY, policy);
         conf.set(TetrisOptions.K, 3);
         conf.set(TetrisOptions.MAX_RUNNING, 4);

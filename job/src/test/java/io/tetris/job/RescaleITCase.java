@@ -8,6 +8,7 @@ import io.tetris.job.kafka.KafkaClientSettings;
 import io.tetris.job.kafka.Outcome;
 import io.tetris.job.kafka.SharedKafka;
 import io.tetris.job.kafka.TopicNames;
+import io.tetris.operators.config.BundledModelsConfig;
 import io.tetris.operators.config.TetrisConfig;
 import io.tetris.operators.config.TetrisOptions;
 import io.tetris.schemas.GenerationResult;
@@ -144,7 +145,7 @@ class RescaleITCase {
             String tx,
             String savepoint)
             throws Exception {
-        Configuration conf = TestModels.configuration();
+        Configuration conf = BundledModelsConfig.configuration();
         conf.set(TetrisOptions.REPLICAS, replicas);
         conf.set(TetrisOptions.MAX_RUNNING, 4);
         if (savepoint != null) {

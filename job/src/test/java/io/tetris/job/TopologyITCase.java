@@ -7,6 +7,7 @@ import io.tetris.job.kafka.GenerationClient;
 import io.tetris.job.kafka.KafkaClientSettings;
 import io.tetris.job.kafka.SharedKafka;
 import io.tetris.job.kafka.TopicNames;
+import io.tetris.operators.config.BundledModelsConfig;
 import io.tetris.operators.config.TetrisConfig;
 import io.tetris.operators.config.TetrisOptions;
 import io.tetris.schemas.ErrorCode;
@@ -113,7 +114,7 @@ class TopologyITCase {
     private static Run serve(String policy) throws Exception {
         KafkaClientSettings kafka = SharedKafka.settings();
         TopicNames topics = SharedKafka.freshTopics("topology-" + policy, 2);
-        Configuration conf = TestModels.configuration();
+        Configuration conf = BundledModelsConfig.configuration();
         conf.set(TetrisOptions.POLICY, policy);
         conf.set(TetrisOptions.K, 3);
         conf.set(TetrisOptions.MAX_RUNNING, 8);

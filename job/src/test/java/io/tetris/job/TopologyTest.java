@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.tetris.job.kafka.KafkaClientSettings;
 import io.tetris.job.kafka.TopicNames;
 import io.tetris.operators.OperatorNames;
+import io.tetris.operators.config.BundledModelsConfig;
 import io.tetris.operators.config.TetrisConfig;
 import java.util.List;
 import org.apache.flink.configuration.Configuration;
@@ -27,7 +28,7 @@ class TopologyTest {
         env.enableCheckpointing(1000);
         Topology.build(
                 env,
-                TetrisConfig.from(TestModels.configuration()),
+                TetrisConfig.from(BundledModelsConfig.configuration()),
                 new Topology.Io(
                         KafkaClientSettings.of("localhost:9092"),
                         TopicNames.defaults(),

@@ -4,13 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.tetris.job.TestModels;
 import io.tetris.job.Topology;
 import io.tetris.job.kafka.KafkaClientSettings;
 import io.tetris.job.kafka.SharedKafka;
 import io.tetris.job.kafka.TopicArgs;
 import io.tetris.job.kafka.TopicNames;
 import io.tetris.model.BundledModels;
+import io.tetris.operators.config.BundledModelsConfig;
 import io.tetris.operators.config.TetrisConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -111,7 +111,7 @@ class CommandLineITCase {
     void generateStreamsTheAnswerOfARunningJob() throws Exception {
         KafkaClientSettings kafka = SharedKafka.settings();
         TopicNames topics = SharedKafka.freshTopics("cli-generate", 1);
-        Configuration conf = TestModels.configuration();
+        Configuration conf = BundledModelsConfig.configuration();
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1, conf);
         env.enableCheckpointing(300);
         Topology.build(

@@ -3,8 +3,8 @@ package io.tetris.job.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.tetris.job.TestModels;
 import io.tetris.model.BundledModels;
+import io.tetris.operators.config.BundledModelsConfig;
 import io.tetris.operators.config.TetrisConfig;
 import io.tetris.operators.config.TetrisOptions;
 import java.io.ByteArrayOutputStream;
@@ -25,7 +25,7 @@ class SubmitOptionsTest {
     @Test
     void aRemoteSubmissionShipsTheModelFolderAndPointsTheTasksAtIt() {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-        Configuration conf = TestModels.configuration();
+        Configuration conf = BundledModelsConfig.configuration();
 
         TetrisConfig config = new SubmitOptions().deliverModels(env, conf, true, out);
 
@@ -51,7 +51,7 @@ class SubmitOptionsTest {
 
     @Test
     void shippingChecksTheModelsFirst() {
-        Configuration conf = TestModels.configuration();
+        Configuration conf = BundledModelsConfig.configuration();
         conf.set(TetrisOptions.TARGET_MODEL, "/no/such/target.onnx");
 
         assertThatThrownBy(
@@ -73,7 +73,8 @@ class SubmitOptionsTest {
         options.shipModels = false;
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
 
-        TetrisConfig here = options.deliverModels(env, TestModels.configuration(), true, out);
+        TetrisConfig here =
+                options.deliverModels(env, BundledModelsConfig.configuration(), true, out);
         assertThat(here.models().checkAtSubmit()).isTrue();
         assertThat(here.models().shippedFolders()).isEmpty();
 
@@ -93,14 +94,21 @@ class SubmitOptionsTest {
     void aLocalRunChangesNothingAndDetachedNeedsAJobManager() {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         TetrisConfig local =
-                new SubmitOptions().deliverModels(env, TestModels.configuration(), false, out);
+                new SubmitOptions()
+                        .deliverModels(env, BundledModelsConfig.configuration(), false, out);
         assertThat(local.models().checkAtSubmit()).isTrue();
         assertThat(env.getCachedFiles()).isEmpty();
 
         SubmitOptions detached = new SubmitOptions();
         detached.detached = true;
         assertThatThrownBy(
-                        () -> detached.deliverModels(env, TestModels.configuration(), false, out))
+                        () ->
+                                detached.deliverModels(
+                                        env,
+                                        io.tetris.operators.config.BundledModelsConfig
+                                                .configuration(),
+                                        false,
+                                        out))
                 .hasMessageContaining("--detached needs --jobmanager");
     }
 

@@ -4,12 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.tetris.job.TestModels;
 import io.tetris.job.TopicReader;
 import io.tetris.job.Topology;
 import io.tetris.job.kafka.KafkaClientSettings;
 import io.tetris.job.kafka.SharedKafka;
 import io.tetris.job.kafka.TopicNames;
+import io.tetris.operators.config.BundledModelsConfig;
 import io.tetris.operators.config.TetrisConfig;
 import io.tetris.operators.config.TetrisOptions;
 import io.tetris.schemas.GenerationRequest;
@@ -64,7 +64,7 @@ class GatewayITCase {
     static void startJobAndGateway() throws Exception {
         kafka = SharedKafka.settings();
         topics = SharedKafka.freshTopics("gateway", 1);
-        Configuration conf = TestModels.configuration();
+        Configuration conf = BundledModelsConfig.configuration();
         conf.set(TetrisOptions.MAX_RUNNING, 2);
         conf.set(TetrisOptions.MAX_WAITING, 1);
         conf.set(TetrisOptions.QUEUE_FULL, "reject");
