@@ -7,6 +7,8 @@ import io.tetris.job.bench.LoadPoint;
 import io.tetris.job.bench.PoissonArrivals;
 import io.tetris.job.bench.ServeReport;
 import io.tetris.job.kafka.GenerationClient;
+import io.tetris.job.kafka.KafkaClientSettings;
+import io.tetris.job.kafka.ResponseListener;
 import io.tetris.measure.Workload;
 import io.tetris.operators.config.TetrisConfig;
 import io.tetris.operators.config.TetrisOptions;
@@ -19,6 +21,7 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import org.apache.flink.configuration.Configuration;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -41,6 +44,26 @@ import picocli.CommandLine.Option;
 final class ServeBenchCommand implements Callable<Integer> {
 
     @Mixin EngineOptions engine;
+
+    @Mixin KafkaOptions kafka;
+
+    @Option(
+            names = "--label",
+            description =
+                    "With --bootstrap-servers (a running job instead of the embedded one, whose"
+                            + " policy is its own): its name in the report (default:"
+                            + " ${DEFAULT-VALUE}).",
+            defaultValue = "external")
+    String label;
+
+    @Option(
+            names = "--metrics-url",
+            paramLabel = "URL",
+            description =
+                    "With --bootstrap-servers: the job's Prometheus endpoint (e.g."
+                            + " http://host:9249/metrics), to set the client's percentiles"
+                            + " against its histograms.")
+    URI metricsUrl;
 
     @Option(
             names = "--rates",
@@ -192,11 +215,19 @@ final class ServeBenchCommand implements Callable<Integer> {
                 Workload.readPrompts(prompts != null ? prompts : dir.resolve("bench_prompts.txt"));
         ClientTimings.Slo slo = new ClientTimings.Slo(sloTtftMs, sloItlMs);
         List<LoadPoint> points = new ArrayList<>();
-        long started = System.nanoTime();
-        int total = repeats * specs.size() * rates.size();
-        int done = 0;
+        Progress progress = new Progress(repeats * (external() ? 1 : specs.size()) * rates.size());
         // Repeats outermost so a slow phase of the machine hits every policy alike.
         for (int repeat = 1; repeat <= repeats; repeat++) {
+            if (external()) {
+                KafkaClientSettings settings = kafka.settings();
+                Target running =
+                        new Target(
+                                listener ->
+                                        GenerationClient.open(settings, kafka.topics(), listener),
+                                metricsUrl);
+                points.addAll(runRates(running, label, repeat, promptList, lengths, slo, progress));
+                continue;
+            }
             for (PolicySpec spec : specs) {
                 Configuration conf = spec.apply(base);
                 TetrisConfig config = TetrisConfig.from(conf);
@@ -205,48 +236,22 @@ final class ServeBenchCommand implements Callable<Integer> {
                 try (EmbeddedJob job =
                         EmbeddedJob.start(
                                 conf, config, engine.checkpointInterval, "tetris-bench-serve")) {
-                    for (double rate : rates) {
-                        LoadPoint p =
-                                runAt(
-                                        job,
-                                        metrics,
-                                        spec.label(),
-                                        rate,
-                                        repeat,
-                                        promptList,
-                                        lengths,
-                                        slo);
-                        points.add(p);
-                        done++;
-                        double elapsed = (System.nanoTime() - started) / 1e9;
-                        System.err.printf(
-                                Locale.ROOT,
-                                "[%d/%d] run %d, %-18s %5.2f req/s offered: %d/%d done,"
-                                        + " TTFT p50 %.0f ms p99 %.0f ms, ITL p50 %.0f ms p99 %.0f"
-                                        + " ms, %.0f %% within the objective (eta %.0f s)%n",
-                                done,
-                                total,
-                                repeat,
-                                spec.label(),
-                                rate,
-                                p.completed(),
-                                p.sent(),
-                                LoadPoint.quantile(p.ttftMs(), 0.5),
-                                LoadPoint.quantile(p.ttftMs(), 0.99),
-                                LoadPoint.quantile(p.itlMs(), 0.5),
-                                LoadPoint.quantile(p.itlMs(), 0.99),
-                                100 * p.attainment(),
-                                elapsed / done * (total - done));
-                    }
+                    points.addAll(
+                            runRates(
+                                    new Target(job::client, metrics),
+                                    spec.label(),
+                                    repeat,
+                                    promptList,
+                                    lengths,
+                                    slo,
+                                    progress));
                 }
             }
         }
         String header =
                 String.format(
                         Locale.ROOT,
-                        "Machine: %s. Models: %s. The job runs embedded (in-process Kafka, local"
-                                + " Flink, one replica, running batch %d, checkpoints every %d ms)"
-                                + " in the same JVM as the client, which shares its cores. Per rate"
+                        "Machine: %s. Models: %s. %s Per rate"
                                 + " %s requests at Poisson arrival times (fixed seeds), half greedy"
                                 + " and half sampled at temperature %.1f, max_new_tokens uniform in"
                                 + " [%d, %d], prompts from %s; %d interleaved repeat(s) per policy"
@@ -254,8 +259,20 @@ final class ServeBenchCommand implements Callable<Integer> {
                                 + " and end when its token events arrive at the client.",
                         StepCostProfiler.machine(),
                         dir.getFileName(),
-                        engine.batch,
-                        engine.checkpointInterval,
+                        external()
+                                ? "The job is the one running at "
+                                        + kafka.settings().bootstrapServers()
+                                        + " (labelled "
+                                        + label
+                                        + "), with its own configuration; the client runs here."
+                                : String.format(
+                                        Locale.ROOT,
+                                        "The job runs embedded (in-process Kafka, local Flink, one"
+                                                + " replica, running batch %d, checkpoints every %d"
+                                                + " ms) in the same JVM as the client, which shares"
+                                                + " its cores.",
+                                        engine.batch,
+                                        engine.checkpointInterval),
                         seconds > 0
                                 ? "max(" + requests + ", rate x " + seconds + " s)"
                                 : Integer.toString(requests),
@@ -266,14 +283,16 @@ final class ServeBenchCommand implements Callable<Integer> {
                         repeats);
         new ServeReport(points, slo, attainment).write(output, "tetris bench serve", header);
         System.err.printf(
-                Locale.ROOT, "wrote %s (%.0f s)%n", output, (System.nanoTime() - started) / 1e9);
+                Locale.ROOT,
+                "wrote %s (%.0f s)%n",
+                output,
+                (System.nanoTime() - progress.started) / 1e9);
         return 0;
     }
 
     /** One open-loop run: sends at Poisson times, then waits for every answer. */
     private LoadPoint runAt(
-            EmbeddedJob job,
-            URI metrics,
+            Target target,
             String label,
             double rate,
             int repeat,
@@ -286,8 +305,8 @@ final class ServeBenchCommand implements Callable<Integer> {
         long[] offsets = PoissonArrivals.offsetsNanos(rate, requests, seed);
         SplittableRandom random = new SplittableRandom(seed);
         ClientTimings timings = new ClientTimings(requests);
-        JobHistograms before = JobHistograms.scrape(metrics);
-        try (GenerationClient client = job.client(timings)) {
+        JobHistograms before = target.scrape();
+        try (GenerationClient client = target.connect().apply(timings)) {
             long start = System.nanoTime();
             for (int i = 0; i < requests; i++) {
                 long due = start + offsets[i];
@@ -318,8 +337,70 @@ final class ServeBenchCommand implements Callable<Integer> {
                         rate);
             }
         }
-        JobHistograms counted = JobHistograms.scrape(metrics).minus(before);
+        JobHistograms after = target.scrape();
+        JobHistograms counted = before == null || after == null ? null : after.minus(before);
         return timings.summarise(label, rate, repeat, slo, counted);
+    }
+
+    /** Where requests go: a client of the job, and the job's Prometheus endpoint if known. */
+    private record Target(Function<ResponseListener, GenerationClient> connect, URI metrics) {
+
+        JobHistograms scrape() throws Exception {
+            return metrics == null ? null : JobHistograms.scrape(metrics);
+        }
+    }
+
+    /** Runs done and to do, for the progress lines. */
+    private static final class Progress {
+        final int total;
+        final long started = System.nanoTime();
+        int done;
+
+        Progress(int total) {
+            this.total = total;
+        }
+    }
+
+    private boolean external() {
+        return kafka.bootstrapServers != null || kafka.kafkaConfig != null;
+    }
+
+    /** Every rate, lowest first, against one target. */
+    private List<LoadPoint> runRates(
+            Target target,
+            String label,
+            int repeat,
+            List<String> promptList,
+            int[] lengths,
+            ClientTimings.Slo slo,
+            Progress progress)
+            throws Exception {
+        List<LoadPoint> points = new ArrayList<>();
+        for (double rate : rates) {
+            LoadPoint p = runAt(target, label, rate, repeat, promptList, lengths, slo);
+            points.add(p);
+            progress.done++;
+            double elapsed = (System.nanoTime() - progress.started) / 1e9;
+            System.err.printf(
+                    Locale.ROOT,
+                    "[%d/%d] run %d, %-18s %5.2f req/s offered: %d/%d done, TTFT p50 %.0f ms p99"
+                            + " %.0f ms, ITL p50 %.0f ms p99 %.0f ms, %.0f %% within the objective"
+                            + " (eta %.0f s)%n",
+                    progress.done,
+                    progress.total,
+                    repeat,
+                    label,
+                    rate,
+                    p.completed(),
+                    p.sent(),
+                    LoadPoint.quantile(p.ttftMs(), 0.5),
+                    LoadPoint.quantile(p.ttftMs(), 0.99),
+                    LoadPoint.quantile(p.itlMs(), 0.5),
+                    LoadPoint.quantile(p.itlMs(), 0.99),
+                    100 * p.attainment(),
+                    elapsed / progress.done * (progress.total - progress.done));
+        }
+        return points;
     }
 
     private int requestsAt(double rate) {

@@ -267,6 +267,37 @@ class CommandLineITCase {
         JsonNode summary = new ObjectMapper().readTree(run.lastLine());
         assertThat(summary.get("completed").asInt()).isEqualTo(1);
         assertThat(summary.get("results").get(0).get("token_ids").size()).isBetween(1, 5);
+
+        // The open-loop benchmark against this running job instead of an embedded one.
+        Path out = Files.createTempDirectory("cli-bench-serve-");
+        Captured bench =
+                capture(
+                        concat(
+                                new String[] {
+                                    "bench",
+                                    "serve",
+                                    "--models",
+                                    BundledModels.dir().toString(),
+                                    "--bootstrap-servers",
+                                    kafka.bootstrapServers(),
+                                    "--label",
+                                    "running",
+                                    "--rates",
+                                    "4",
+                                    "--requests",
+                                    "4",
+                                    "--repeats",
+                                    "1",
+                                    "--output-tokens",
+                                    "3:5",
+                                    "--output",
+                                    out.toString()
+                                },
+                                topicArgs));
+        assertThat(bench.code).as(bench.stderr).isZero();
+        String md = Files.readString(out.resolve("results.md"), StandardCharsets.UTF_8);
+        assertThat(md).contains("(labelled running)");
+        assertThat(md).containsPattern("\\| running \\| 4 \\| 1 \\| 4 / 4 \\|");
     }
 
     private static String[] concat(String[] a, String[] b) {
@@ -422,6 +453,42 @@ class CommandLineITCase {
                 capture("demo", "--models", BundledModels.dir().toString(), "--policy", "tetrys");
         assertThat(run.code).isEqualTo(2);
         assertThat(run.stderr).contains("unknown policy 'tetrys'");
+    }
+
+    @Test
+    void benchServeSendsAtARateAndSetsTheClientAgainstTheJobsHistograms(@TempDir Path dir)
+            throws Exception {
+        Path out = dir.resolve("serve");
+        Captured run =
+                capture(
+                        "bench",
+                        "serve",
+                        "--models",
+                        BundledModels.dir().toString(),
+                        "--policies",
+                        "none,tetris:2:1",
+                        "--rates",
+                        "8",
+                        "--requests",
+                        "8",
+                        "--repeats",
+                        "1",
+                        "--output-tokens",
+                        "4:8",
+                        "--output",
+                        out.toString());
+        assertThat(run.code).as(run.stderr).isZero();
+        String md = Files.readString(out.resolve("results.md"), StandardCharsets.UTF_8);
+        // Every request of both policies answered, each row with its latencies.
+        assertThat(md).containsPattern("\\| none \\| 8 \\| 1 \\| 8 / 8 \\|");
+        assertThat(md).containsPattern("\\| tetris k=2 e=1 \\| 8 \\| 1 \\| 8 / 8 \\|");
+        assertThat(md).contains("## Sustained rate within the objective");
+        // The job's histograms were scraped and compared: 2 policies x 3 latencies x 2 quantiles.
+        assertThat(md).containsPattern("Agreement: \\d+ of 12\\.");
+        assertThat(Files.readAllLines(out.resolve("results.csv"))).hasSize(3);
+        for (String chart : List.of("ttft-p99.png", "itl-p99.png", "goodput.png")) {
+            assertThat(out.resolve(chart)).isNotEmptyFile();
+        }
     }
 
     @Test
