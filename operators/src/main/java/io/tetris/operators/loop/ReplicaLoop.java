@@ -271,7 +271,7 @@ public final class ReplicaLoop extends KeyedProcessFunction<Integer, GenerationR
         }
         long order = value(admitted) + 1;
         admitted.update(order);
-        waiting.add(Records.newSequence(request, order, now));
+        waiting.add(Records.newSequence(request, order, arrival(ctx.timestamp(), now)));
         admit(loop);
         scheduleRound(ctx);
     }
@@ -288,6 +288,17 @@ public final class ReplicaLoop extends KeyedProcessFunction<Integer, GenerationR
         } else {
             replica(loop.key()).clock().idle();
         }
+    }
+
+    /**
+     * When a request arrived: when it reached Kafka (its record's timestamp, carried through
+     * validation), not when the loop read it, since under backpressure it waits in the topic and a
+     * user waits with it; never later than now, and now where the record has no timestamp.
+     */
+    static long arrival(Long recordTimestamp, long nowMs) {
+        return recordTimestamp == null || recordTimestamp <= 0
+                ? nowMs
+                : Math.min(nowMs, recordTimestamp);
     }
 
     /**

@@ -140,6 +140,24 @@ class ReplicaLoopTest {
         }
     }
 
+    @Test
+    void aRequestsClockStartsWhenItReachedKafkaNotWhenTheLoopReadIt() throws Exception {
+        Loop loop = Loop.open(LoopFixtures.config("tetris", 2, 4, "wait"));
+        try (var harness = loop.harness) {
+            harness.setProcessingTime(5_000);
+            // Its record says it reached Kafka at 1,000 ms: it waited 4 s in the topic.
+            harness.processElement(request("a1"), 1_000);
+            GenerationResult r = loop.runUntil(1).get(0);
+            assertThat(r.getTimings().getReceivedAtMs()).isEqualTo(1_000);
+            assertThat(r.getTimings().getQueueMs()).isGreaterThanOrEqualTo(4_000);
+            assertThat(r.getTimings().getTimeToFirstTokenMs()).isGreaterThanOrEqualTo(4_000);
+        }
+        // No timestamp, or one from the future: the loop's own clock.
+        assertThat(ReplicaLoop.arrival(null, 7)).isEqualTo(7);
+        assertThat(ReplicaLoop.arrival(9L, 7)).isEqualTo(7);
+        assertThat(ReplicaLoop.arrival(-1L, 7)).isEqualTo(7);
+    }
+
     /** Runs two replicas' requests under tetris-adaptive and snapshots what they learned. */
     private static OperatorSubtaskState learnOnTwoReplicas(byte[][] learned) throws Exception {
         TetrisConfig config = LoopFixtures.config("tetris-adaptive", 4, 8, "wait");
