@@ -231,8 +231,9 @@ public final class ServeReport {
                         + " over its Prometheus buckets, summed over the runs); **x** where they"
                         + " differ by more than 10 % and by more than one bucket. The client's"
                         + " clock starts at the scheduled arrival and stops when a token event"
-                        + " arrives, the job's at its receipt of the request and when it emits:"
-                        + " Kafka's two hops lie between.");
+                        + " arrives, the job's when the request reached Kafka (its record's"
+                        + " timestamp) and when it emits: the token events' way back lies"
+                        + " between.");
         md.append(String.format(Locale.ROOT, " Agreement: %d of %d.%n%n", agreed[0], agreed[1]));
         md.append(
                 "| policy | rate | TTFT p50 | TTFT p99 | ITL p50 | ITL p99 | e2e p50 | e2e p99 |\n");
