@@ -205,11 +205,8 @@ final class ServeBenchCommand implements Callable<Integer> {
         }
         Configuration base = engine.configuration();
         // The job's own histograms, to check the client's percentiles against.
-        int metricsPort = freePort();
         base.setString("metrics.reporter.prom.factory.class", ServeCommand.PROMETHEUS_REPORTER);
-        base.setString("metrics.reporter.prom.port", Integer.toString(metricsPort));
         base.setString("metrics.reporter.prom.filterLabelValueCharacters", "false");
-        URI metrics = URI.create("http://127.0.0.1:" + metricsPort + "/metrics");
         Path dir = engine.models.dir();
         List<String> promptList =
                 Workload.readPrompts(prompts != null ? prompts : dir.resolve("bench_prompts.txt"));
@@ -230,6 +227,10 @@ final class ServeBenchCommand implements Callable<Integer> {
             }
             for (PolicySpec spec : specs) {
                 Configuration conf = spec.apply(base);
+                // A port of its own: the previous job's reporter may not have let go of its port.
+                int metricsPort = freePort();
+                conf.setString("metrics.reporter.prom.port", Integer.toString(metricsPort));
+                URI metrics = URI.create("http://127.0.0.1:" + metricsPort + "/metrics");
                 TetrisConfig config = TetrisConfig.from(conf);
                 System.err.printf(
                         Locale.ROOT, "run %d, %s: starting the job ...%n", repeat, spec.label());
@@ -345,8 +346,18 @@ final class ServeBenchCommand implements Callable<Integer> {
     /** Where requests go: a client of the job, and the job's Prometheus endpoint if known. */
     private record Target(Function<ResponseListener, GenerationClient> connect, URI metrics) {
 
-        JobHistograms scrape() throws Exception {
-            return metrics == null ? null : JobHistograms.scrape(metrics);
+        /** The job's histograms now, or null where they cannot be read (said on stderr). */
+        JobHistograms scrape() throws InterruptedException {
+            if (metrics == null) {
+                return null;
+            }
+            try {
+                return JobHistograms.scrape(metrics);
+            } catch (java.io.IOException e) {
+                // The comparison with the job's histograms is a check, not the measurement.
+                System.err.println("cannot read the job's metrics at " + metrics + ": " + e);
+                return null;
+            }
         }
     }
 
