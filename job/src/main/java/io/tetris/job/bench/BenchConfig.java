@@ -41,6 +41,40 @@ public record BenchConfig(Kind kind, int k, int extra) {
         return configs;
     }
 
+    /**
+     * Parses {@code none}, {@code fixed:K}, {@code dsd}, {@code tetris:K:EXTRA} or {@code
+     * tetris-adaptive}, failing with the forms it takes.
+     */
+    public static BenchConfig parse(String spec) {
+        String[] p = spec.trim().split(":");
+        try {
+            BenchConfig c =
+                    switch (p[0]) {
+                        case "none" -> new BenchConfig(Kind.NONE, 0, 0);
+                        case "dsd" -> new BenchConfig(Kind.DSD, 0, 0);
+                        case "tetris-adaptive" ->
+                                new BenchConfig(Kind.TETRIS_ADAPTIVE, 0, ADAPTIVE_EXTRA);
+                        case "fixed" -> new BenchConfig(Kind.FIXED, Integer.parseInt(p[1]), 0);
+                        case "tetris" ->
+                                new BenchConfig(
+                                        Kind.TETRIS,
+                                        Integer.parseInt(p[1]),
+                                        Integer.parseInt(p[2]));
+                        default -> throw new IllegalArgumentException();
+                    };
+            int parts = c.kind() == Kind.FIXED ? 2 : c.kind() == Kind.TETRIS ? 3 : 1;
+            if (p.length != parts) {
+                throw new IllegalArgumentException();
+            }
+            return c;
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(
+                    "a policy is none, fixed:K, dsd, tetris:K:EXTRA or tetris-adaptive, got '"
+                            + spec
+                            + "'");
+        }
+    }
+
     /** This setting applied over {@code base} (which carries the dsd tuning). */
     public PolicyConfig policy(PolicyConfig base) {
         return base.withPolicy(kind).withWindow(Math.max(1, k), extra);

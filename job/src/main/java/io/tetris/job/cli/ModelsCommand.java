@@ -49,12 +49,7 @@ final class ModelsCommand implements Runnable {
 
         @Spec private CommandSpec spec;
 
-        @Parameters(
-                index = "0",
-                arity = "0..1",
-                paramLabel = "DIR",
-                description = "The pair's folder (default: the bundled models).")
-        Path dir;
+        @Mixin PairFolder folder;
 
         @Mixin ModelsOption models;
 
@@ -93,12 +88,12 @@ final class ModelsCommand implements Runnable {
 
         @Override
         public Integer call() {
-            if (dir != null) {
-                models.models = dir;
+            if (folder.dir != null) {
+                models.models = folder.dir;
             }
             Configuration conf = new Configuration();
             boolean filesGiven = draft != null && target != null && tokenizer != null;
-            if (dir != null || !filesGiven) {
+            if (folder.dir != null || !filesGiven) {
                 models.applyTo(conf);
             } else if (models.kvCache != null) {
                 conf.set(TetrisOptions.KV_CACHE, models.kvCache);
@@ -132,7 +127,7 @@ final class ModelsCommand implements Runnable {
                             Path.of(m.tokenizer()),
                             m.onnx().withThreads(1, 1));
             PrintWriter out = spec.commandLine().getOut();
-            out.println("pair: " + (dir != null || !filesGiven ? models.dir() : m.target()));
+            out.println("pair: " + (folder.dir != null || !filesGiven ? models.dir() : m.target()));
             WidenedPair.describe(Path.of(m.target())).ifPresent(out::println);
             report.lines().forEach(out::println);
             if (report.usable()) {
@@ -233,12 +228,7 @@ final class ModelsCommand implements Runnable {
 
         @Spec private CommandSpec spec;
 
-        @Parameters(
-                index = "0",
-                arity = "0..1",
-                paramLabel = "DIR",
-                description = "The pair's folder (default: the bundled models).")
-        Path dir;
+        @Mixin PairFolder folder;
 
         @Option(
                 names = "--batch",
@@ -268,8 +258,8 @@ final class ModelsCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             PrintWriter out = spec.commandLine().getOut();
-            Path folder = dir != null ? dir : ModelsOption.bundledModels();
-            String target = folder.resolve("target.onnx").toString();
+            Path pair = folder.orBundled();
+            String target = pair.resolve("target.onnx").toString();
             io.tetris.model.OnnxModelOptions options =
                     io.tetris.model.OnnxModelOptions.defaults(context + 2 * k + 16)
                             .withThreads(1, 1);

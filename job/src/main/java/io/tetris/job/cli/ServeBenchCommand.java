@@ -1,6 +1,7 @@
 package io.tetris.job.cli;
 
 import io.tetris.engine.StepCostProfiler;
+import io.tetris.job.bench.BenchConfig;
 import io.tetris.job.bench.ClientTimings;
 import io.tetris.job.bench.JobHistograms;
 import io.tetris.job.bench.LoadPoint;
@@ -150,54 +151,22 @@ final class ServeBenchCommand implements Callable<Integer> {
             defaultValue = "bench-serve")
     Path output;
 
-    private record PolicySpec(String label, String name, int k, int extra) {
-
-        static PolicySpec parse(String spec) {
-            String[] p = spec.trim().split(":");
-            try {
-                return switch (p[0]) {
-                    case "none", "dsd", "tetris-adaptive" -> {
-                        if (p.length != 1) {
-                            throw new IllegalArgumentException();
-                        }
-                        yield new PolicySpec(p[0], p[0], -1, -1);
-                    }
-                    case "fixed" -> {
-                        int k = Integer.parseInt(p[1]);
-                        yield new PolicySpec("fixed k=" + k, "fixed", k, -1);
-                    }
-                    case "tetris" -> {
-                        int k = Integer.parseInt(p[1]);
-                        int e = Integer.parseInt(p[2]);
-                        yield new PolicySpec("tetris k=" + k + " e=" + e, "tetris", k, e);
-                    }
-                    default -> throw new IllegalArgumentException();
-                };
-            } catch (RuntimeException e) {
-                throw new IllegalArgumentException(
-                        "--policies takes none, fixed:K, dsd, tetris:K:EXTRA or tetris-adaptive,"
-                                + " got '"
-                                + spec
-                                + "'");
-            }
+    /** {@code base} with policy {@code c}: its window and extra where it has them. */
+    private static Configuration apply(BenchConfig c, Configuration base) {
+        Configuration conf = new Configuration(base);
+        conf.set(TetrisOptions.POLICY, c.policyName());
+        if (c.k() > 0) {
+            conf.set(TetrisOptions.K, c.k());
         }
-
-        Configuration apply(Configuration base) {
-            Configuration conf = new Configuration(base);
-            conf.set(TetrisOptions.POLICY, name);
-            if (k > 0) {
-                conf.set(TetrisOptions.K, k);
-            }
-            if (extra >= 0) {
-                conf.set(TetrisOptions.EXTRA, extra);
-            }
-            return conf;
+        if (c.extra() > 0) {
+            conf.set(TetrisOptions.EXTRA, c.extra());
         }
+        return conf;
     }
 
     @Override
     public Integer call() throws Exception {
-        List<PolicySpec> specs = policies.stream().map(PolicySpec::parse).toList();
+        List<BenchConfig> specs = policies.stream().map(BenchConfig::parse).toList();
         int[] lengths = lengths(outputTokens);
         if (rates.stream().anyMatch(r -> !(r > 0)) || requests < 1 || repeats < 1) {
             throw new IllegalArgumentException(
@@ -225,8 +194,8 @@ final class ServeBenchCommand implements Callable<Integer> {
                 points.addAll(runRates(running, label, repeat, promptList, lengths, slo, progress));
                 continue;
             }
-            for (PolicySpec spec : specs) {
-                Configuration conf = spec.apply(base);
+            for (BenchConfig spec : specs) {
+                Configuration conf = apply(spec, base);
                 // A port of its own: the previous job's reporter may not have let go of its port.
                 int metricsPort = freePort();
                 conf.setString("metrics.reporter.prom.port", Integer.toString(metricsPort));

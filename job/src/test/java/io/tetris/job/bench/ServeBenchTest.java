@@ -94,6 +94,20 @@ class ServeBenchTest {
         assertThat(p.metSlo()).isZero();
     }
 
+    @Test
+    void policiesAreNamedAsTheBenchNamesThem() {
+        assertThat(BenchConfig.parse("fixed:3").label()).isEqualTo("fixed k=3");
+        assertThat(BenchConfig.parse("tetris:3:1").label()).isEqualTo("tetris k=3 e=1");
+        assertThat(BenchConfig.parse("tetris-adaptive").extra())
+                .isEqualTo(BenchConfig.ADAPTIVE_EXTRA);
+        assertThat(BenchConfig.parse(" none ").label()).isEqualTo("none");
+        for (String bad : List.of("fixed", "tetris:3", "dsd:2", "fixed:x", "greedy")) {
+            assertThatThrownBy(() -> BenchConfig.parse(bad))
+                    .hasMessageContaining("tetris:K:EXTRA")
+                    .hasMessageContaining(bad);
+        }
+    }
+
     private static LoadPoint point(String policy, double rate, int sent, int met) {
         double[] latencies = {10, 20, 30};
         return new LoadPoint(
