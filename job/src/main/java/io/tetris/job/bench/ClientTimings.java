@@ -64,13 +64,48 @@ public final class ClientTimings implements ResponseListener {
     public void onToken(TokenEvent event) {
         long now = clock.getAsLong();
         Timing t = timings.get(event.getRequestId());
+        if (t != null && arrived(t, event.getTokenIds().size(), now, event.getFinished())) {
+            done.countDown();
+        }
+    }
+
+    /**
+     * Request {@code id} was answered by a stream whose chunks carry text, not token ids (the
+     * gateway's server-sent events): its {@code tokens} (the answer's usage) are shared out evenly
+     * over the chunks that carried text, arrived at {@code chunkNanos}, and the stream finished at
+     * {@code finishedNanos}. TTFT, end-to-end latency, the token count and each request's mean
+     * inter-token latency are exact; the spread of gaps within a request is exact only where each
+     * chunk carried one token.
+     */
+    public void streamed(String id, long[] chunkNanos, long finishedNanos, int tokens) {
+        Timing t = timings.get(id);
         if (t == null) {
             return;
         }
-        boolean finishedNow;
+        int chunks = chunkNanos.length;
+        boolean finishedNow = false;
+        for (int i = 0; i < chunks; i++) {
+            // Even shares that add up to tokens: floor(tokens * (i + 1) / chunks) - floor(...i...).
+            int share = (int) ((long) tokens * (i + 1) / chunks - (long) tokens * i / chunks);
+            finishedNow |= arrived(t, share, chunkNanos[i], false);
+        }
+        finishedNow |= arrived(t, chunks == 0 ? tokens : 0, finishedNanos, true);
+        if (finishedNow) {
+            done.countDown();
+        }
+    }
+
+    /**
+     * Records {@code added} tokens that arrived at {@code now}, and the finish if {@code finished}.
+     *
+     * @return whether this finished the request (first finish, no error before)
+     */
+    private static boolean arrived(Timing t, int added, long now, boolean finished) {
         synchronized (t) {
-            int added = event.getTokenIds().size();
             if (t.first < 0) {
+                if (added == 0 && !finished) {
+                    return false; // no token yet, so no first token either
+                }
                 t.first = now;
                 // The first token's wait is the time to first token; those that came with it
                 // came at no extra wait.
@@ -83,15 +118,13 @@ public final class ClientTimings implements ResponseListener {
                     t.gapsMs.add(each);
                 }
             }
-            t.tokens += event.getTokenIds().size();
+            t.tokens += added;
             t.last = now;
-            finishedNow = event.getFinished() && t.finished < 0 && !t.error;
+            boolean finishedNow = finished && t.finished < 0 && !t.error;
             if (finishedNow) {
                 t.finished = now;
             }
-        }
-        if (finishedNow) {
-            done.countDown();
+            return finishedNow;
         }
     }
 
@@ -107,7 +140,12 @@ public final class ClientTimings implements ResponseListener {
 
     @Override
     public void onError(GenerationError error) {
-        Timing t = timings.get(error.getRequestId());
+        failed(error.getRequestId());
+    }
+
+    /** Request {@code id} failed (an error answer, or no answer): counted once, as an error. */
+    public void failed(String id) {
+        Timing t = id == null ? null : timings.get(id);
         if (t == null) {
             return;
         }

@@ -3,13 +3,14 @@ package io.tetris.job.cli;
 import io.tetris.engine.StepCostProfiler;
 import io.tetris.job.bench.BenchConfig;
 import io.tetris.job.bench.ClientTimings;
+import io.tetris.job.bench.GatewayTransport;
 import io.tetris.job.bench.JobHistograms;
 import io.tetris.job.bench.LoadPoint;
 import io.tetris.job.bench.PoissonArrivals;
 import io.tetris.job.bench.ServeReport;
+import io.tetris.job.bench.Transport;
 import io.tetris.job.kafka.GenerationClient;
 import io.tetris.job.kafka.KafkaClientSettings;
-import io.tetris.job.kafka.ResponseListener;
 import io.tetris.measure.Workload;
 import io.tetris.operators.config.TetrisConfig;
 import io.tetris.operators.config.TetrisOptions;
@@ -40,7 +41,8 @@ import picocli.CommandLine.Option;
                     + " per policy, and report throughput, time to first token, inter-token and"
                     + " end-to-end latency percentiles, goodput within a latency objective and the"
                     + " highest rate each policy sustains within it (results.md, results.csv,"
-                    + " PNG charts)."
+                    + " PNG charts). With --bootstrap-servers or --via-gateway it measures the one"
+                    + " job running there instead."
         })
 final class ServeBenchCommand implements Callable<Integer> {
 
@@ -51,9 +53,9 @@ final class ServeBenchCommand implements Callable<Integer> {
     @Option(
             names = "--label",
             description =
-                    "With --bootstrap-servers (a running job instead of the embedded one, whose"
-                            + " policy is its own): its name in the report (default:"
-                            + " ${DEFAULT-VALUE}).",
+                    "With --bootstrap-servers or --via-gateway (a running job instead of the"
+                            + " embedded one, whose policy is its own): its name in the report"
+                            + " (default: ${DEFAULT-VALUE}).",
             defaultValue = "external")
     String label;
 
@@ -61,10 +63,28 @@ final class ServeBenchCommand implements Callable<Integer> {
             names = "--metrics-url",
             paramLabel = "URL",
             description =
-                    "With --bootstrap-servers: the job's Prometheus endpoint (e.g."
+                    "With --bootstrap-servers or --via-gateway: the job's Prometheus endpoint (e.g."
                             + " http://host:9249/metrics), to set the client's percentiles"
                             + " against its histograms.")
     URI metricsUrl;
+
+    @Option(
+            names = "--via-gateway",
+            paramLabel = "URL",
+            description =
+                    "Send each request through the running job's OpenAI-compatible gateway at this"
+                            + " base URL (e.g. http://localhost:8000/v1), streamed as server-sent"
+                            + " events, instead of to Kafka; checked before any load is sent."
+                            + " Measured at the client as a gateway user sees it: TTFT to the"
+                            + " first chunk carrying text, end-to-end to the chunk with the"
+                            + " finish_reason, tokens from the usage chunk. A chunk carries one"
+                            + " round's tokens, so each gap between chunks with text is shared"
+                            + " out evenly over the request's tokens: each request's mean ITL is"
+                            + " exact, the spread within it only where a chunk carries one token."
+                            + " An HTTP error or a failed connection counts the request as"
+                            + " failed and is printed. No queue time (the gateway does not pass"
+                            + " it on).")
+    URI viaGateway;
 
     @Option(
             names = "--rates",
@@ -172,6 +192,13 @@ final class ServeBenchCommand implements Callable<Integer> {
             throw new IllegalArgumentException(
                     "--rates must be above 0, --requests and --repeats at least 1");
         }
+        if (viaGateway != null && kafkaGiven()) {
+            throw new IllegalArgumentException(
+                    "--via-gateway and --bootstrap-servers/--kafka-config exclude each other: the"
+                            + " gateway has its own Kafka settings");
+        }
+        // Before anything else, so an unreachable gateway fails at once, not after the setup.
+        Target running = external() ? runningTarget() : null;
         Configuration base = engine.configuration();
         // The job's own histograms, to check the client's percentiles against.
         base.setString("metrics.reporter.prom.factory.class", ServeCommand.PROMETHEUS_REPORTER);
@@ -184,13 +211,7 @@ final class ServeBenchCommand implements Callable<Integer> {
         Progress progress = new Progress(repeats * (external() ? 1 : specs.size()) * rates.size());
         // Repeats outermost so a slow phase of the machine hits every policy alike.
         for (int repeat = 1; repeat <= repeats; repeat++) {
-            if (external()) {
-                KafkaClientSettings settings = kafka.settings();
-                Target running =
-                        new Target(
-                                listener ->
-                                        GenerationClient.open(settings, kafka.topics(), listener),
-                                metricsUrl);
+            if (running != null) {
                 points.addAll(runRates(running, label, repeat, promptList, lengths, slo, progress));
                 continue;
             }
@@ -208,7 +229,9 @@ final class ServeBenchCommand implements Callable<Integer> {
                                 conf, config, engine.checkpointInterval, "tetris-bench-serve")) {
                     points.addAll(
                             runRates(
-                                    new Target(job::client, metrics),
+                                    new Target(
+                                            timings -> Transport.kafka(job.client(timings)),
+                                            metrics),
                                     spec.label(),
                                     repeat,
                                     promptList,
@@ -226,23 +249,10 @@ final class ServeBenchCommand implements Callable<Integer> {
                                 + " and half sampled at temperature %.1f, max_new_tokens uniform in"
                                 + " [%d, %d], prompts from %s; %d interleaved repeat(s) per policy"
                                 + " and rate. Latencies start at each request's scheduled arrival"
-                                + " and end when its token events arrive at the client.",
+                                + " and end when its %s arrive at the client.",
                         StepCostProfiler.machine(),
                         dir.getFileName(),
-                        external()
-                                ? "The job is the one running at "
-                                        + kafka.settings().bootstrapServers()
-                                        + " (labelled "
-                                        + label
-                                        + "), with its own configuration; the client runs here."
-                                : String.format(
-                                        Locale.ROOT,
-                                        "The job runs embedded (in-process Kafka, local Flink, one"
-                                                + " replica, running batch %d, checkpoints every %d"
-                                                + " ms) in the same JVM as the client, which shares"
-                                                + " its cores.",
-                                        engine.batch,
-                                        engine.checkpointInterval),
+                        where(),
                         seconds > 0
                                 ? "max(" + requests + ", rate x " + seconds + " s)"
                                 : Integer.toString(requests),
@@ -250,7 +260,8 @@ final class ServeBenchCommand implements Callable<Integer> {
                         lengths[0],
                         lengths[1],
                         prompts != null ? prompts.getFileName() : "bench_prompts.txt",
-                        repeats);
+                        repeats,
+                        viaGateway != null ? "streamed chunks" : "token events");
         new ServeReport(points, slo, attainment).write(output, "tetris bench serve", header);
         System.err.printf(
                 Locale.ROOT,
@@ -276,7 +287,7 @@ final class ServeBenchCommand implements Callable<Integer> {
         SplittableRandom random = new SplittableRandom(seed);
         ClientTimings timings = new ClientTimings(requests);
         JobHistograms before = target.scrape();
-        try (GenerationClient client = target.connect().apply(timings)) {
+        try (Transport client = target.connect().apply(timings)) {
             long start = System.nanoTime();
             for (int i = 0; i < requests; i++) {
                 long due = start + offsets[i];
@@ -312,8 +323,8 @@ final class ServeBenchCommand implements Callable<Integer> {
         return timings.summarise(label, rate, repeat, slo, counted);
     }
 
-    /** Where requests go: a client of the job, and the job's Prometheus endpoint if known. */
-    private record Target(Function<ResponseListener, GenerationClient> connect, URI metrics) {
+    /** Where requests go: a transport to the job, and the job's Prometheus endpoint if known. */
+    private record Target(Function<ClientTimings, Transport> connect, URI metrics) {
 
         /** The job's histograms now, or null where they cannot be read (said on stderr). */
         JobHistograms scrape() throws InterruptedException {
@@ -341,8 +352,57 @@ final class ServeBenchCommand implements Callable<Integer> {
         }
     }
 
+    /** Where the job runs and how requests reach it, for the report's header. */
+    private String where() {
+        if (viaGateway != null) {
+            return "The job is the one behind the gateway at "
+                    + viaGateway
+                    + " (labelled "
+                    + label
+                    + "), with its own configuration; requests go through the gateway, streamed,"
+                    + " and the client runs here.";
+        }
+        if (external()) {
+            return "The job is the one running at "
+                    + kafka.settings().bootstrapServers()
+                    + " (labelled "
+                    + label
+                    + "), with its own configuration; the client runs here.";
+        }
+        return String.format(
+                Locale.ROOT,
+                "The job runs embedded (in-process Kafka, local Flink, one replica, running batch"
+                        + " %d, checkpoints every %d ms) in the same JVM as the client, which shares"
+                        + " its cores.",
+                engine.batch,
+                engine.checkpointInterval);
+    }
+
+    /** Whether the bench measures a job running elsewhere (one, under --label), not its own. */
     private boolean external() {
+        return kafkaGiven() || viaGateway != null;
+    }
+
+    private boolean kafkaGiven() {
         return kafka.bootstrapServers != null || kafka.kafkaConfig != null;
+    }
+
+    /** The running job, through its gateway or straight to its topics. */
+    private Target runningTarget() throws InterruptedException {
+        if (viaGateway != null) {
+            GatewayTransport.Endpoint gateway = GatewayTransport.Endpoint.reach(viaGateway);
+            System.err.printf(
+                    Locale.ROOT,
+                    "gateway at %s is ready, serving %s%n",
+                    gateway.baseUrl(),
+                    gateway.model());
+            return new Target(gateway::open, metricsUrl);
+        }
+        KafkaClientSettings settings = kafka.settings();
+        return new Target(
+                timings ->
+                        Transport.kafka(GenerationClient.open(settings, kafka.topics(), timings)),
+                metricsUrl);
     }
 
     /** Every rate, lowest first, against one target. */

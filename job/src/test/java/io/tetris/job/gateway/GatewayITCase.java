@@ -5,12 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tetris.job.TopicReader;
-import io.tetris.job.Topology;
 import io.tetris.job.kafka.KafkaClientSettings;
-import io.tetris.job.kafka.SharedKafka;
 import io.tetris.job.kafka.TopicNames;
 import io.tetris.operators.config.BundledModelsConfig;
-import io.tetris.operators.config.TetrisConfig;
 import io.tetris.operators.config.TetrisOptions;
 import io.tetris.schemas.GenerationRequest;
 import io.tetris.schemas.GenerationResult;
@@ -30,12 +27,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.BooleanSupplier;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -54,38 +48,29 @@ class GatewayITCase {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newHttpClient();
 
+    private static GatewayWithJob running;
     private static KafkaClientSettings kafka;
     private static TopicNames topics;
-    private static JobClient job;
     private static Gateway gateway;
     private static OpenAiNodeClient openai;
 
     @BeforeAll
     static void startJobAndGateway() throws Exception {
-        kafka = SharedKafka.settings();
-        topics = SharedKafka.freshTopics("gateway", 1);
         Configuration conf = BundledModelsConfig.configuration();
         conf.set(TetrisOptions.MAX_RUNNING, 2);
         conf.set(TetrisOptions.MAX_WAITING, 1);
         conf.set(TetrisOptions.QUEUE_FULL, "reject");
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1, conf);
-        env.enableCheckpointing(300);
-        Topology.build(
-                env,
-                TetrisConfig.from(conf),
-                new Topology.Io(kafka, topics, "gateway", "gateway-" + UUID.randomUUID()));
-        job = env.executeAsync("gateway-it");
-        gateway = Gateway.start(GatewayConfig.of(0, MODEL, Duration.ofSeconds(90)), kafka, topics);
+        running = GatewayWithJob.start("gateway", conf, MODEL);
+        kafka = running.kafka;
+        topics = running.topics;
+        gateway = running.gateway;
         openai = new OpenAiNodeClient(gateway.baseUrl());
     }
 
     @AfterAll
     static void stop() throws Exception {
-        if (gateway != null) {
-            gateway.close();
-        }
-        if (job != null) {
-            job.cancel().get();
+        if (running != null) {
+            running.close();
         }
     }
 
