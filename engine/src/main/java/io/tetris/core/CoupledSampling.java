@@ -54,6 +54,56 @@ public final class CoupledSampling {
     }
 
     /**
+     * A coupled draw and how clearly it won: {@code margin} is the log of the runner-up's race time
+     * over the winner's, the lead of the winner's noise-perturbed log-probability ({@code log p(v)
+     * - log E(v)}) over every other token's. It is what a greedy row's top-2 margin is without
+     * noise: a model whose probabilities differ by less than it (in that log ratio, summed over the
+     * two tokens) draws the same token. {@link #MAX_MARGIN} where no other token has mass.
+     */
+    public record Draw(int token, double margin) {}
+
+    /** The margin of a draw that no other token could have won. */
+    public static final double MAX_MARGIN = 50;
+
+    /**
+     * {@link #sample} with its margin: the same token (the same race, ties to the lowest id), and
+     * the runner-up's time besides.
+     */
+    public static Draw draw(float[] probs, long seed, long position) {
+        double[] uniforms = new double[probs.length]; // [vocab]
+        CounterRng.uniforms(seed, position, uniforms);
+        int best = -1;
+        double bestTime = Double.POSITIVE_INFINITY;
+        double secondTime = Double.POSITIVE_INFINITY;
+        for (int v = 0; v < probs.length; v++) {
+            if (probs[v] <= 0) {
+                continue;
+            }
+            // A token whose lower bound (1 - u) / p <= -log(u) / p already loses to the runner-up
+            // changes neither time: skip its log, as sample does against the winner.
+            if ((1 - uniforms[v]) / probs[v] * (1 - 1e-9) > secondTime) {
+                continue;
+            }
+            double time = -Math.log(uniforms[v]) / probs[v];
+            if (time < bestTime) {
+                secondTime = bestTime;
+                best = v;
+                bestTime = time;
+            } else if (time < secondTime) {
+                secondTime = time;
+            }
+        }
+        if (best < 0) {
+            throw new IllegalArgumentException("distribution has no mass");
+        }
+        double margin =
+                Double.isInfinite(secondTime)
+                        ? MAX_MARGIN
+                        : Math.min(MAX_MARGIN, Math.log(secondTime / bestTime));
+        return new Draw(best, margin);
+    }
+
+    /**
      * One round of coupled verification: accepts draft tokens while each equals the target's
      * coupled sample, then emits the target's sample at the stop.
      *

@@ -88,13 +88,19 @@ public final class Drafter implements DraftStep {
                 } else {
                     float[] q = LogitsTransform.probabilities(next[i].logProbs()[0], s.params());
                     long position = s.tokens().length + step;
-                    token =
-                            mode == VerificationMode.COUPLED
-                                    ? CoupledSampling.sample(q, s.seed(), position)
-                                    : SpeculativeSampling.sample(
-                                            q,
-                                            CounterRng.uniform(
-                                                    s.seed(), position, CounterRng.Purpose.DRAFT));
+                    if (mode == VerificationMode.COUPLED) {
+                        // Under shared noise the target overrules a draw by how clearly it won the
+                        // race, not by how clearly the draft's likeliest token led.
+                        CoupledSampling.Draw draw = CoupledSampling.draw(q, s.seed(), position);
+                        token = draw.token();
+                        margins[i][step] = draw.margin();
+                    } else {
+                        token =
+                                SpeculativeSampling.sample(
+                                        q,
+                                        CounterRng.uniform(
+                                                s.seed(), position, CounterRng.Purpose.DRAFT));
+                    }
                     probs[i][step] = q;
                     logProbs[i][step] = Math.log(q[token]);
                 }

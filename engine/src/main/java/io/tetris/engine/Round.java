@@ -111,7 +111,8 @@ public final class Round {
                                 drafts.probs(),
                                 groups(),
                                 weights(),
-                                drafts.margins()),
+                                drafts.margins(),
+                                lastTokens()),
                         shape());
         allocateNanos = System.nanoTime() - start;
         return this;
@@ -177,6 +178,15 @@ public final class Round {
     }
 
     /** {@code [batch]} request ids. */
+    private int[] lastTokens() {
+        int[] last = new int[size()];
+        for (int i = 0; i < last.length; i++) {
+            int[] tokens = sequences[i].tokens();
+            last[i] = tokens.length == 0 ? Candidates.UNKNOWN : tokens[tokens.length - 1];
+        }
+        return last;
+    }
+
     String[] ids() {
         String[] ids = new String[size()];
         for (int i = 0; i < ids.length; i++) {

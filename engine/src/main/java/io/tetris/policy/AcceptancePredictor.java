@@ -11,25 +11,28 @@ import java.util.Map;
  *
  * <p>The raw draft probability alone ranks acceptance poorly on a small draft (on the bundled pair
  * it is not even monotone in acceptance), so the estimate combines several features in a logistic
- * model, one per calibration group (greedy, sampled), trained by online gradient steps (AdaGrad) on
- * every verified outcome:
+ * model, one per calibration group (greedy, sampled), refitted by Newton steps over a window of the
+ * latest outcomes ({@link WindowedLogistic}):
  *
  * <ul>
- *   <li>the draft log-probability of the token and of the window before it;
+ *   <li>the draft log-probability of the token (linear and binned) and of the window before it;
  *   <li>the draft position (one-hot, deeper ones pooled);
  *   <li>the entropy of the draft distribution where it was computed (sampled rows);
- *   <li>the draft's lead of its most likely token over the runner-up where it drafted the token
- *       (every row: greedy rows get it from the model's logits reduction): a draft torn between two
- *       tokens is often overruled by the target even where its top token looks likely;
+ *   <li>how clearly the draft chose the token (linear and binned): its most likely token's lead
+ *       over the runner-up on greedy rows, the lead of the drawn token in the noise race on coupled
+ *       sampled rows ({@link io.tetris.core.CoupledSampling#draw}); a draft torn between two tokens
+ *       is often overruled by the target even where its top token looks likely;
  *   <li>the request's own recent acceptance (a decayed rate shrunk towards its group's), the
  *       feature that tells an easy request from a hard one whatever the draft believes;
- *   <li>the drafted token's own acceptance so far (per token id, shrunk towards its group's): some
- *       tokens, word boundaries say, are rejected far more often than the draft expects.
+ *   <li>the target's lead where it stopped the request's previous round;
+ *   <li>the acceptance so far of the drafted token, of the token before it and of the pair (each
+ *       shrunk towards its group's rate): a byte-level draft is overruled far more after a space
+ *       than inside a word, and after some pairs more than the draft expects.
  * </ul>
  *
- * The logit of the raw draft probability is the model's offset, so with no data the estimate is the
- * raw probability and the predictor starts as plain TETRIS. The logistic output is then
- * recalibrated by isotonic regression ({@link AcceptanceCalibrator} over the score), since an
+ * The logit of the raw draft probability is a feature whose weight starts at 1, so with no data the
+ * estimate is the raw probability and the predictor starts as plain TETRIS. The logistic output is
+ * then recalibrated by isotonic regression ({@link AcceptanceCalibrator} over the score), since an
  * online logistic fit is well ordered long before it is well calibrated.
  *
  * <p>Use: {@link #predict} for a round's candidates, then {@link #observe} with that prediction and
@@ -42,16 +45,26 @@ public final class AcceptancePredictor {
     public static final int POSITIONS = 6;
 
     private static final int GROUPS = 2;
-    private static final int FEATURES = 15 + POSITIONS;
-    private static final double LEARNING_RATE = 0.05;
+
+    /** Bin edges (nats) of the draft's lead over its runner-up: acceptance is not linear in it. */
+    private static final double[] MARGIN_EDGES = {0.25, 0.5, 1, 1.5, 2, 3, 4, 6};
+
+    /** Bin edges of the draft log-probability of the token. */
+    private static final double[] LOG_PROB_EDGES = {-4, -3, -2, -1.5, -1, -0.5, -0.25, -0.1};
+
+    private static final int BINNED = 15 + POSITIONS;
+    private static final int OFFSET = BINNED + MARGIN_EDGES.length + 1 + LOG_PROB_EDGES.length + 1;
+    private static final int FEATURES = OFFSET + 3;
+    private static final int WINDOW = 2048;
+    private static final double PRIOR = 1;
+    private static final int MAX_PAIRS = 8192;
     private static final double MIN_P = 0.01;
     private static final double REQUEST_DECAY = 0.97;
     private static final double ESTIMATE_DECAY = 0.98;
     private static final double REQUEST_PRIOR = 3;
     private static final int MAX_REQUESTS = 8192;
 
-    private final double[][] weights = new double[GROUPS][FEATURES]; // [group][feature]
-    private final double[][] squares = new double[GROUPS][FEATURES]; // AdaGrad accumulators
+    private final WindowedLogistic[] models = new WindowedLogistic[GROUPS];
     private AcceptanceCalibrator calibrator = new AcceptanceCalibrator(GROUPS, 1, 20, 4);
     private long trained;
     private final double[][] positionAccepted = new double[GROUPS][POSITIONS];
@@ -63,6 +76,16 @@ public final class AcceptancePredictor {
     private final double initialAcceptance;
     private final Map<Integer, double[]> tokenRates =
             new java.util.HashMap<>(); // id -> {acc, seen}
+    // the token before -> {acc, seen}: the context a byte-level draft stumbles after (a space)
+    private final Map<Integer, double[]> previousRates = new java.util.HashMap<>();
+    // (the token before, the token) -> {acc, seen}, the latest MAX_PAIRS pairs
+    private final Map<Long, double[]> pairRates =
+            new LinkedHashMap<>(64, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<Long, double[]> eldest) {
+                    return size() > MAX_PAIRS;
+                }
+            };
     // id -> {accepted, seen, estimate EWMA, the target's last margin}
     private final Map<String, double[]> requests =
             new LinkedHashMap<>(64, 0.75f, true) {
@@ -85,6 +108,12 @@ public final class AcceptancePredictor {
                     "initial acceptance must be in [0, 1], was " + initialAcceptance);
         }
         this.initialAcceptance = initialAcceptance;
+        // With no data the estimate is the raw draft probability: the offset's weight is 1.
+        double[] initial = new double[FEATURES];
+        initial[OFFSET] = 1;
+        for (int g = 0; g < GROUPS; g++) {
+            models[g] = new WindowedLogistic(initial, WINDOW, PRIOR);
+        }
         for (int p = 0; p < POSITIONS; p++) {
             byPosition[p] = new PredictionScore();
         }
@@ -120,7 +149,8 @@ public final class AcceptancePredictor {
             for (int j = 0; j < lps.length; j++) {
                 double lp = clampLog(lps[j]);
                 double entropy = c.entropy(i, j);
-                double tokenRate = tokenRate(c.tokens()[i][j], g);
+                int token = c.tokens()[i][j];
+                int previous = c.previous(i, j);
                 double[] x =
                         features(
                                 lp,
@@ -131,8 +161,10 @@ public final class AcceptancePredictor {
                                 seen == null ? Double.NaN : seen[3],
                                 rate,
                                 known,
-                                tokenRate);
-                double s = sigmoid(offset(lp) + dot(weights[g], x));
+                                rate(tokenRates.get(token), g));
+                x[OFFSET + 1] = logit(rate(previousRates.get(previous), g));
+                x[OFFSET + 2] = logit(rate(pairRates.get(pair(previous, token)), g));
+                double s = models[g].probability(x);
                 features[i][j] = x;
                 scores[i][j] = s;
                 estimates[i][j] = calibrator.estimate(g, 0, Math.log(Math.max(s, 1e-12)));
@@ -200,7 +232,7 @@ public final class AcceptancePredictor {
                 double s = prediction.scores()[i][j];
                 calibrator.observe(g, 0, Math.log(Math.max(s, 1e-12)), ok);
                 trained++;
-                learn(weights[g], squares[g], prediction.features()[i][j], s - y);
+                models[g].add(prediction.features()[i][j], ok);
                 int p = Math.min(j, POSITIONS - 1);
                 positionSeen[g][p]++;
                 positionAccepted[g][p] += y;
@@ -213,9 +245,13 @@ public final class AcceptancePredictor {
                 }
                 history[0] = REQUEST_DECAY * history[0] + y;
                 history[1] = REQUEST_DECAY * history[1] + 1;
-                double[] token = tokenRates.computeIfAbsent(c.tokens()[i][j], t -> new double[2]);
-                token[0] += y;
-                token[1]++;
+                count(tokenRates.computeIfAbsent(c.tokens()[i][j], t -> new double[2]), y);
+                int previous = c.previous(i, j);
+                count(previousRates.computeIfAbsent(previous, t -> new double[2]), y);
+                count(
+                        pairRates.computeIfAbsent(
+                                pair(previous, c.tokens()[i][j]), t -> new double[2]),
+                        y);
             }
         }
     }
@@ -266,8 +302,7 @@ public final class AcceptancePredictor {
      */
     void write(java.io.DataOutputStream out) throws java.io.IOException {
         for (int g = 0; g < GROUPS; g++) {
-            LearnedState.doubles(out, weights[g]);
-            LearnedState.doubles(out, squares[g]);
+            models[g].write(out);
             LearnedState.doubles(out, positionAccepted[g]);
             LearnedState.doubles(out, positionSeen[g]);
             LearnedState.doubles(out, estimateMean[g]);
@@ -275,11 +310,13 @@ public final class AcceptancePredictor {
         }
         LearnedState.doubles(out, groupAccepted);
         LearnedState.doubles(out, groupSeen);
-        out.writeInt(tokenRates.size());
-        for (Map.Entry<Integer, double[]> e :
-                new java.util.TreeMap<>(tokenRates)
-                        .entrySet()) { // sorted: equal state, equal bytes
-            out.writeInt(e.getKey());
+        writeRates(out, tokenRates);
+        writeRates(out, previousRates);
+        // sorted: equal state, equal bytes
+        Map<Long, double[]> pairs = new java.util.TreeMap<>(pairRates);
+        out.writeInt(pairs.size());
+        for (Map.Entry<Long, double[]> e : pairs.entrySet()) {
+            out.writeLong(e.getKey());
             LearnedState.doubles(out, e.getValue());
         }
         calibrator.write(out);
@@ -289,8 +326,7 @@ public final class AcceptancePredictor {
     /** Reads what {@link #write} wrote into this (fresh) predictor. */
     void read(java.io.DataInputStream in) throws java.io.IOException {
         for (int g = 0; g < GROUPS; g++) {
-            LearnedState.doubles(in, weights[g]);
-            LearnedState.doubles(in, squares[g]);
+            models[g].read(in);
             LearnedState.doubles(in, positionAccepted[g]);
             LearnedState.doubles(in, positionSeen[g]);
             LearnedState.doubles(in, estimateMean[g]);
@@ -298,13 +334,15 @@ public final class AcceptancePredictor {
         }
         LearnedState.doubles(in, groupAccepted);
         LearnedState.doubles(in, groupSeen);
-        tokenRates.clear();
-        int tokens = in.readInt();
-        for (int i = 0; i < tokens; i++) {
-            int token = in.readInt();
+        readRates(in, tokenRates);
+        readRates(in, previousRates);
+        pairRates.clear();
+        int pairs = in.readInt();
+        for (int i = 0; i < pairs; i++) {
+            long key = in.readLong();
             double[] rate = new double[2];
             LearnedState.doubles(in, rate);
-            tokenRates.put(token, rate);
+            pairRates.put(key, rate);
         }
         calibrator.read(in);
         trained = in.readLong();
@@ -337,10 +375,48 @@ public final class AcceptancePredictor {
         return h == null ? prior : (h[0] + REQUEST_PRIOR * prior) / (h[1] + REQUEST_PRIOR);
     }
 
-    private double tokenRate(int token, int g) {
-        double[] t = tokenRates.get(token);
+    /** An {acc, seen} count's rate, shrunk towards the group's; the group's where none. */
+    private double rate(double[] counts, int g) {
         double prior = groupRate(g);
-        return t == null ? prior : (t[0] + REQUEST_PRIOR * prior) / (t[1] + REQUEST_PRIOR);
+        return counts == null
+                ? prior
+                : (counts[0] + REQUEST_PRIOR * prior) / (counts[1] + REQUEST_PRIOR);
+    }
+
+    private static void count(double[] counts, double y) {
+        counts[0] += y;
+        counts[1]++;
+    }
+
+    private static long pair(int previous, int token) {
+        return ((long) previous << 32) | (token & 0xFFFFFFFFL);
+    }
+
+    private static double logit(double rate) {
+        double r = Math.max(1e-3, Math.min(1 - 1e-3, rate));
+        return Math.log(r / (1 - r)) / 4;
+    }
+
+    private static void writeRates(java.io.DataOutputStream out, Map<Integer, double[]> rates)
+            throws java.io.IOException {
+        out.writeInt(rates.size());
+        for (Map.Entry<Integer, double[]> e :
+                new java.util.TreeMap<>(rates).entrySet()) { // sorted: equal state, equal bytes
+            out.writeInt(e.getKey());
+            LearnedState.doubles(out, e.getValue());
+        }
+    }
+
+    private static void readRates(java.io.DataInputStream in, Map<Integer, double[]> into)
+            throws java.io.IOException {
+        into.clear();
+        int n = in.readInt();
+        for (int i = 0; i < n; i++) {
+            int key = in.readInt();
+            double[] rate = new double[2];
+            LearnedState.doubles(in, rate);
+            into.put(key, rate);
+        }
     }
 
     private static double[] features(
@@ -379,34 +455,26 @@ public final class AcceptancePredictor {
             x[14] = Math.exp(-m);
         }
         x[15 + Math.min(position, POSITIONS - 1)] = 1;
+        if (!Double.isNaN(margin)) {
+            x[BINNED + bin(Math.max(0, margin), MARGIN_EDGES)] = 1;
+        }
+        x[BINNED + MARGIN_EDGES.length + 1 + bin(lp, LOG_PROB_EDGES)] = 1;
+        x[OFFSET] = offset(lp);
         return x;
     }
 
-    private static void learn(double[] w, double[] squares, double[] x, double error) {
-        for (int f = 0; f < w.length; f++) {
-            double gradient = error * x[f];
-            if (gradient != 0) {
-                squares[f] += gradient * gradient;
-                w[f] -= LEARNING_RATE * gradient / Math.sqrt(squares[f] + 1e-8);
-            }
+    /** The bin of {@code v} among {@code edges.length + 1}: below the first edge is bin 0. */
+    private static int bin(double v, double[] edges) {
+        int b = 0;
+        while (b < edges.length && v >= edges[b]) {
+            b++;
         }
+        return b;
     }
 
     private static double offset(double lp) {
         double p = Math.max(MIN_P, Math.min(1 - MIN_P, Math.exp(lp)));
         return Math.log(p / (1 - p));
-    }
-
-    private static double dot(double[] w, double[] x) {
-        double s = 0;
-        for (int f = 0; f < w.length; f++) {
-            s += w[f] * x[f];
-        }
-        return s;
-    }
-
-    private static double sigmoid(double z) {
-        return 1 / (1 + Math.exp(-z));
     }
 
     private static double clampLog(double lp) {

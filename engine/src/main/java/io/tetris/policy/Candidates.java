@@ -14,6 +14,8 @@ package io.tetris.policy;
  * @param weights {@code [batch]} priority weights, each above 0
  * @param margins {@code [batch][drafted_i]} the draft's log-probability lead of its most likely
  *     token over the runner-up where it drafted each token (NaN where not known), or null rows
+ * @param lastTokens {@code [batch]} each request's last committed token, the one before its first
+ *     draft ({@link #UNKNOWN} where not known)
  */
 public record Candidates(
         String[] ids,
@@ -22,7 +24,11 @@ public record Candidates(
         float[][][] distributions,
         int[] groups,
         double[] weights,
-        double[][] margins) {
+        double[][] margins,
+        int[] lastTokens) {
+
+    /** A token id that is not known. */
+    public static final int UNKNOWN = -1;
 
     public Candidates {
         int n = logProbs.length;
@@ -31,9 +37,22 @@ public record Candidates(
                 || distributions.length != n
                 || groups.length != n
                 || weights.length != n
-                || margins.length != n) {
+                || margins.length != n
+                || lastTokens.length != n) {
             throw new IllegalArgumentException("candidates need one id, group and weight per row");
         }
+    }
+
+    /** Candidates whose last committed tokens are not known. */
+    public Candidates(
+            String[] ids,
+            int[][] tokens,
+            double[][] logProbs,
+            float[][][] distributions,
+            int[] groups,
+            double[] weights,
+            double[][] margins) {
+        this(ids, tokens, logProbs, distributions, groups, weights, margins, unknown(ids.length));
     }
 
     /** Candidates whose margins are not known. */
@@ -45,6 +64,19 @@ public record Candidates(
             int[] groups,
             double[] weights) {
         this(ids, tokens, logProbs, distributions, groups, weights, new double[logProbs.length][]);
+    }
+
+    /**
+     * The token before draft token {@code j} of row {@code i}; {@link #UNKNOWN} where not known.
+     */
+    public int previous(int i, int j) {
+        return j == 0 ? lastTokens[i] : tokens[i][j - 1];
+    }
+
+    private static int[] unknown(int n) {
+        int[] tokens = new int[n];
+        java.util.Arrays.fill(tokens, UNKNOWN);
+        return tokens;
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.tetris.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -111,6 +112,11 @@ class CoupledSamplingTest {
             int expected = CoupledSampling.race(probs, noise);
             int actual = CoupledSampling.sample(probs, seed, position);
             assertThat(actual).as("case %d", c).isEqualTo(expected);
+            CoupledSampling.Draw draw = CoupledSampling.draw(probs, seed, position);
+            assertThat(draw.token()).as("draw, case %d", c).isEqualTo(expected);
+            assertThat(draw.margin())
+                    .as("margin, case %d", c)
+                    .isCloseTo(raceMargin(probs, noise, expected), within(1e-9));
             int likeliest = 0;
             for (int v = 1; v < probs.length; v++) {
                 likeliest = probs[v] > probs[likeliest] ? v : likeliest;
@@ -119,6 +125,43 @@ class CoupledSamplingTest {
         }
         // The cases exercise the race, not just its starting point.
         assertThat(differentFromArgmax).isGreaterThan(2000);
+    }
+
+    /**
+     * Why the drafter reports the race margin on sampled rows: under shared noise, the target
+     * overrules a draw that won its race narrowly far more often than one that won clearly.
+     */
+    @Test
+    void aNarrowWinIsOverruledMoreOften() {
+        int[] accepted = new int[2]; // [narrow, clear]
+        int[] drawn = new int[2];
+        for (int position = 0; position < TRIALS; position++) {
+            int row = position % P.length;
+            CoupledSampling.Draw draw = CoupledSampling.draw(Q[row], 17, position);
+            int clear = draw.margin() > 1 ? 1 : 0;
+            drawn[clear]++;
+            if (CoupledSampling.sample(P[row], 17, position) == draw.token()) {
+                accepted[clear]++;
+            }
+        }
+        double narrow = (double) accepted[0] / drawn[0];
+        double clear = (double) accepted[1] / drawn[1];
+        assertThat(clear).isGreaterThan(narrow + 0.1);
+    }
+
+    /** log of the runner-up's race time over the winner's, by brute force. */
+    private static double raceMargin(float[] probs, double[] noise, int winner) {
+        double second = Double.POSITIVE_INFINITY;
+        for (int v = 0; v < probs.length; v++) {
+            if (v != winner && probs[v] > 0) {
+                second = Math.min(second, noise[v] / probs[v]);
+            }
+        }
+        return Double.isInfinite(second)
+                ? CoupledSampling.MAX_MARGIN
+                : Math.min(
+                        CoupledSampling.MAX_MARGIN,
+                        Math.log(second / (noise[winner] / probs[winner])));
     }
 
     @Test

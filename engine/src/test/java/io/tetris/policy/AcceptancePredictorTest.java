@@ -118,6 +118,57 @@ class AcceptancePredictorTest {
         }
     }
 
+    /**
+     * Drafts alike in every way the draft can tell, mostly overruled after one token (a space, on a
+     * byte-level pair) and mostly accepted after others: only the token before the draft tells them
+     * apart, which for a first draft is the request's last committed token.
+     */
+    @Test
+    void learnsFromTheTokenBeforeTheDraft() {
+        for (boolean withLastTokens : new boolean[] {true, false}) {
+            AcceptancePredictor p = new AcceptancePredictor(0.6);
+            Random rng = new Random(13);
+            int rows = 16;
+            for (int round = 0; round < 300; round++) {
+                String[] ids = new String[rows];
+                double[][] lps = new double[rows][1];
+                int[][] tokens = new int[rows][1];
+                int[] last = new int[rows];
+                for (int i = 0; i < rows; i++) {
+                    ids[i] = "r" + round + "-" + i;
+                    lps[i][0] = Math.log(0.6);
+                    tokens[i][0] = 97 + rng.nextInt(26);
+                    last[i] = rng.nextBoolean() ? ' ' : 97 + rng.nextInt(26);
+                }
+                Candidates anonymous = Candidates.of(ids, lps, new int[rows]);
+                Candidates c =
+                        new Candidates(
+                                ids,
+                                tokens,
+                                lps,
+                                anonymous.distributions(),
+                                anonymous.groups(),
+                                anonymous.weights(),
+                                new double[rows][],
+                                withLastTokens ? last : new int[rows]);
+                var prediction = p.predict(c);
+                int[] accepted = new int[rows];
+                for (int i = 0; i < rows; i++) {
+                    accepted[i] = rng.nextDouble() < (last[i] == ' ' ? 0.25 : 0.85) ? 1 : 0;
+                }
+                int[] verified = new int[rows];
+                java.util.Arrays.fill(verified, 1);
+                p.observe(prediction, verified, accepted);
+            }
+            double auc = p.report().predicted().auc();
+            if (withLastTokens) {
+                assertThat(auc).as("with the token before").isGreaterThan(0.75);
+            } else {
+                assertThat(auc).as("without it").isBetween(0.4, 0.6);
+            }
+        }
+    }
+
     @Test
     void aRequestsOwnHistoryMovesItsPlanningRate() {
         AcceptancePredictor p = new AcceptancePredictor(0.5);
