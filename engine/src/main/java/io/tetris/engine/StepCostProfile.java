@@ -1,9 +1,10 @@
 package io.tetris.engine;
 
-import io.tetris.policy.LinearStepCostModel;
+import io.tetris.policy.PaddedStepCostModel;
 import io.tetris.policy.StepCostFit;
 import io.tetris.policy.StepCostFit.Linear;
 import io.tetris.policy.StepCostFit.Sample;
+import io.tetris.policy.StepCostModel;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -35,19 +36,23 @@ import java.util.Objects;
  * @param draft the fit to {@code draftSamples}
  * @param verify the fit to {@code verifySamples}
  * @param machine a short description of where it was measured (cores, architecture, Java)
+ * @param paddedSeconds what a padded position of a ragged verification pass adds (see {@link
+ *     PaddedStepCostModel}); 0 where not measured
  */
 public record StepCostProfile(
         List<Sample> draftSamples,
         List<Sample> verifySamples,
         Linear draft,
         Linear verify,
-        String machine) {
+        String machine,
+        double paddedSeconds) {
 
     private static final String MACHINE = "machine";
     private static final String DRAFT_FIT = "draft.fit";
     private static final String VERIFY_FIT = "verify.fit";
     private static final String DRAFT_SAMPLE = "draft.sample";
     private static final String VERIFY_SAMPLE = "verify.sample";
+    private static final String VERIFY_PADDED = "verify.padded";
 
     public StepCostProfile {
         draftSamples = List.copyOf(draftSamples);
@@ -58,11 +63,30 @@ public record StepCostProfile(
         if (machine.indexOf('\n') >= 0 || machine.indexOf('\r') >= 0) {
             throw new IllegalArgumentException("machine description must be one line");
         }
+        if (!(paddedSeconds >= 0) || Double.isInfinite(paddedSeconds)) {
+            throw new IllegalArgumentException(
+                    "padded position cost must be finite and >= 0, got " + paddedSeconds);
+        }
     }
 
-    /** The step cost model the fits describe. */
-    public LinearStepCostModel model() {
-        return StepCostFit.model(draft, verify);
+    /** A profile without a measured cost of padding. */
+    public StepCostProfile(
+            List<Sample> draftSamples,
+            List<Sample> verifySamples,
+            Linear draft,
+            Linear verify,
+            String machine) {
+        this(draftSamples, verifySamples, draft, verify, machine, 0);
+    }
+
+    /** The step cost model the fits describe, padding priced where it was measured. */
+    public StepCostModel model() {
+        return PaddedStepCostModel.of(StepCostFit.model(draft, verify), paddedSeconds);
+    }
+
+    /** This profile with {@code seconds} per padded position (another profile's measurement). */
+    public StepCostProfile withPaddedSeconds(double seconds) {
+        return new StepCostProfile(draftSamples, verifySamples, draft, verify, machine, seconds);
     }
 
     /** A few human-readable lines: the fits in microseconds and their R². */
@@ -74,7 +98,8 @@ public record StepCostProfile(
                         + " %d samples%n"
                         + "verify pass: %.1f us + B * (tokens * %.3f us + context * %.5f us), R2"
                         + " %.4f over %d samples%n"
-                        + "draft step per sequence / verify per token: %.3f",
+                        + "draft step per sequence / verify per token: %.3f%n"
+                        + "padded position of a ragged verify pass: %.1f us",
                 machine,
                 draft.fixed() * 1e6,
                 draft.perToken() * 1e6,
@@ -86,7 +111,8 @@ public record StepCostProfile(
                 verify.perContextToken() * 1e6,
                 verify.rSquared(),
                 verify.samples(),
-                draftToVerifyRatio());
+                draftToVerifyRatio(),
+                paddedSeconds * 1e6);
     }
 
     /**
@@ -106,6 +132,8 @@ public record StepCostProfile(
         out.append(MACHINE).append('=').append(machine).append('\n');
         out.append(DRAFT_FIT).append('=').append(format(draft)).append('\n');
         out.append(VERIFY_FIT).append('=').append(format(verify)).append('\n');
+        out.append("# seconds a padded position adds to a ragged verify pass\n");
+        out.append(VERIFY_PADDED).append('=').append(paddedSeconds).append('\n');
         for (Sample s : draftSamples) {
             out.append(DRAFT_SAMPLE).append('=').append(format(s)).append('\n');
         }
@@ -139,6 +167,7 @@ public record StepCostProfile(
         int verifyLine = 0;
         List<Sample> draftSamples = new ArrayList<>();
         List<Sample> verifySamples = new ArrayList<>();
+        double padded = 0;
         for (int i = 0; i < lines.size(); i++) {
             int lineNumber = i + 1;
             String line = lines.get(i).strip();
@@ -175,12 +204,13 @@ public record StepCostProfile(
                     }
                     case DRAFT_SAMPLE -> draftSamples.add(parseSample(value));
                     case VERIFY_SAMPLE -> verifySamples.add(parseSample(value));
+                    case VERIFY_PADDED -> padded = number(value, VERIFY_PADDED);
                     default ->
                             throw new IllegalArgumentException(
                                     "unknown key '"
                                             + key
                                             + "' (expected machine, draft.fit, verify.fit,"
-                                            + " draft.sample or verify.sample)");
+                                            + " verify.padded, draft.sample or verify.sample)");
                 }
             } catch (IllegalArgumentException e) {
                 throw malformed(file, lineNumber, e.getMessage());
@@ -216,7 +246,11 @@ public record StepCostProfile(
                             + verifySamples.size()
                             + " verify.sample lines");
         }
-        return new StepCostProfile(draftSamples, verifySamples, draft, verify, machine);
+        try {
+            return new StepCostProfile(draftSamples, verifySamples, draft, verify, machine, padded);
+        } catch (IllegalArgumentException e) {
+            throw malformed(file, end, e.getMessage());
+        }
     }
 
     private static String format(Linear fit) {

@@ -1,7 +1,10 @@
 package io.tetris.engine;
 
+import io.tetris.policy.PaddedStepCostModel;
 import io.tetris.policy.StepCostFit;
+import io.tetris.policy.StepCostFit.Linear;
 import io.tetris.policy.StepCostFit.Sample;
+import io.tetris.policy.StepCostModel;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -167,6 +170,7 @@ public final class StepCostProfiler {
         }
         List<Sample> draftSamples = new ArrayList<>();
         List<Sample> verifySamples = new ArrayList<>();
+        List<Ragged> ragged = new ArrayList<>();
         long start = System.nanoTime();
         try {
             int done = 0;
@@ -195,6 +199,17 @@ public final class StepCostProfiler {
                                 time(target, ids, extend(base, t, random), tail, grid);
                         verifySamples.add(new Sample(batch, t, context, verifySeconds));
                     }
+                    if (batch > 1) {
+                        // One row of the most tokens among rows of one: what padding costs.
+                        int longest = grid.verifyTokens().stream().mapToInt(i -> i).max().orElse(1);
+                        int[] tail = new int[batch];
+                        Arrays.fill(tail, 1);
+                        tail[0] = longest;
+                        List<int[]> sequences = extend(base, 1, random);
+                        sequences.set(0, extend(List.of(base.get(0)), longest, random).get(0));
+                        double seconds = time(target, ids, sequences, tail, grid);
+                        ragged.add(new Ragged(batch, longest, context, seconds));
+                    }
                 }
                 done++;
                 Sample lastDraft = draftSamples.get(draftSamples.size() - 1);
@@ -220,12 +235,43 @@ public final class StepCostProfiler {
                 target.release(id);
             }
         }
+        Linear verify = StepCostFit.fit(verifySamples);
         return new StepCostProfile(
                 draftSamples,
                 verifySamples,
                 StepCostFit.fit(draftSamples),
-                StepCostFit.fit(verifySamples),
-                machine());
+                verify,
+                machine(),
+                paddedSeconds(verify, ragged));
+    }
+
+    /** A ragged pass: one row of {@code longest} new tokens, the other rows one each. */
+    record Ragged(int batch, int longest, double context, double seconds) {}
+
+    /**
+     * The median over the ragged passes of their time beyond what their real tokens cost (the
+     * uniform fit at their mean tokens per row), per padded position; at least 0.
+     */
+    static double paddedSeconds(Linear verify, List<Ragged> passes) {
+        double[] perPosition = new double[passes.size()];
+        for (int i = 0; i < perPosition.length; i++) {
+            Ragged r = passes.get(i);
+            int drafts = r.longest() - 1; // draft tokens: all of one row's new tokens but one
+            double mean = StepCostModel.meanTokensPerSequence(r.batch(), drafts);
+            double real = verify.predict(r.batch(), mean, r.context());
+            int padded = PaddedStepCostModel.paddedPositions(r.batch(), drafts, drafts);
+            perPosition[i] = padded > 0 ? (r.seconds() - real) / padded : 0;
+        }
+        if (perPosition.length == 0) {
+            return 0;
+        }
+        Arrays.sort(perPosition);
+        int m = perPosition.length / 2;
+        double median =
+                perPosition.length % 2 == 1
+                        ? perPosition[m]
+                        : (perPosition[m - 1] + perPosition[m]) / 2;
+        return Math.max(0, median);
     }
 
     /** Cores, architecture, operating system and Java version: no paths or host names. */

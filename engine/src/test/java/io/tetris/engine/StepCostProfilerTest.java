@@ -2,13 +2,15 @@ package io.tetris.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import io.tetris.engine.StepCostProfiler.Grid;
 import io.tetris.model.BundledModels;
 import io.tetris.model.LanguageModel;
-import io.tetris.policy.LinearStepCostModel;
+import io.tetris.policy.PaddedStepCostModel;
 import io.tetris.policy.StepCostFit;
 import io.tetris.policy.StepCostFit.Sample;
+import io.tetris.policy.StepCostModel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -126,8 +128,12 @@ class StepCostProfilerTest {
     void fitsTheSamplesIntoAUsableModel() {
         assertThat(profile.draft()).isEqualTo(StepCostFit.fit(profile.draftSamples()));
         assertThat(profile.verify()).isEqualTo(StepCostFit.fit(profile.verifySamples()));
-        LinearStepCostModel model = profile.model();
-        assertThat(model).isEqualTo(StepCostFit.model(profile.draft(), profile.verify()));
+        StepCostModel model = profile.model();
+        assertThat(model)
+                .isEqualTo(
+                        PaddedStepCostModel.of(
+                                StepCostFit.model(profile.draft(), profile.verify()),
+                                profile.paddedSeconds()));
         assertThat(model.verifySeconds(8, 4, 48)).isGreaterThan(model.verifySeconds(1, 1, 48));
         assertThat(model.roundSeconds(8, 3, 3, 48)).isGreaterThan(model.verifySeconds(8, 4, 48));
     }
@@ -143,6 +149,45 @@ class StepCostProfilerTest {
         assertThat(loaded.verify()).isEqualTo(profile.verify());
         assertThat(loaded.machine()).isEqualTo(profile.machine());
         assertThat(loaded).isEqualTo(profile);
+        StepCostProfile padded = profile.withPaddedSeconds(1.5e-4);
+        padded.save(file);
+        assertThat(StepCostProfile.load(file)).isEqualTo(padded);
+        assertThat(StepCostProfile.load(file).model())
+                .isEqualTo(
+                        new PaddedStepCostModel(
+                                StepCostFit.model(profile.draft(), profile.verify()), 1.5e-4));
+    }
+
+    /** Profiles saved before padding was measured load, with padding free. */
+    @Test
+    void aProfileWithoutPaddingLoadsWithPaddingFree(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("profile.txt");
+        profile.withPaddedSeconds(2e-4).save(file);
+        List<String> lines = new ArrayList<>(Files.readAllLines(file, StandardCharsets.UTF_8));
+        lines.removeIf(l -> l.startsWith("verify.padded="));
+        Files.write(file, lines, StandardCharsets.UTF_8);
+        assertThat(StepCostProfile.load(file).paddedSeconds()).isZero();
+    }
+
+    /**
+     * Ragged passes cost what their real tokens cost under the uniform fit plus a price per padded
+     * position: the profiler recovers that price.
+     */
+    @Test
+    void pricesAPaddedPositionFromRaggedPasses() {
+        StepCostFit.Linear verify = new StepCostFit.Linear(0.010, 0.001, 0, 1, 8);
+        double price = 2.5e-4;
+        List<StepCostProfiler.Ragged> passes = new ArrayList<>();
+        for (int batch : new int[] {4, 8, 32}) {
+            int longest = 7;
+            double mean = StepCostModel.meanTokensPerSequence(batch, longest - 1);
+            double seconds = verify.predict(batch, mean, 48) + price * (batch - 1) * (longest - 1);
+            passes.add(new StepCostProfiler.Ragged(batch, longest, 48, seconds));
+        }
+        assertThat(StepCostProfiler.paddedSeconds(verify, passes)).isCloseTo(price, within(1e-12));
+        // A runner where padding is free (faster than the fit, even) prices it at 0.
+        List<StepCostProfiler.Ragged> free = List.of(new StepCostProfiler.Ragged(8, 7, 48, 0.001));
+        assertThat(StepCostProfiler.paddedSeconds(verify, free)).isZero();
     }
 
     @Test
@@ -199,6 +244,11 @@ class StepCostProfilerTest {
                             .isEqualTo(callsPerPoint);
                 }
             }
+        }
+        for (int c : grid.contextLengths()) {
+            // One ragged pass per context at every batch above 1: one row of 5, the others 1.
+            assertThat(targetModel.count(3, c, -1)).as("ragged c=%d", c).isEqualTo(callsPerPoint);
+            assertThat(targetModel.count(1, c, -1)).isZero();
         }
         assertThat(result.draftSamples()).hasSize(4);
         assertThat(result.verifySamples()).hasSize(8);

@@ -76,7 +76,8 @@ public final class WarmUp {
         if (settings.costProfile() != null) {
             return new Outcome(startup, learning);
         }
-        return new Outcome(fitted(draftSamples, verifySamples), learning);
+        // The warm-up's passes are uniform: what padding costs comes from the start-up profile.
+        return new Outcome(fitted(draftSamples, verifySamples, startup.paddedSeconds()), learning);
     }
 
     /**
@@ -100,14 +101,17 @@ public final class WarmUp {
     }
 
     private StepCostProfile fitted(
-            List<StepCostFit.Sample> draftSamples, List<StepCostFit.Sample> verifySamples) {
+            List<StepCostFit.Sample> draftSamples,
+            List<StepCostFit.Sample> verifySamples,
+            double paddedSeconds) {
         StepCostProfile profile =
                 new StepCostProfile(
                         draftSamples,
                         verifySamples,
                         settings.fit(draftSamples),
                         settings.fit(verifySamples),
-                        StepCostProfiler.machine());
+                        StepCostProfiler.machine(),
+                        paddedSeconds);
         profile.save(settings.output().resolve("cost-profile.txt"));
         log.println("cost model fitted to the warm-up rounds:\n" + profile.summary());
         return profile;

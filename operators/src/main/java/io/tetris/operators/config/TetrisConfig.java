@@ -30,7 +30,7 @@ public record TetrisConfig(
         Models models,
         PolicyConfig policy,
         VerificationMode verification,
-        LinearStepCostModel costModel,
+        io.tetris.policy.StepCostModel costModel,
         Batch batch,
         RequestLimits limits,
         java.util.List<Long> failAtRounds,
@@ -148,7 +148,7 @@ public record TetrisConfig(
                         problems,
                         VerificationMode.COUPLED);
         java.util.Optional<String> profileFile = conf.getOptional(TetrisOptions.COST_PROFILE);
-        LinearStepCostModel cost =
+        io.tetris.policy.StepCostModel cost =
                 attempt(
                         () ->
                                 profileFile.isPresent()
@@ -221,7 +221,7 @@ public record TetrisConfig(
                 conf.get(TetrisOptions.ANSWERED_IDS));
     }
 
-    private static LinearStepCostModel loadProfile(String file) {
+    private static io.tetris.policy.StepCostModel loadProfile(String file) {
         try {
             return io.tetris.engine.StepCostProfile.load(java.nio.file.Paths.get(file)).model();
         } catch (java.io.UncheckedIOException e) {

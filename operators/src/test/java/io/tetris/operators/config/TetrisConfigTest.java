@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import io.tetris.engine.StepCostProfile;
 import io.tetris.model.OnnxModelOptions.ExecutionProvider;
+import io.tetris.policy.LinearStepCostModel;
 import io.tetris.policy.PolicyConfig;
 import io.tetris.policy.StepCostFit;
 import java.lang.reflect.Field;
@@ -45,7 +46,8 @@ class TetrisConfigTest {
         assertThat(config.policy().k()).isEqualTo(3);
         assertThat(config.batch().maxRunning()).isEqualTo(8);
         assertThat(config.batch().queueFull()).isEqualTo(TetrisConfig.QueueFull.REJECT);
-        assertThat(config.costModel().verifyPerTokenSeconds()).isEqualTo(5.0);
+        assertThat(((LinearStepCostModel) config.costModel()).verifyPerTokenSeconds())
+                .isEqualTo(5.0);
         assertThat(config.models().onnx().executionProvider()).isEqualTo(ExecutionProvider.CUDA);
     }
 
@@ -69,7 +71,8 @@ class TetrisConfigTest {
         Configuration conf = new Configuration();
         conf.set(TetrisOptions.COST_PROFILE, file.toString());
         assertThat(TetrisConfig.from(conf).costModel()).isEqualTo(profile.model());
-        assertThat(profile.model().verifyPerTokenSeconds()).isCloseTo(3e-4, within(1e-9));
+        assertThat(((LinearStepCostModel) profile.model()).verifyPerTokenSeconds())
+                .isCloseTo(3e-4, within(1e-9));
 
         conf.set(TetrisOptions.COST_PROFILE, dir.resolve("missing.txt").toString());
         assertThatThrownBy(() -> TetrisConfig.from(conf))
