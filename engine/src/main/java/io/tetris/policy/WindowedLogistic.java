@@ -5,60 +5,53 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 
 /**
- * A logistic model refitted by a few Newton steps over its latest examples, under a Gaussian prior
- * that carries what the examples before them taught (a Laplace approximation: centred on the
- * weights fitted to them, with their curvature as its precision).
+ * A logistic model refitted by a few Newton steps over a window of its latest examples, under a
+ * Gaussian prior centred on the weights it had when the window began.
  *
  * <p>Why not one gradient step per example: acceptance data arrives a few dozen outcomes per round,
  * and a per-example step (AdaGrad at any one rate) is either too slow to rank well within a run's
- * first thousand outcomes or too noisy after; on recorded rounds of the bundled pair a refit ranked
- * acceptance 0.03–0.06 AUC better than the best AdaGrad rate. A refit costs its examples times the
- * features squared, so it runs each time the new examples reach an eighth of those kept (at least
- * {@value #MIN_REFIT}): often while little is known, a constant cost per example after. When {@code
- * window} examples are kept they are folded into the prior (its precision halved first, so old
- * outcomes fade as the traffic changes) and a new window begins.
+ * first thousand outcomes or too noisy after; on recorded rounds of the bundled pair a windowed
+ * refit ranked acceptance 0.03–0.06 AUC better than the best AdaGrad rate. A refit costs its window
+ * times the features squared, so it runs each time the new examples reach an eighth of the window
+ * (at least {@value #MIN_REFIT}): frequent while little is known, a constant cost per example
+ * after.
  *
- * <p>What survives a snapshot is the weights and the curvature of their fit, the whole prior a
- * restored model needs: it refines what it restored from the first outcomes after the restore,
- * without the examples themselves (which would make a snapshot megabytes).
+ * <p>What survives a snapshot is the weights only. A restored model keeps them until it has seen
+ * {@value #RESTORED_REFIT} new outcomes, then refits on what it saw since, pulled towards the
+ * weights it restored: a refit on a handful of outcomes would throw away what they summarise.
  */
 final class WindowedLogistic {
 
     static final int MIN_REFIT = 16;
+    static final int RESTORED_REFIT = 256;
     private static final int REFIT_FRACTION = 8;
     private static final int NEWTON_STEPS = 3;
-    private static final double FADE = 0.5;
 
     private final int window;
+    private final double prior;
     private final double[] weights;
     private final double[] centre;
-    private final double[][] precision; // [d][d] the prior's
-    private final double[][] curvature; // [d][d] of the last fit, prior included
-    private final double[][] xs; // [window][feature]
+    private final double[][] xs; // [window][feature], a ring
     private final double[] ys; // [window]
     private int size;
+    private int next;
     private int sinceFit;
+    private boolean restored;
 
     /**
      * @param initial the weights before any example, and the prior's first centre
-     * @param window examples kept before they are folded into the prior
-     * @param prior precision of the first prior (pseudo-examples' worth of pull towards initial)
+     * @param window examples each refit uses, the latest
+     * @param prior precision of the Gaussian prior (pseudo-examples' worth of pull)
      */
     WindowedLogistic(double[] initial, int window, double prior) {
         if (window < MIN_REFIT || !(prior > 0)) {
             throw new IllegalArgumentException(
                     "windowed logistic needs window >= " + MIN_REFIT + " and prior > 0");
         }
-        int d = initial.length;
         this.window = window;
+        this.prior = prior;
         this.weights = initial.clone();
         this.centre = initial.clone();
-        this.precision = new double[d][d];
-        this.curvature = new double[d][d];
-        for (int f = 0; f < d; f++) {
-            precision[f][f] = prior;
-            curvature[f][f] = prior;
-        }
         this.xs = new double[window][];
         this.ys = new double[window];
     }
@@ -74,14 +67,18 @@ final class WindowedLogistic {
             throw new IllegalArgumentException(
                     "expected " + weights.length + " features, got " + x.length);
         }
-        if (size == window) {
-            fold();
+        xs[next] = x.clone();
+        ys[next] = positive ? 1 : 0;
+        next = (next + 1) % window;
+        size = Math.min(window, size + 1);
+        if (next == 0) {
+            // The window has turned over: what it taught is now the prior for the next.
+            System.arraycopy(weights, 0, centre, 0, weights.length);
         }
-        xs[size] = x.clone();
-        ys[size] = positive ? 1 : 0;
-        size++;
-        if (++sinceFit >= Math.max(MIN_REFIT, size / REFIT_FRACTION)) {
+        int due = Math.max(restored ? RESTORED_REFIT : MIN_REFIT, size / REFIT_FRACTION);
+        if (++sinceFit >= due) {
             sinceFit = 0;
+            restored = false;
             refit();
         }
     }
@@ -90,56 +87,32 @@ final class WindowedLogistic {
         return weights.clone();
     }
 
-    /** The kept examples become the prior: their fit's weights and curvature, faded. */
-    private void fold() {
-        if (sinceFit > 0) {
-            refit();
-            sinceFit = 0;
-        }
-        System.arraycopy(weights, 0, centre, 0, weights.length);
-        for (int a = 0; a < weights.length; a++) {
-            for (int b = 0; b < weights.length; b++) {
-                precision[a][b] = FADE * curvature[a][b];
-            }
-        }
-        size = 0;
-    }
-
     private void refit() {
         int d = weights.length;
         double[] gradient = new double[d];
         double[][] hessian = new double[d][d];
         for (int step = 0; step < NEWTON_STEPS; step++) {
-            for (int a = 0; a < d; a++) {
-                double g = 0;
-                for (int b = 0; b < d; b++) {
-                    g += precision[a][b] * (weights[b] - centre[b]);
-                }
-                gradient[a] = g;
-                System.arraycopy(precision[a], 0, hessian[a], 0, d);
+            for (int f = 0; f < d; f++) {
+                gradient[f] = prior * (weights[f] - centre[f]);
+                java.util.Arrays.fill(hessian[f], 0);
+                hessian[f][f] = prior;
             }
             for (int k = 0; k < size; k++) {
                 double[] x = xs[k];
                 double p = sigmoid(dot(weights, x));
                 double error = p - ys[k];
-                double c = p * (1 - p);
+                double curvature = p * (1 - p);
                 for (int a = 0; a < d; a++) {
                     double xa = x[a];
                     if (xa == 0) {
                         continue;
                     }
                     gradient[a] += error * xa;
-                    double ca = c * xa;
+                    double ca = curvature * xa;
                     double[] row = hessian[a];
                     for (int b = 0; b <= a; b++) {
                         row[b] += ca * x[b];
                     }
-                }
-            }
-            for (int a = 0; a < d; a++) {
-                for (int b = 0; b <= a; b++) {
-                    curvature[a][b] = hessian[a][b];
-                    curvature[b][a] = hessian[a][b];
                 }
             }
             double[] delta = Cholesky.solveLower(hessian, gradient);
@@ -151,23 +124,16 @@ final class WindowedLogistic {
 
     void write(DataOutputStream out) throws IOException {
         LearnedState.doubles(out, weights);
-        for (double[] row : curvature) {
-            LearnedState.doubles(out, row);
-        }
     }
 
-    /** Reads a snapshot: its fit becomes the prior, and no examples are kept yet. */
+    /** Reads the weights; the window starts empty and the prior is centred on them. */
     void read(DataInputStream in) throws IOException {
         LearnedState.doubles(in, weights);
-        for (double[] row : curvature) {
-            LearnedState.doubles(in, row);
-        }
         System.arraycopy(weights, 0, centre, 0, weights.length);
-        for (int a = 0; a < weights.length; a++) {
-            System.arraycopy(curvature[a], 0, precision[a], 0, weights.length);
-        }
         size = 0;
+        next = 0;
         sinceFit = 0;
+        restored = true;
     }
 
     private static double dot(double[] w, double[] x) {
