@@ -21,36 +21,7 @@ public final class CoupledSampling {
 
     /** The token at {@code position} under {@code probs}, coupled through the noise. */
     public static int sample(float[] probs, long seed, long position) {
-        double[] uniforms = new double[probs.length]; // [vocab]
-        CounterRng.uniforms(seed, position, uniforms);
-        // The race of race(probs, exponentials), without a log per token: start from the likeliest
-        // token, and skip any token whose lower bound (1 - u) / p <= -log(u) / p already loses.
-        // Ties still go to the lowest id, so the result is exactly race's.
-        int best = -1;
-        for (int v = 0; v < probs.length; v++) {
-            if (probs[v] > 0 && (best < 0 || probs[v] > probs[best])) {
-                best = v;
-            }
-        }
-        if (best < 0) {
-            throw new IllegalArgumentException("distribution has no mass");
-        }
-        double bestTime = -Math.log(uniforms[best]) / probs[best];
-        for (int v = 0; v < probs.length; v++) {
-            if (probs[v] <= 0 || v == best) {
-                continue;
-            }
-            // The margin keeps the bound a bound under the log's rounding.
-            if ((1 - uniforms[v]) / probs[v] * (1 - 1e-9) > bestTime) {
-                continue;
-            }
-            double time = -Math.log(uniforms[v]) / probs[v];
-            if (time < bestTime || time == bestTime && v < best) {
-                best = v;
-                bestTime = time;
-            }
-        }
-        return best;
+        return draw(probs, seed, position).token();
     }
 
     /**
@@ -72,29 +43,37 @@ public final class CoupledSampling {
     public static Draw draw(float[] probs, long seed, long position) {
         double[] uniforms = new double[probs.length]; // [vocab]
         CounterRng.uniforms(seed, position, uniforms);
+        // The race of race(probs, exponentials), without a log per token: start from the likeliest
+        // token, and skip any token whose lower bound (1 - u) / p <= -log(u) / p already loses to
+        // the runner-up (changing neither time). Ties still go to the lowest id, so the winner is
+        // exactly race's.
         int best = -1;
-        double bestTime = Double.POSITIVE_INFINITY;
+        for (int v = 0; v < probs.length; v++) {
+            if (probs[v] > 0 && (best < 0 || probs[v] > probs[best])) {
+                best = v;
+            }
+        }
+        if (best < 0) {
+            throw new IllegalArgumentException("distribution has no mass");
+        }
+        double bestTime = -Math.log(uniforms[best]) / probs[best];
         double secondTime = Double.POSITIVE_INFINITY;
         for (int v = 0; v < probs.length; v++) {
-            if (probs[v] <= 0) {
+            if (probs[v] <= 0 || v == best) {
                 continue;
             }
-            // A token whose lower bound (1 - u) / p <= -log(u) / p already loses to the runner-up
-            // changes neither time: skip its log, as sample does against the winner.
+            // The margin keeps the bound a bound under the log's rounding.
             if ((1 - uniforms[v]) / probs[v] * (1 - 1e-9) > secondTime) {
                 continue;
             }
             double time = -Math.log(uniforms[v]) / probs[v];
-            if (time < bestTime) {
+            if (time < bestTime || time == bestTime && v < best) {
                 secondTime = bestTime;
                 best = v;
                 bestTime = time;
             } else if (time < secondTime) {
                 secondTime = time;
             }
-        }
-        if (best < 0) {
-            throw new IllegalArgumentException("distribution has no mass");
         }
         double margin =
                 Double.isInfinite(secondTime)

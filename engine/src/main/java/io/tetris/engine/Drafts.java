@@ -9,9 +9,10 @@ package io.tetris.engine;
  * @param logProbs {@code [batch][drafted_i]} the draft's confidence in each token, what TETRIS
  *     ranks by: log q of the token under the sampling distribution, or under the untempered
  *     distribution for greedy sequences (whose sampling distribution is one-hot)
- * @param margins {@code [batch][drafted_i]} how far the draft's most likely token led the runner-up
- *     where it drafted (log-probability gap; NaN where not known): a greedy row's other confidence
- *     signal, since its distribution stays in the model
+ * @param margins {@code [batch][drafted_i]} how clearly the draft chose each token: its most likely
+ *     token's lead over the runner-up, or on a coupled sampled row the drawn token's lead in the
+ *     noise race ({@link io.tetris.core.CoupledSampling#draw}), in nats (NaN where not known): a
+ *     greedy row's other confidence signal, since its distribution stays in the model
  */
 public record Drafts(int[][] tokens, float[][][] probs, double[][] logProbs, double[][] margins) {
 

@@ -177,7 +177,7 @@ public final class Round {
         return rows;
     }
 
-    /** {@code [batch]} request ids. */
+    /** {@code [batch]} each sequence's last committed token. */
     private int[] lastTokens() {
         int[] last = new int[size()];
         for (int i = 0; i < last.length; i++) {
@@ -187,6 +187,7 @@ public final class Round {
         return last;
     }
 
+    /** {@code [batch]} request ids. */
     String[] ids() {
         String[] ids = new String[size()];
         for (int i = 0; i < ids.length; i++) {

@@ -100,9 +100,11 @@ public final class StepCostProfiler {
 
         private int longest() {
             return contextLengths.stream().mapToInt(Integer::intValue).max().orElseThrow()
-                    + Math.max(
-                            1,
-                            verifyTokens.stream().mapToInt(Integer::intValue).max().orElseThrow());
+                    + Math.max(1, mostVerifyTokens());
+        }
+
+        private int mostVerifyTokens() {
+            return verifyTokens.stream().mapToInt(Integer::intValue).max().orElseThrow();
         }
 
         private static List<Integer> positive(String what, List<Integer> values) {
@@ -201,7 +203,7 @@ public final class StepCostProfiler {
                     }
                     if (batch > 1) {
                         // One row of the most tokens among rows of one: what padding costs.
-                        int longest = grid.verifyTokens().stream().mapToInt(i -> i).max().orElse(1);
+                        int longest = grid.mostVerifyTokens();
                         int[] tail = new int[batch];
                         Arrays.fill(tail, 1);
                         tail[0] = longest;
@@ -262,16 +264,14 @@ public final class StepCostProfiler {
             int padded = PaddedStepCostModel.paddedPositions(r.batch(), drafts, drafts);
             perPosition[i] = padded > 0 ? (r.seconds() - real) / padded : 0;
         }
-        if (perPosition.length == 0) {
-            return 0;
-        }
-        Arrays.sort(perPosition);
-        int m = perPosition.length / 2;
-        double median =
-                perPosition.length % 2 == 1
-                        ? perPosition[m]
-                        : (perPosition[m - 1] + perPosition[m]) / 2;
-        return Math.max(0, median);
+        return perPosition.length == 0 ? 0 : Math.max(0, median(perPosition));
+    }
+
+    /** The median of {@code values} (the mean of the middle two for an even count); sorts them. */
+    private static double median(double[] values) {
+        Arrays.sort(values);
+        int m = values.length / 2;
+        return values.length % 2 == 1 ? values[m] : (values[m - 1] + values[m]) / 2;
     }
 
     /** Cores, architecture, operating system and Java version: no paths or host names. */
@@ -298,9 +298,7 @@ public final class StepCostProfiler {
             model.forward(ids, sequences, tail);
             seconds[r] = (System.nanoTime() - t0) / 1e9;
         }
-        Arrays.sort(seconds);
-        int m = seconds.length / 2;
-        return seconds.length % 2 == 1 ? seconds[m] : (seconds[m - 1] + seconds[m]) / 2;
+        return median(seconds);
     }
 
     private List<int[]> extend(List<int[]> base, int tokens, SplittableRandom random) {

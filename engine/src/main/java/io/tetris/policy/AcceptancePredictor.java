@@ -74,18 +74,11 @@ public final class AcceptancePredictor {
     private final double[] groupAccepted = new double[GROUPS];
     private final double[] groupSeen = new double[GROUPS];
     private final double initialAcceptance;
-    private final Map<Integer, double[]> tokenRates =
-            new java.util.HashMap<>(); // id -> {acc, seen}
-    // the token before -> {acc, seen}: the context a byte-level draft stumbles after (a space)
-    private final Map<Integer, double[]> previousRates = new java.util.HashMap<>();
-    // (the token before, the token) -> {acc, seen}, the latest MAX_PAIRS pairs
-    private final Map<Long, double[]> pairRates =
-            new LinkedHashMap<>(64, 0.75f, true) {
-                @Override
-                protected boolean removeEldestEntry(Map.Entry<Long, double[]> eldest) {
-                    return size() > MAX_PAIRS;
-                }
-            };
+    private final RateTable tokenRates = new RateTable(REQUEST_PRIOR, Integer.MAX_VALUE);
+    // by the token before: the context a byte-level draft stumbles after (a space)
+    private final RateTable previousRates = new RateTable(REQUEST_PRIOR, Integer.MAX_VALUE);
+    // by (the token before, the token), the latest MAX_PAIRS pairs
+    private final RateTable pairRates = new RateTable(REQUEST_PRIOR, MAX_PAIRS);
     // id -> {accepted, seen, estimate EWMA, the target's last margin}
     private final Map<String, double[]> requests =
             new LinkedHashMap<>(64, 0.75f, true) {
@@ -161,9 +154,9 @@ public final class AcceptancePredictor {
                                 seen == null ? Double.NaN : seen[3],
                                 rate,
                                 known,
-                                rate(tokenRates.get(token), g));
-                x[OFFSET + 1] = logit(rate(previousRates.get(previous), g));
-                x[OFFSET + 2] = logit(rate(pairRates.get(pair(previous, token)), g));
+                                tokenRates.rate(token, groupRate(g)),
+                                previousRates.rate(previous, groupRate(g)),
+                                pairRates.rate(pair(previous, token), groupRate(g)));
                 double s = models[g].probability(x);
                 features[i][j] = x;
                 scores[i][j] = s;
@@ -245,13 +238,11 @@ public final class AcceptancePredictor {
                 }
                 history[0] = REQUEST_DECAY * history[0] + y;
                 history[1] = REQUEST_DECAY * history[1] + 1;
-                count(tokenRates.computeIfAbsent(c.tokens()[i][j], t -> new double[2]), y);
+                int token = c.tokens()[i][j];
                 int previous = c.previous(i, j);
-                count(previousRates.computeIfAbsent(previous, t -> new double[2]), y);
-                count(
-                        pairRates.computeIfAbsent(
-                                pair(previous, c.tokens()[i][j]), t -> new double[2]),
-                        y);
+                tokenRates.count(token, ok);
+                previousRates.count(previous, ok);
+                pairRates.count(pair(previous, token), ok);
             }
         }
     }
@@ -310,15 +301,9 @@ public final class AcceptancePredictor {
         }
         LearnedState.doubles(out, groupAccepted);
         LearnedState.doubles(out, groupSeen);
-        writeRates(out, tokenRates);
-        writeRates(out, previousRates);
-        // sorted: equal state, equal bytes
-        Map<Long, double[]> pairs = new java.util.TreeMap<>(pairRates);
-        out.writeInt(pairs.size());
-        for (Map.Entry<Long, double[]> e : pairs.entrySet()) {
-            out.writeLong(e.getKey());
-            LearnedState.doubles(out, e.getValue());
-        }
+        tokenRates.write(out);
+        previousRates.write(out);
+        pairRates.write(out);
         calibrator.write(out);
         out.writeLong(trained);
     }
@@ -334,16 +319,9 @@ public final class AcceptancePredictor {
         }
         LearnedState.doubles(in, groupAccepted);
         LearnedState.doubles(in, groupSeen);
-        readRates(in, tokenRates);
-        readRates(in, previousRates);
-        pairRates.clear();
-        int pairs = in.readInt();
-        for (int i = 0; i < pairs; i++) {
-            long key = in.readLong();
-            double[] rate = new double[2];
-            LearnedState.doubles(in, rate);
-            pairRates.put(key, rate);
-        }
+        tokenRates.read(in);
+        previousRates.read(in);
+        pairRates.read(in);
         calibrator.read(in);
         trained = in.readLong();
     }
@@ -375,19 +353,6 @@ public final class AcceptancePredictor {
         return h == null ? prior : (h[0] + REQUEST_PRIOR * prior) / (h[1] + REQUEST_PRIOR);
     }
 
-    /** An {acc, seen} count's rate, shrunk towards the group's; the group's where none. */
-    private double rate(double[] counts, int g) {
-        double prior = groupRate(g);
-        return counts == null
-                ? prior
-                : (counts[0] + REQUEST_PRIOR * prior) / (counts[1] + REQUEST_PRIOR);
-    }
-
-    private static void count(double[] counts, double y) {
-        counts[0] += y;
-        counts[1]++;
-    }
-
     private static long pair(int previous, int token) {
         return ((long) previous << 32) | (token & 0xFFFFFFFFL);
     }
@@ -395,28 +360,6 @@ public final class AcceptancePredictor {
     private static double logit(double rate) {
         double r = Math.max(1e-3, Math.min(1 - 1e-3, rate));
         return Math.log(r / (1 - r)) / 4;
-    }
-
-    private static void writeRates(java.io.DataOutputStream out, Map<Integer, double[]> rates)
-            throws java.io.IOException {
-        out.writeInt(rates.size());
-        for (Map.Entry<Integer, double[]> e :
-                new java.util.TreeMap<>(rates).entrySet()) { // sorted: equal state, equal bytes
-            out.writeInt(e.getKey());
-            LearnedState.doubles(out, e.getValue());
-        }
-    }
-
-    private static void readRates(java.io.DataInputStream in, Map<Integer, double[]> into)
-            throws java.io.IOException {
-        into.clear();
-        int n = in.readInt();
-        for (int i = 0; i < n; i++) {
-            int key = in.readInt();
-            double[] rate = new double[2];
-            LearnedState.doubles(in, rate);
-            into.put(key, rate);
-        }
     }
 
     private static double[] features(
@@ -428,7 +371,9 @@ public final class AcceptancePredictor {
             double targetMargin,
             double rate,
             boolean known,
-            double tokenRate) {
+            double tokenRate,
+            double previousRate,
+            double pairRate) {
         double p = Math.exp(lp);
         double r = Math.max(1e-3, Math.min(1 - 1e-3, rate));
         double[] x = new double[FEATURES];
@@ -437,17 +382,18 @@ public final class AcceptancePredictor {
         x[2] = lp / 8;
         x[3] = Math.max(before, -16) / 16;
         x[4] = r - 0.5;
-        x[5] = Math.log(r / (1 - r)) / 4;
+        x[5] = logit(r);
         x[6] = Double.isNaN(entropy) ? 0 : Math.min(entropy, 8) / 4;
         x[7] = r * p;
         x[8] = known ? 0 : 1;
         double t = Math.max(1e-3, Math.min(1 - 1e-3, tokenRate));
         x[9] = t - 0.5;
-        x[10] = Math.log(t / (1 - t)) / 4;
+        x[10] = logit(t);
         if (!Double.isNaN(margin)) {
             double m = Math.max(0, margin);
             x[11] = Math.min(m, 8) / 4;
             x[12] = Math.exp(-m); // the runner-up's probability over the top token's
+            x[BINNED + bin(m, MARGIN_EDGES)] = 1;
         }
         if (!Double.isNaN(targetMargin)) {
             double m = Math.max(0, targetMargin);
@@ -455,11 +401,10 @@ public final class AcceptancePredictor {
             x[14] = Math.exp(-m);
         }
         x[15 + Math.min(position, POSITIONS - 1)] = 1;
-        if (!Double.isNaN(margin)) {
-            x[BINNED + bin(Math.max(0, margin), MARGIN_EDGES)] = 1;
-        }
         x[BINNED + MARGIN_EDGES.length + 1 + bin(lp, LOG_PROB_EDGES)] = 1;
         x[OFFSET] = offset(lp);
+        x[OFFSET + 1] = logit(previousRate);
+        x[OFFSET + 2] = logit(pairRate);
         return x;
     }
 

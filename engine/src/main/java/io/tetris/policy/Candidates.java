@@ -12,8 +12,9 @@ package io.tetris.policy;
  *     reduced to the top token inside the model)
  * @param groups {@code [batch]} calibration group: 0 greedy, 1 sampled
  * @param weights {@code [batch]} priority weights, each above 0
- * @param margins {@code [batch][drafted_i]} the draft's log-probability lead of its most likely
- *     token over the runner-up where it drafted each token (NaN where not known), or null rows
+ * @param margins {@code [batch][drafted_i]} how clearly the draft chose each token, in nats: its
+ *     most likely token's lead over the runner-up, or on a coupled sampled row the drawn token's
+ *     lead in the noise race (NaN where not known), or null rows
  * @param lastTokens {@code [batch]} each request's last committed token, the one before its first
  *     draft ({@link #UNKNOWN} where not known)
  */
@@ -80,8 +81,8 @@ public record Candidates(
     }
 
     /**
-     * The draft's lead of its most likely token over the runner-up (in nats) where it drafted token
-     * {@code j} of row {@code i}; NaN where not known.
+     * How clearly the draft chose token {@code j} of row {@code i} (see {@link #margins}), in nats;
+     * NaN where not known.
      */
     public double margin(int i, int j) {
         double[] row = margins[i];
