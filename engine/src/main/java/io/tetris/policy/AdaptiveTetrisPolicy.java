@@ -33,8 +33,8 @@ import java.util.Optional;
  *       the cost of plain decoding it compares against is measured, not assumed.
  *   <li><b>Guard.</b> The realized tokens per sequence-second of recent planned rounds are kept per
  *       power-of-two batch size, with and without speculation (plain decoding measured every fourth
- *       round until it has {@value #GUARD_ROUNDS}); where speculation measured slower (by the
- *       no-speculation bonus), it stays off whatever the cost model predicts, until that
+ *       round until it has {@value #GUARD_PLAIN_ROUNDS} rounds); where speculation measured slower
+ *       (by the no-speculation bonus), it stays off whatever the cost model predicts, until that
  *       measurement is {@value #GUARD_STALE} rounds old.
  * </ul>
  *
@@ -61,10 +61,17 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
     static final int BASELINE_INTERVAL = 32;
 
     /**
-     * Sequence-rounds of each kind the guard needs at a batch size before it overrules the cost
+     * Speculating sequence-rounds the guard needs at a batch size before it overrules the cost
      * model: one round at batch 32, 32 at batch 1, where a single round's acceptance is noise.
      */
     static final int GUARD_ROWS = 32;
+
+    /**
+     * Plain decoding rounds the guard needs at a batch size. Few, whatever the batch: a plain
+     * round's output is fixed (one token per sequence), so only its time varies, and at a small
+     * batch, where speculation pays most, each plain round gives up the most.
+     */
+    static final int GUARD_PLAIN_ROUNDS = 4;
 
     /** Speculating rounds older than this no longer count against speculating. */
     static final int GUARD_STALE = 1024;
@@ -217,7 +224,7 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
             int interval =
                     clear
                             ? 2 * BASELINE_INTERVAL
-                            : guard.plainRows(n) < GUARD_ROWS ? 4 : BASELINE_INTERVAL;
+                            : guard.plainRounds(n) < GUARD_PLAIN_ROUNDS ? 4 : BASELINE_INTERVAL;
             if (++schedule.roundsOn % interval == 0) {
                 return new int[n];
             }
@@ -474,22 +481,23 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
             }
         }
 
-        /** Sequence-rounds of plain decoding measured at about this batch size. */
-        int plainRows(int n) {
-            return realized[bucket(n)][0].rows();
+        /** Rounds of plain decoding measured at about this batch size. */
+        int plainRounds(int n) {
+            return realized[bucket(n)][0].rounds();
         }
 
         /**
          * Whether the rounds measured at about this batch size (the same power-of-two bucket) say
-         * speculating is slower than not, by the no-speculation bonus; false while either kind has
-         * fewer than {@value #GUARD_ROWS} sequence-rounds, or the speculating ones are older than
-         * {@value #GUARD_STALE} rounds (traffic may have changed since).
+         * speculating is slower than not, by the no-speculation bonus; false while plain decoding
+         * has fewer than {@value #GUARD_PLAIN_ROUNDS} rounds or speculation fewer than {@value
+         * #GUARD_ROWS} sequence-rounds, or the speculating ones are older than {@value
+         * #GUARD_STALE} rounds (traffic may have changed since).
          */
         boolean measuredSlower(int n, long now, double noSpeculationBonus) {
             int b = bucket(n);
             Realized off = realized[b][0];
             Realized on = realized[b][1];
-            return off.rows() >= GUARD_ROWS
+            return off.rounds() >= GUARD_PLAIN_ROUNDS
                     && on.rows() >= GUARD_ROWS
                     && now - lastOn[b] <= GUARD_STALE
                     && on.rate() * noSpeculationBonus < off.rate();
@@ -537,6 +545,14 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
                     sum += r;
                 }
                 return sum;
+            }
+
+            int rounds() {
+                int count = 0;
+                for (int r : rows) {
+                    count += r > 0 ? 1 : 0;
+                }
+                return count;
             }
 
             double rate() {

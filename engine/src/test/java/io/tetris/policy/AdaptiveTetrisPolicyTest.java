@@ -227,6 +227,35 @@ class AdaptiveTetrisPolicyTest {
     }
 
     @Test
+    void measuresPlainDecodingForAFewRoundsAtEachNewBatchSizeNotAFewSequences() {
+        // Speculation pays here, but not by the clear margin: plain decoding stays measured.
+        LinearStepCostModel thin = new LinearStepCostModel(1e-4, 0, 0, 10e-3, 6e-3, 0);
+        AdaptiveTetrisPolicy p = policy(thin);
+        String[] one = {"a"};
+        for (int r = 0; r < 300; r++) {
+            round(p, one, new RoundShape(1, 40), true, thin);
+        }
+        // A new batch size: its guard has no plain rounds yet.
+        String[] two = {"a", "b"};
+        java.util.List<Integer> plain = new java.util.ArrayList<>();
+        for (int r = 1; r <= 100; r++) {
+            if (Arrays.stream(round(p, two, new RoundShape(2, 40), true, thin)).sum() == 0) {
+                plain.add(r);
+            }
+        }
+        // One in 4 until it has measured 4 plain rounds (not 32 sequence-rounds, 16 rounds at
+        // batch 2), then one in the baseline interval.
+        int first = AdaptiveTetrisPolicy.GUARD_PLAIN_ROUNDS;
+        for (int i = 1; i < first; i++) {
+            assertThat(plain.get(i) - plain.get(i - 1)).isEqualTo(4);
+        }
+        assertThat(plain.get(first) - plain.get(first - 1)).isGreaterThan(4);
+        assertThat(plain).hasSizeLessThanOrEqualTo(first + 100 / BASELINE + 1);
+    }
+
+    private static final int BASELINE = AdaptiveTetrisPolicy.BASELINE_INTERVAL;
+
+    @Test
     void restoresWhatItLearnedExactly() {
         AdaptiveTetrisPolicy p = policy(FLAT);
         RoundShape shape = new RoundShape(3, 40);

@@ -22,6 +22,7 @@ import java.util.List;
  * @param repeats measured runs per configuration
  * @param maxNewTokens tokens per request
  * @param workloads the workloads' names
+ * @param policies the configurations to run, or empty for the whole matrix
  */
 public record BenchSettings(
         boolean quick,
@@ -33,7 +34,8 @@ public record BenchSettings(
         List<Integer> batchSizes,
         int repeats,
         int maxNewTokens,
-        List<String> workloads) {
+        List<String> workloads,
+        List<BenchConfig> policies) {
 
     /** Refuses bad settings before minutes of profiling, not after. */
     public BenchSettings {
@@ -49,6 +51,10 @@ public record BenchSettings(
         }
         batchSizes = List.copyOf(batchSizes);
         workloads = List.copyOf(workloads);
+        policies = List.copyOf(policies);
+        if (policies.stream().map(BenchConfig::label).distinct().count() != policies.size()) {
+            throw new IllegalArgumentException("--policies names a configuration twice");
+        }
     }
 
     /**
@@ -63,15 +69,21 @@ public record BenchSettings(
         return batchSizes.stream().mapToInt(Integer::intValue).max().orElseThrow();
     }
 
+    /** The configurations each workload and batch runs, in order. */
     public List<BenchConfig> matrix() {
-        return BenchConfig.matrix(quick);
+        return policies.isEmpty() ? BenchConfig.matrix(quick) : policies;
     }
 
     /** The reports' title: the command as run. */
     public String title() {
         return "tetris bench"
                 + (quick ? " --quick" : "")
-                + (simulate ? " --simulate (" + simCost + ")" : "");
+                + (simulate ? " --simulate (" + simCost + ")" : "")
+                + (policies.isEmpty()
+                        ? ""
+                        : " --policies "
+                                + String.join(
+                                        ",", policies.stream().map(BenchConfig::label).toList()));
     }
 
     /** The step-cost model {@link #simCost} names; {@code measured} is this machine's profile. */

@@ -54,6 +54,15 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--quick", description = "A reduced matrix that finishes in under 2 minutes.")
     boolean quick;
 
+    @Option(
+            names = "--policies",
+            split = ",",
+            paramLabel = "P",
+            description =
+                    "Run only these configurations, each as none, fixed:K, dsd, tetris:K:EXTRA or"
+                            + " tetris-adaptive (default: the whole matrix, reduced by --quick).")
+    List<String> policies;
+
     @Option(names = "--json", description = "Print one JSON object with every configuration last.")
     boolean json;
 
@@ -216,7 +225,8 @@ final class BenchCommand implements Callable<Integer> {
                 batches != null ? batches : quick ? List.of(8, 32) : List.of(1, 8, 32, 64),
                 repeats != null ? repeats : 3,
                 maxNewTokens != null ? maxNewTokens : quick ? 24 : 48,
-                workloadNames);
+                workloadNames,
+                policies == null ? List.of() : policies.stream().map(BenchConfig::parse).toList());
     }
 
     /**

@@ -588,12 +588,16 @@ class CommandLineITCase {
                         out.resolve("held-out/trace.txt").toString(),
                         "--batches",
                         "2,4",
+                        "--policies",
+                        "none,fixed:3,tetris-adaptive",
                         "--output",
                         simulated.toString());
         assertThat(replay.code).as(replay.stderr).isZero();
-        assertThat(new ObjectMapper().readTree(replay.lastLine()).get("configs")).hasSize(20);
+        // Only the configurations asked for: 2 batches x 3.
+        assertThat(new ObjectMapper().readTree(replay.lastLine()).get("configs")).hasSize(6);
         assertThat(Files.readString(simulated.resolve("results.md")))
-                .contains("tetris bench --simulate (gpu-like)");
+                .contains("tetris bench --simulate (gpu-like)", "| tetris-adaptive |")
+                .doesNotContain("\n| dsd |", "\n| **dsd**");
     }
 
     @Test
