@@ -10,9 +10,10 @@ public final class RunSummary {
     private RunSummary() {}
 
     /**
-     * Throughput is the median (and range) over the repeats; counters come from the first repeat,
-     * since every repeat generates the same tokens and the counters depend only on the policy's
-     * decisions (identical up to float noise).
+     * Throughput is the median (and range) over the repeats; counters and times per round come from
+     * the median repeat, so that a row's tokens per round over its time per round is its
+     * throughput. Every repeat generates the same tokens, but a policy that carries what it learned
+     * from one run to the next (tetris-adaptive) decides differently in each.
      */
     public static BenchRow row(BenchConfig config, int batch, List<RunResult> runs) {
         if (runs.isEmpty()) {
@@ -24,7 +25,7 @@ public final class RunSummary {
                         .sorted(java.util.Comparator.comparingDouble(RunResult::tokensPerSecond))
                         .toList()
                         .get((runs.size() - 1) / 2);
-        SpeculationStats s = runs.get(0).stats();
+        SpeculationStats s = medianRun.stats();
         long[] verified = s.verifiedPerPosition();
         long[] accepted = s.acceptedPerPosition();
         double[] byPosition = new double[verified.length];
@@ -40,7 +41,7 @@ public final class RunSummary {
                 io.tetris.measure.Median.of(rates),
                 rates[0],
                 rates[rates.length - 1],
-                runs.get(0).outputTokens(),
+                medianRun.outputTokens(),
                 s.rounds(),
                 s.draftTokens(),
                 s.verifiedDraftTokens(),

@@ -37,6 +37,46 @@ class BenchStatisticsTest {
         return run(seconds, prefillSeconds, new long[0], new long[0]);
     }
 
+    /** A run of 1000 tokens in {@code rounds} rounds of one sequence accepting 2 of 3 drafts. */
+    private static RunResult decided(double seconds, int rounds) {
+        SpeculationStats stats = new SpeculationStats();
+        for (int r = 0; r < rounds; r++) {
+            stats.observeRound(3);
+            stats.observeSequence(3, 3, 2);
+        }
+        return new RunResult(
+                seconds,
+                seconds / 2,
+                1000,
+                stats,
+                Optional.empty(),
+                null,
+                List.of(),
+                List.of(),
+                new long[0],
+                new long[0],
+                Optional.empty(),
+                Optional.empty(),
+                new RunResult.Phases(0, 0, 0));
+    }
+
+    @Test
+    void aRowsCountersAndTimesPerRoundComeFromItsMedianRepeat() {
+        // A learning policy decides differently in each repeat: the first run took 500 rounds,
+        // the median one (2 s) 250.
+        BenchRow row =
+                RunSummary.row(
+                        BenchConfig.parse("tetris-adaptive"),
+                        4,
+                        List.of(decided(4, 500), decided(2, 250), decided(1, 200)));
+        assertThat(row.tokensPerSecond()).isCloseTo(500.0, within(1e-9));
+        assertThat(row.targetPasses()).isEqualTo(250);
+        assertThat(row.verifiedDraftTokens()).isEqualTo(750);
+        // Tokens per round over the time per round is the row's throughput.
+        double perRound = (row.modelMillisPerRound() + row.hostMillisPerRound()) / 1e3;
+        assertThat(row.tokensPerTargetPass() / perRound).isCloseTo(500.0, within(1e-6));
+    }
+
     @Test
     void theDecodeRatioLeavesPrefillOut() {
         // Same 1 s of prefill in both; decoding takes 1 s against 3 s: 3x decode-only, 2x wall.
