@@ -19,7 +19,9 @@ import java.util.Optional;
  *       first {@code j} drafts are all accepted) is planned from its own rate; a request drafts
  *       while its survival stays above {@value #MIN_SURVIVAL}, up to a round-wide number of steps
  *       {@code S} that maximises expected tokens per predicted second, {@code S = 0} (no
- *       speculation) included and favoured by the no-speculation bonus.
+ *       speculation) included and favoured by the no-speculation bonus. A draft position counts at
+ *       the share of its drafted tokens that verification recently chose ({@link #reach()}): a
+ *       draft that is never verified costs a step and returns nothing.
  *   <li><b>Verification.</b> The TETRIS order over the estimates ranks every drafted token once;
  *       the policy verifies the prefix that maximises expected tokens per predicted round time,
  *       none included; it also tries capping every row at each length, so that where a pass costs
@@ -33,8 +35,8 @@ import java.util.Optional;
  *       the cost of plain decoding it compares against is measured, not assumed.
  *   <li><b>Guard.</b> The realized tokens per sequence-second of recent planned rounds are kept per
  *       power-of-two batch size, with and without speculation (plain decoding measured every fourth
- *       round until it has {@value #GUARD_PLAIN_ROUNDS} rounds); where speculation measured slower
- *       (by the no-speculation bonus), it stays off whatever the cost model predicts, until that
+ *       round until it has {@value #GUARD_ROUNDS}); where speculation measured slower (by the
+ *       no-speculation bonus), it stays off whatever the cost model predicts, until that
  *       measurement is {@value #GUARD_STALE} rounds old.
  * </ul>
  *
@@ -61,22 +63,18 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
     static final int BASELINE_INTERVAL = 32;
 
     /**
-     * Speculating sequence-rounds the guard needs at a batch size before it overrules the cost
+     * Sequence-rounds of each kind the guard needs at a batch size before it overrules the cost
      * model: one round at batch 32, 32 at batch 1, where a single round's acceptance is noise.
      */
     static final int GUARD_ROWS = 32;
-
-    /**
-     * Plain decoding rounds the guard needs at a batch size. Few, whatever the batch: a plain
-     * round's output is fixed (one token per sequence), so only its time varies, and at a small
-     * batch, where speculation pays most, each plain round gives up the most.
-     */
-    static final int GUARD_PLAIN_ROUNDS = 4;
 
     /** Speculating rounds older than this no longer count against speculating. */
     static final int GUARD_STALE = 1024;
 
     private static final int GUARD_BUCKETS = 16;
+
+    /** Weight of one round in {@link #reach}'s moving average. */
+    static final double REACH_RATE = 0.05;
 
     /** A plan this many times plain decoding's goodput is clear enough to measure plain seldom. */
     static final double CLEAR_MARGIN = 1.5;
@@ -93,6 +91,17 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
     private double lastPredicted = Double.NaN;
 
     private final Guard guard = new Guard();
+
+    /**
+     * {@code [position]} the share of drafted tokens at each draft position that its own
+     * verification then chose to verify (a moving average over planned rounds). The plan of how far
+     * to draft sees each request's rate before drafting; once drafted, the estimates see the
+     * draft's own probabilities and verification often stops short. A draft that is never verified
+     * costs a step and returns nothing, so the plan counts a position's tokens and verification
+     * cost at this share.
+     */
+    private final double[] reach;
+
     private final Schedule schedule = new Schedule();
     private long rounds;
     private int lastTokens;
@@ -122,6 +131,8 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
                     "tetris-adaptive needs max draft >= 1, got " + maxDraft);
         }
         this.maxDraft = maxDraft;
+        this.reach = new double[maxDraft];
+        Arrays.fill(reach, 1);
         this.costModel =
                 prior instanceof OnlineCostModel learned
                         ? learned.copy()
@@ -177,18 +188,23 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
         for (int steps = 1; steps <= maxDraft; steps++) {
             int[] lengths = lengths(survival, steps);
             double expected = n;
-            int total = 0;
+            double verified = 0;
+            double deepest = 0;
             int longest = 0;
             for (int i = 0; i < n; i++) {
+                double row = 0;
                 for (int j = 0; j < lengths[i]; j++) {
-                    expected += survival[i][j];
+                    expected += survival[i][j] * reach[j];
+                    row += reach[j];
                 }
-                total += lengths[i];
+                verified += row;
+                deepest = Math.max(deepest, row);
                 longest = Math.max(longest, lengths[i]);
             }
             double seconds =
                     costModel.draftSeconds(drafting(lengths), longest, ctx)
-                            + costModel.verifySeconds(n, total, longest, ctx)
+                            + costModel.verifySeconds(
+                                    n, (int) Math.round(verified), (int) Math.round(deepest), ctx)
                             + otherSpeculating;
             double goodput = expected / seconds;
             if (longest > 0 && goodput > bestGoodput) {
@@ -224,7 +240,7 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
             int interval =
                     clear
                             ? 2 * BASELINE_INTERVAL
-                            : guard.plainRounds(n) < GUARD_PLAIN_ROUNDS ? 4 : BASELINE_INTERVAL;
+                            : guard.plainRows(n) < GUARD_ROWS ? 4 : BASELINE_INTERVAL;
             if (++schedule.roundsOn % interval == 0) {
                 return new int[n];
             }
@@ -302,6 +318,7 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
             }
         } else {
             verify = bestPlan(estimates, c.weights(), ctx);
+            learnReach(c.logProbs(), verify);
         }
         int total = 0;
         int longest = 0;
@@ -311,6 +328,19 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
         }
         lastPredicted = draftSeconds + costModel.verifySeconds(n, total, longest, ctx);
         return new Allocation(verify, drafted, lastPredicted);
+    }
+
+    private void learnReach(double[][] drafted, int[] verify) {
+        for (int i = 0; i < drafted.length; i++) {
+            for (int j = 0; j < Math.min(drafted[i].length, maxDraft); j++) {
+                reach[j] += REACH_RATE * ((j < verify[i] ? 1 : 0) - reach[j]);
+            }
+        }
+    }
+
+    /** The share of drafted tokens at each position that verification chose (a copy). */
+    double[] reach() {
+        return reach.clone();
     }
 
     /** Searches row caps and budgets for the best expected goodput; returns {@code [batch]}. */
@@ -400,6 +430,8 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
                     predictor.write(out);
                     costModel.write(out);
                     guard.write(out);
+                    out.writeInt(reach.length);
+                    LearnedState.doubles(out, reach);
                     out.writeLong(rounds);
                     // Its exploration schedule too: a replica does not start probing afresh.
                     schedule.write(out);
@@ -417,6 +449,10 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
                     predictor.read(in);
                     costModel.read(in);
                     guard.read(in);
+                    double[] shares = new double[in.readInt()];
+                    LearnedState.doubles(in, shares);
+                    // A replica restarted with another max draft keeps the positions both have.
+                    System.arraycopy(shares, 0, reach, 0, Math.min(shares.length, reach.length));
                     rounds = in.readLong();
                     schedule.read(in);
                 });
@@ -481,23 +517,22 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
             }
         }
 
-        /** Rounds of plain decoding measured at about this batch size. */
-        int plainRounds(int n) {
-            return realized[bucket(n)][0].rounds();
+        /** Sequence-rounds of plain decoding measured at about this batch size. */
+        int plainRows(int n) {
+            return realized[bucket(n)][0].rows();
         }
 
         /**
          * Whether the rounds measured at about this batch size (the same power-of-two bucket) say
-         * speculating is slower than not, by the no-speculation bonus; false while plain decoding
-         * has fewer than {@value #GUARD_PLAIN_ROUNDS} rounds or speculation fewer than {@value
-         * #GUARD_ROWS} sequence-rounds, or the speculating ones are older than {@value
-         * #GUARD_STALE} rounds (traffic may have changed since).
+         * speculating is slower than not, by the no-speculation bonus; false while either kind has
+         * fewer than {@value #GUARD_ROWS} sequence-rounds, or the speculating ones are older than
+         * {@value #GUARD_STALE} rounds (traffic may have changed since).
          */
         boolean measuredSlower(int n, long now, double noSpeculationBonus) {
             int b = bucket(n);
             Realized off = realized[b][0];
             Realized on = realized[b][1];
-            return off.rounds() >= GUARD_PLAIN_ROUNDS
+            return off.rows() >= GUARD_ROWS
                     && on.rows() >= GUARD_ROWS
                     && now - lastOn[b] <= GUARD_STALE
                     && on.rate() * noSpeculationBonus < off.rate();
@@ -545,14 +580,6 @@ final class AdaptiveTetrisPolicy implements BudgetPolicy {
                     sum += r;
                 }
                 return sum;
-            }
-
-            int rounds() {
-                int count = 0;
-                for (int r : rows) {
-                    count += r > 0 ? 1 : 0;
-                }
-                return count;
             }
 
             double rate() {

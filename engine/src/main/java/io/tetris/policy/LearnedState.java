@@ -14,7 +14,7 @@ import java.io.UncheckedIOException;
 final class LearnedState {
 
     /** Bumped whenever any learner's layout changes. */
-    static final int VERSION = 2;
+    static final int VERSION = 3;
 
     interface Writer {
         void write(DataOutputStream out) throws IOException;
